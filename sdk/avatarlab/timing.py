@@ -1,0 +1,103 @@
+"""Phoneme ids and the voice's own durations -> timeline segments in audio samples.
+
+Piper feeds ``bos pad p1 pad p2 pad ... pN pad eos`` to the model, and its
+duration predictor gives whole model frames per id, so ``sum(frames) * hop``
+is exactly the audio length. Pads fold into the phoneme before them, stress
+marks into the sound after them, length marks and diacritics into the sound
+before them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+
+from .timeline import SILENCE_SYMBOL, TimedPhoneme, TimedWord
+from .voice import VoiceConfig
+
+_STRESS_LEVEL = {"ˈ": 2, "ˌ": 1}
+
+
+def phoneme_ids(symbols: Sequence[str], config: VoiceConfig) -> tuple[list[int], list[tuple[int, int]]]:
+    """Piper's id sequence for a sentence, and each id-span: bos (+pad), each symbol (+pad), eos."""
+    id_map = config.phoneme_id_map
+    ids: list[int] = [*id_map["^"], *id_map["_"]]
+    spans = [(0, len(ids))]
+    for symbol in symbols:
+        start = len(ids)
+        ids.extend(id_map[symbol])
+        ids.extend(id_map["_"])
+        spans.append((start, len(ids)))
+    start = len(ids)
+    ids.extend(id_map["$"])
+    spans.append((start, len(ids)))
+    return ids, spans
+
+
+def _is_modifier(symbol: str) -> bool:
+    return symbol == "ː" or all(unicodedata.combining(ch) for ch in symbol)
+
+
+def sentence_segments(
+    symbols: Sequence[str],
+    word_indices: Sequence[int | None],
+    spans: Sequence[tuple[int, int]],
+    frames: np.ndarray,
+    hop_length: int,
+    offset: int,
+    sentence_index: int,
+) -> list[TimedPhoneme]:
+    """Timeline segments of one sentence starting at sample ``offset``; they tile its audio exactly."""
+    samples = [int(frames[a:b].sum()) * hop_length for a, b in spans]
+    labelled = [("^", None), *zip(symbols, word_indices), ("$", None)]
+    merged: list[list] = []  # [symbol, samples, word_index, stress]
+    pending_stress = 0
+    pending_samples = 0
+    for (symbol, word_index), count in zip(labelled, samples):
+        if symbol in _STRESS_LEVEL:
+            pending_stress = max(pending_stress, _STRESS_LEVEL[symbol])
+            pending_samples += count
+        elif _is_modifier(symbol) and merged:
+            merged[-1][0] += symbol
+            merged[-1][1] += count
+        else:
+            merged.append([symbol, count + pending_samples, word_index, pending_stress])
+            pending_stress = pending_samples = 0
+    if pending_samples:  # a trailing stress mark: give its time to the last segment
+        merged[-1][1] += pending_samples
+    segments: list[TimedPhoneme] = []
+    position = offset
+    for symbol, count, word_index, stress in merged:
+        segments.append(TimedPhoneme(symbol, position, position + count, word_index, stress, sentence_index))
+        position += count
+    return segments
+
+
+def silence_segment(start: int, num_samples: int, sentence_index: int) -> TimedPhoneme:
+    return TimedPhoneme(SILENCE_SYMBOL, start, start + num_samples, None, 0, sentence_index)
+
+
+def word_timings(words: Sequence[str], segments: Sequence[TimedPhoneme]) -> list[TimedWord]:
+    """Each word spans from its first to its last phoneme; a word espeak dropped gets a zero-length span."""
+    spans: dict[int, list[int]] = {}
+    stressed: set[int] = set()
+    sentence_of: dict[int, int] = {}
+    for segment in segments:
+        if segment.word_index is None:
+            continue
+        span = spans.setdefault(segment.word_index, [segment.start, segment.end])
+        span[0] = min(span[0], segment.start)
+        span[1] = max(span[1], segment.end)
+        sentence_of.setdefault(segment.word_index, segment.sentence_index)
+        if segment.stress == 2:
+            stressed.add(segment.word_index)
+    result: list[TimedWord] = []
+    last_end, last_sentence = 0, 0
+    for index, text in enumerate(words):
+        start, end = spans.get(index, (last_end, last_end))
+        last_sentence = sentence_of.get(index, last_sentence)
+        result.append(TimedWord(index, text, start, end, index in stressed, last_sentence))
+        last_end = end
+    return result
