@@ -2,9 +2,10 @@
 
 Piper feeds ``bos pad p1 pad p2 pad ... pN pad eos`` to the model, and its
 duration predictor gives whole model frames per id, so ``sum(frames) * hop``
-is exactly the audio length. Pads fold into the phoneme before them, stress
-marks into the sound after them, length marks and diacritics into the sound
-before them.
+is exactly the audio length. A pad is the transition between its neighbours,
+so each pad is split in half between them (this agrees best with an
+independent aligner: see tests/test_timing.py). Stress marks fold into the
+sound after them, length marks and diacritics into the sound before them.
 """
 
 from __future__ import annotations
@@ -20,19 +21,18 @@ from .voice import VoiceConfig
 _STRESS_LEVEL = {"ˈ": 2, "ˌ": 1}
 
 
-def phoneme_ids(symbols: Sequence[str], config: VoiceConfig) -> tuple[list[int], list[tuple[int, int]]]:
-    """Piper's id sequence for a sentence, and each id-span: bos (+pad), each symbol (+pad), eos."""
+def phoneme_ids(symbols: Sequence[str], config: VoiceConfig) -> tuple[list[int], list[tuple[int, int, int]]]:
+    """Piper's id sequence for a sentence, and for bos, each symbol and eos: (start, pad start, end) in ids."""
     id_map = config.phoneme_id_map
-    ids: list[int] = [*id_map["^"], *id_map["_"]]
-    spans = [(0, len(ids))]
-    for symbol in symbols:
+    ids: list[int] = []
+    spans: list[tuple[int, int, int]] = []
+    for symbol, pad in [("^", True), *((s, True) for s in symbols), ("$", False)]:
         start = len(ids)
         ids.extend(id_map[symbol])
-        ids.extend(id_map["_"])
-        spans.append((start, len(ids)))
-    start = len(ids)
-    ids.extend(id_map["$"])
-    spans.append((start, len(ids)))
+        pad_start = len(ids)
+        if pad:
+            ids.extend(id_map["_"])
+        spans.append((start, pad_start, len(ids)))
     return ids, spans
 
 
@@ -43,14 +43,21 @@ def _is_modifier(symbol: str) -> bool:
 def sentence_segments(
     symbols: Sequence[str],
     word_indices: Sequence[int | None],
-    spans: Sequence[tuple[int, int]],
+    spans: Sequence[tuple[int, int, int]],
     frames: np.ndarray,
     hop_length: int,
     offset: int,
     sentence_index: int,
 ) -> list[TimedPhoneme]:
     """Timeline segments of one sentence starting at sample ``offset``; they tile its audio exactly."""
-    samples = [int(frames[a:b].sum()) * hop_length for a, b in spans]
+    samples = [int(frames[a:p].sum()) * hop_length for a, p, _ in spans]
+    for k, (_, p, b) in enumerate(spans):
+        pad = int(frames[p:b].sum()) * hop_length
+        if k + 1 < len(spans):
+            samples[k] += pad - pad // 2
+            samples[k + 1] += pad // 2
+        else:
+            samples[k] += pad
     labelled = [("^", None), *zip(symbols, word_indices), ("$", None)]
     merged: list[list] = []  # [symbol, samples, word_index, stress]
     pending_stress = 0

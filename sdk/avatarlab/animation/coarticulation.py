@@ -21,8 +21,11 @@ from .track import Track
 #: frame's sums over identical operands, hence bit-identical results however calls are split.
 NEIGHBOURS: Final = 20
 RADIUS_S: Final = 0.35  # no influence beyond this distance from a segment
-CROSS_ZONE_RADIUS_S: Final = 0.15  # across a sentence silence, look at most this far
-CRITICAL_TAU_S: Final = 0.03  # how fast a forced closure releases outside its segment
+#: Across a sentence silence, carry-over reaches at most this far; anticipation never crosses it,
+#: so a frame's value cannot change when the engine appends the next sentence to the timeline.
+CROSS_ZONE_RADIUS_S: Final = 0.15
+CRITICAL_TAU_ANT_S: Final = 0.03  # how early a forced closure starts forming before its segment
+CRITICAL_TAU_CARRY_S: Final = 0.02  # releases are quicker (the burst)
 _REST_WEIGHT: Final = 1e-3
 _SUB_CHUNK: Final = 256
 _SIL: Final = VISEME_INDEX["sil"]
@@ -60,7 +63,8 @@ def _envelope(track: Track, idx: np.ndarray, valid: np.ndarray, frames: np.ndarr
     centre = 0.5 * (track.start[idx] + track.end[idx])
     nearest = np.rint(np.where(mask, centre, 0.0) * fps).astype(np.int64) == frames[:, None]
     inside = (seg_distance <= 0.0) & (t[:, None] < track.end[idx])
-    env = np.where(inside | nearest, 1.0, np.exp(-np.square(seg_distance / CRITICAL_TAU_S)) * reach)
+    tau = np.where(t[:, None] < track.start[idx], CRITICAL_TAU_ANT_S, CRITICAL_TAU_CARRY_S)
+    env = np.where(inside | nearest, 1.0, np.exp(-np.square(seg_distance / tau)) * reach)
     return np.where(mask, env, 0.0).max(axis=1)
 
 
@@ -71,8 +75,10 @@ def _chunk(track: Track, frames: np.ndarray, fps: int) -> Articulation:
     valid = (raw >= 0) & (raw < len(track))
     idx = np.clip(raw, 0, len(track) - 1)
     seg_distance = np.maximum(np.maximum(track.start[idx] - t[:, None], t[:, None] - track.end[idx]), 0.0)
-    radius = np.where(track.zone[idx] == track.zone[home][:, None], RADIUS_S, CROSS_ZONE_RADIUS_S)
-    reach = np.where(valid, _taper(seg_distance, radius), 0.0)
+    zone, home_zone = track.zone[idx], track.zone[home][:, None]
+    radius = np.where(zone == home_zone, RADIUS_S, CROSS_ZONE_RADIUS_S)
+    reach = np.where(valid & (zone <= home_zone), _taper(seg_distance, radius), 0.0)
+    valid = valid & (zone <= home_zone)
     before = track.core_lo[idx] - t[:, None]
     after = t[:, None] - track.core_hi[idx]
 

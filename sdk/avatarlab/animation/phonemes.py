@@ -56,7 +56,7 @@ class _Dominance:
 
 
 _VOWEL = _Dominance(1.0, 1.0, 0.3, 1.0, (0.07, 0.06), (0.08, 0.07))
-_ROUNDED_VOWEL = _Dominance(1.0, 1.3, 0.3, 1.0, (0.07, 0.06), (0.13, 0.09))
+_ROUNDED_VOWEL = _Dominance(1.0, 1.3, 0.3, 1.0, (0.07, 0.06), (0.11, 0.08))
 _BILABIAL = _Dominance(1.2, 3.0, 0.3, 2.0, (0.04, 0.04), (0.035, 0.035))
 _LABIODENTAL = _Dominance(1.0, 2.5, 0.3, 2.0, (0.04, 0.04), (0.035, 0.035))
 _POSTALVEOLAR = _Dominance(1.0, 1.2, 0.3, 1.2, (0.05, 0.045), (0.07, 0.05))
@@ -65,7 +65,7 @@ _SIBILANT = _Dominance(0.9, 0.15, 0.3, 1.0, (0.045, 0.04))
 _ALVEOLAR = _Dominance(0.5, 0.08, 0.3, 0.8, (0.045, 0.04))
 _VELAR = _Dominance(0.4, 0.06, 0.3, 0.7, (0.045, 0.04))
 _RHOTIC = _Dominance(0.5, 0.7, 0.3, 0.9, (0.05, 0.045), (0.07, 0.05))
-_LABIAL_GLIDE = _Dominance(0.8, 1.5, 0.3, 1.2, (0.05, 0.045), (0.12, 0.08))
+_LABIAL_GLIDE = _Dominance(0.8, 1.1, 0.3, 1.2, (0.05, 0.045), (0.09, 0.07))
 _PALATAL_GLIDE = _Dominance(0.6, 0.6, 0.3, 0.9, (0.05, 0.045))
 _GLOTTAL = _Dominance(0.05, 0.03, 0.05, 0.1, (0.05, 0.05))
 _PAUSE = _Dominance(0.8, 0.8, 0.8, 0.8, (0.08, 0.08))

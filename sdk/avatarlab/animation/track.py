@@ -40,6 +40,7 @@ class StressGroup:
     word_segments: int
     word_duration: float
     key: int
+    zone: int
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Track:
     end: np.ndarray
     core_lo: np.ndarray
     core_hi: np.ndarray
-    zone: np.ndarray  # segments in different zones (across a sentence silence) barely interact
+    zone: np.ndarray  # sentence silences start new zones: later zones are never looked ahead into
     target: np.ndarray  # (M, F)
     alpha: np.ndarray
     tau_ant: np.ndarray
@@ -66,6 +67,10 @@ class Track:
 
     def __len__(self) -> int:
         return int(self.start.shape[0])
+
+    def zone_at(self, t: np.ndarray) -> np.ndarray:
+        """Zone of the segment containing each time; gestures never anticipate a later zone."""
+        return self.zone[np.searchsorted(self.start, t, side="right") - 1]
 
 
 def _is_break(seg: TimedPhoneme, duration: float) -> bool:
@@ -92,7 +97,8 @@ def _phrases(segs: list[TimedPhoneme], sr: int) -> tuple[Phrase, ...]:
     return tuple(phrases)
 
 
-def _stress_groups(segs: list[TimedPhoneme], sr: int) -> tuple[StressGroup, ...]:
+def _stress_groups(segs: list[TimedPhoneme], zones: np.ndarray, sr: int) -> tuple[StressGroup, ...]:
+    zone_of = {id(seg): int(z) for seg, z in zip(segs, zones)}
     words: dict[int, list[TimedPhoneme]] = {}
     for seg in segs:
         if seg.word_index is not None and not seg.is_pause:
@@ -106,7 +112,8 @@ def _stress_groups(segs: list[TimedPhoneme], sr: int) -> tuple[StressGroup, ...]
                 run.append(seg)
                 continue
             if run:
-                groups.append(StressGroup(run[0].start / sr, run[-1].end / sr, len(word), duration, run[0].start))
+                groups.append(StressGroup(run[0].start / sr, run[-1].end / sr, len(word), duration, run[0].start,
+                                          zone_of[id(run[0])]))
             run = [seg] if seg is not None and seg.stress == 2 else []
     groups.sort(key=lambda g: g.start)
     return tuple(groups)
@@ -151,7 +158,7 @@ def build_track(timeline: PhonemeTimeline) -> Track:
         critical=np.array([s.critical for s in specs]),
         pause_onsets=pause_onsets,
         phrases=_phrases(real, sr),
-        stress_groups=_stress_groups(real, sr),
+        stress_groups=_stress_groups(real, zone, sr),
     )
 
 
