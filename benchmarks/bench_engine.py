@@ -205,7 +205,8 @@ def markdown(report: dict[str, Any]) -> str:
         "# avatarlab Engine vs bare Piper",
         "",
         f"{report['date']}, {machine['cpu_model']}, {machine['usable_cores']} cores, "
-        f"{machine['threads']}; median of {report['repeats']} runs after a warm-up; "
+        f"{machine['threads']}; 1-min load average {machine['load_average_1m']['start']:.2f} at start, "
+        f"{machine['load_average_1m']['end']:.2f} at end; median of {report['repeats']} runs after a warm-up; "
         f"piper-tts {machine['versions']['piper-tts']}, onnxruntime {machine['versions']['onnxruntime']}, "
         f"voice {report['voice']}.",
         "",
@@ -246,6 +247,7 @@ def main() -> None:
         measure_memory(args.measure_memory, [TEXTS[n] for n in text_names])
         return
     repeats = 1 if args.quick else args.repeats
+    load_start = os.getloadavg()[0]  # other work on the machine skews timings; recorded for the reader
 
     report: dict[str, Any] = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -255,6 +257,7 @@ def main() -> None:
         "peak_memory_mib": {system: peak_memory(system, text_names) for system in SYSTEMS},
         "texts": benchmark(text_names, repeats),
     }
+    report["machine"]["load_average_1m"] = {"start": load_start, "end": os.getloadavg()[0]}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "engine.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(report)

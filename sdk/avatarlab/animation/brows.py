@@ -23,11 +23,10 @@ def brow_raise(track: Track, seed: int, t: np.ndarray) -> np.ndarray:
     if t.size == 0:
         return out
     lo, hi = float(t.min()), float(t.max())
-    zone = track.zone_at(t)
     for group in track.stress_groups:
         if group.word_segments < MIN_WORD_SEGMENTS and group.word_duration < MIN_WORD_S:
             continue
-        onset = group.start - LEAD_S
+        onset = max(group.start - LEAD_S, group.zone_start)
         if onset > hi or group.end + RELEASE_S < lo:
             continue
         rng = keyed_rng(seed, BROW, group.key)
@@ -36,6 +35,5 @@ def brow_raise(track: Track, seed: int, t: np.ndarray) -> np.ndarray:
         size = rng.uniform(0.2, 0.45)
         shape = np.array([0.9, 1.0 + rng.uniform(-0.1, 0.1), 1.0 + rng.uniform(-0.1, 0.1)]) * size
         env = smoothstep((t - onset) / ATTACK_S) * (1.0 - smoothstep((t - group.end) / RELEASE_S))
-        env = env * (zone >= group.zone)
         out = np.maximum(out, env[:, None] * shape)
     return out

@@ -44,16 +44,15 @@ def nods(track: Track, seed: int, t: np.ndarray) -> np.ndarray:
     """(n, 3) small downward pitch pulses starting just before primary-stressed syllables."""
     out = np.zeros((t.size, 3))
     lo, hi = float(t.min()), float(t.max())
-    zone = track.zone_at(t)
     for group in track.stress_groups:
-        onset = group.start - NOD_LEAD_S
+        onset = max(group.start - NOD_LEAD_S, group.zone_start)
         if onset > hi or onset + NOD_ATTACK_S + NOD_RELEASE_S < lo:
             continue
         rng = keyed_rng(seed, NOD, group.key)
         if rng.random() >= NOD_PROBABILITY:
             continue
         size = np.radians([rng.uniform(0.7, 1.5), rng.uniform(-0.3, 0.3), rng.uniform(-0.2, 0.2)])
-        out += (_bump(t - onset, NOD_ATTACK_S, NOD_RELEASE_S) * (zone >= group.zone))[:, None] * size
+        out += _bump(t - onset, NOD_ATTACK_S, NOD_RELEASE_S)[:, None] * size
     return out
 
 

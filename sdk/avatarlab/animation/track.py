@@ -41,6 +41,7 @@ class StressGroup:
     word_duration: float
     key: int
     zone: int
+    zone_start: float  # gestures anticipating this group may not start before its zone does
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,6 @@ class Track:
 
     def __len__(self) -> int:
         return int(self.start.shape[0])
-
-    def zone_at(self, t: np.ndarray) -> np.ndarray:
-        """Zone of the segment containing each time; gestures never anticipate a later zone."""
-        return self.zone[np.searchsorted(self.start, t, side="right") - 1]
 
 
 def _is_break(seg: TimedPhoneme, duration: float) -> bool:
@@ -99,6 +96,9 @@ def _phrases(segs: list[TimedPhoneme], sr: int) -> tuple[Phrase, ...]:
 
 def _stress_groups(segs: list[TimedPhoneme], zones: np.ndarray, sr: int) -> tuple[StressGroup, ...]:
     zone_of = {id(seg): int(z) for seg, z in zip(segs, zones)}
+    zone_start: dict[int, float] = {}
+    for seg, z in zip(segs, zones):
+        zone_start.setdefault(int(z), seg.start / sr)
     words: dict[int, list[TimedPhoneme]] = {}
     for seg in segs:
         if seg.word_index is not None and not seg.is_pause:
@@ -113,7 +113,7 @@ def _stress_groups(segs: list[TimedPhoneme], zones: np.ndarray, sr: int) -> tupl
                 continue
             if run:
                 groups.append(StressGroup(run[0].start / sr, run[-1].end / sr, len(word), duration, run[0].start,
-                                          zone_of[id(run[0])]))
+                                          zone_of[id(run[0])], zone_start[zone_of[id(run[0])]]))
             run = [seg] if seg is not None and seg.stress == 2 else []
     groups.sort(key=lambda g: g.start)
     return tuple(groups)
