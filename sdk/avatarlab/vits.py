@@ -151,10 +151,16 @@ class SplitVits:
         self.graph_inputs = [value.name for value in model.graph.input]
         noises = self._replace_random_ops(model)
         index = _GraphIndex(model)
+        self._elem_types = index.elem_type
         self.durations_name, self.latent_name, self.latent_channels = _find_tensors(index)
         output_name = model.graph.output[0].name
 
-        decoder_nodes = index.backward([output_name], stop={self.latent_name}) & index.forward(self.latent_name)
+        # The decoder: everything between the latent and the audio, plus the constants it reads.
+        data_dependent = set().union(*(index.forward(name) for name in [*self.graph_inputs, *(n.name for n in noises)]))
+        decoder_nodes = {
+            node for node in index.backward([output_name], stop={self.latent_name})
+            if node in index.forward(self.latent_name) or node not in data_dependent
+        }
         decoder_inputs = self._external_inputs(index, decoder_nodes)
         self.conditioning_names = [name for name in decoder_inputs if name != self.latent_name]
         self._decoder = _session(self._submodel(model, index, decoder_nodes, decoder_inputs, [output_name]), threads)
@@ -264,7 +270,7 @@ class SplitVits:
     def _zero_conditioning(self, name: str) -> np.ndarray:
         info = next(i for i in self._decoder.get_inputs() if i.name == name)
         shape = [d if isinstance(d, int) else 1 for d in info.shape]
-        return np.zeros(shape, dtype=np.float32)
+        return np.zeros(shape, dtype=helper.tensor_dtype_to_np_dtype(self._elem_types.get(name, 1)))
 
     # ---- inference -------------------------------------------------------------------
     def prepare(
