@@ -444,3 +444,45 @@ def test_emotion_scales_head_energy(minute: PhonemeTimeline) -> None:
     short = PhonemeTimeline(SR, minute.phonemes[:300], minute.words)
     energy = {e: np.diff(animate_all(short, seed=3, emotion=e).head, axis=0).std() for e in ("sad", "surprised")}
     assert energy["surprised"] > 1.5 * energy["sad"]
+
+
+# --- pitch-driven brows -----------------------------------------------------------------------------
+
+def voiced_audio(timeline: PhonemeTimeline, f0_of_time) -> np.ndarray:
+    """A harmonic-rich 'voice' whose pitch follows f0_of_time(t), silent in pauses."""
+    t = np.arange(timeline.num_samples) / SR
+    phase = 2 * np.pi * np.cumsum(f0_of_time(t)) / SR
+    audio = sum(np.sin(k * phase) / k for k in range(1, 8)).astype(np.float32) * 0.2
+    for p in timeline.phonemes:
+        if p.is_pause:
+            audio[p.start:p.end] = 0.0
+    return audio
+
+
+def test_frame_f0_tracks_a_known_pitch() -> None:
+    from avatarlab.animation.pitch import frame_f0
+
+    for hz in (80.0, 120.0, 210.0):
+        t = np.arange(SR) / SR
+        audio = (np.sin(2 * np.pi * hz * t) + 0.5 * np.sin(4 * np.pi * hz * t)).astype(np.float32) * 0.3
+        f0 = frame_f0(audio, 0, np.arange(4000, SR, 2000), SR)
+        np.testing.assert_allclose(f0, hz, rtol=0.03)
+    assert (frame_f0(np.zeros(SR, np.float32), 0, np.arange(4000, SR, 2000), SR) == 0).all()
+
+
+def test_brows_rise_on_pitch_peaks_and_stay_chunk_invariant(sentence: PhonemeTimeline) -> None:
+    from avatarlab.channels import ARKIT_INDEX
+
+    duration = sentence.num_samples / SR
+    peak_time = duration / 2
+    audio = voiced_audio(sentence, lambda t: 100.0 + 60.0 * np.exp(-(((t - peak_time) / 0.15) ** 2)))
+    n = num_frames(sentence, 60)
+    flat = FaceAnimator(SR, 60, seed=5).animate(sentence, 0, n, audio, 0)
+    pitched = FaceAnimator(SR, 60, seed=5, reference_f0=100.0).animate(sentence, 0, n, audio, 0)
+    brow = ARKIT_INDEX["browOuterUpLeft"]
+    gain = pitched.blendshapes[:, brow] - flat.blendshapes[:, brow]
+    assert gain.min() >= -1e-6
+    peak_frame = int(peak_time * 60)
+    assert gain[peak_frame - 6 : peak_frame + 6].max() > 0.1, "brows must rise at the pitch peak"
+    streamed = _streamed(sentence, audio, n, np.random.default_rng(9), 60, seed=5, reference_f0=100.0)
+    np.testing.assert_allclose(streamed.blendshapes, pitched.blendshapes, atol=1e-6)

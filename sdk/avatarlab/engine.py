@@ -11,6 +11,7 @@ import numpy as np
 
 from .animation import FaceAnimator, FaceFrames
 from .animation.phonemes import spec_for
+from .animation.pitch import reference_f0
 from .channels import OCULUS_VISEMES
 from .errors import InvalidTextError
 from .options import SynthesisOptions, checked_text
@@ -27,6 +28,7 @@ FIRST_CHUNK_FRAMES = 24
 MAX_CHUNK_FRAMES = 768
 #: Latent frames decoded on each side of a chunk and then cropped; 10 keeps joins within about 1e-4 of one-shot (-80 dB).
 DECODER_CONTEXT_FRAMES = 10
+_REFERENCE_SENTENCE = "Well, I suppose we could walk along the river and look for the old mill."
 #: Audio kept from earlier chunks for the animator's loudness window.
 _AUDIO_HISTORY = 4096
 
@@ -124,6 +126,7 @@ class Engine:
         self.config: VoiceConfig = self.voice.load_config()
         self.model = SplitVits(self.voice.model_path, threads=threads)
         self.phonemizer = Phonemizer(self.config)
+        self.reference_f0 = self._measure_reference_f0()
         self.first_chunk_frames = first_chunk_frames
         self.max_chunk_frames = max_chunk_frames
         self.decoder_context_frames = decoder_context_frames
@@ -131,6 +134,14 @@ class Engine:
     @property
     def sample_rate(self) -> int:
         return self.config.sample_rate
+
+    def _measure_reference_f0(self) -> float:
+        """The voice's neutral pitch, from a fixed sentence with a fixed seed (so it is deterministic)."""
+        sentence = self.phonemizer.phonemize(_REFERENCE_SENTENCE).sentences[0]
+        ids, _ = phoneme_ids(sentence.symbols, self.config)
+        latent = self.model.prepare(ids, SynthesisOptions().scales(self.config), np.random.default_rng(0))
+        audio = self.model.decode(latent, 0, latent.num_frames, 0)
+        return reference_f0(audio, self.sample_rate)
 
     def warm_up(self) -> None:
         """Run a short line once so the first real request does not pay for lazy initialisation."""
@@ -199,7 +210,8 @@ class Engine:
         rng = np.random.default_rng(options.seed)
         state = _StreamState(
             PhonemeTimeline(self.sample_rate),
-            FaceAnimator(self.sample_rate, options.fps, options.seed, options.emotion, options.emotion_intensity),
+            FaceAnimator(self.sample_rate, options.fps, options.seed, options.emotion, options.emotion_intensity,
+                         self.reference_f0),
             options.fps,
         )
         silence = int(round(options.sentence_silence * self.sample_rate))

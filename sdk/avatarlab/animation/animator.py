@@ -21,6 +21,7 @@ from .gaze import gaze_angles
 from .head import head_rotation
 from .loudness import frame_loudness
 from .phonemes import JAW, LOWER
+from .pitch import frame_f0, pitch_brow_raise
 from .track import TrackCache
 
 MIN_FPS, MAX_FPS = 24, 120
@@ -45,7 +46,8 @@ class FaceAnimator:
     """Turns a phoneme timeline and its audio into facial animation curves, chunk by chunk."""
 
     def __init__(self, sample_rate: int, fps: int = 60, seed: int = 0,
-                 emotion: str = "neutral", emotion_intensity: float = 1.0) -> None:
+                 emotion: str = "neutral", emotion_intensity: float = 1.0, reference_f0: float = 0.0) -> None:
+        """``reference_f0``: the voice's median pitch in Hz; brows rise on pitch peaks above it (0: off)."""
         if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
             raise InvalidOptionError(f"sample_rate must be a positive integer, got {sample_rate!r}")
         if not isinstance(fps, (int, np.integer)) or not MIN_FPS <= fps <= MAX_FPS:
@@ -59,6 +61,7 @@ class FaceAnimator:
         self.sample_rate, self.fps, self.seed = int(sample_rate), int(fps), int(seed)
         self.emotion, self.emotion_intensity = emotion, float(emotion_intensity)
         self._emotion = EmotionLayer.resolve(emotion, self.emotion_intensity)
+        self.reference_f0 = float(reference_f0)
         self._tracks = TrackCache()
 
     def _check(self, timeline: PhonemeTimeline, frame_start: int, frame_end: int, audio: np.ndarray) -> None:
@@ -82,7 +85,8 @@ class FaceAnimator:
         track = self._tracks.get(timeline)
         emo = self._emotion
 
-        loudness = frame_loudness(audio, audio_offset, (frames * self.sample_rate) // self.fps, self.sample_rate)
+        frame_samples = (frames * self.sample_rate) // self.fps
+        loudness = frame_loudness(audio, audio_offset, frame_samples, self.sample_rate)
         art = articulate(track, frames, self.fps)
         features = art.features.copy()
         gain = 0.25 + 0.75 * loudness
@@ -97,6 +101,10 @@ class FaceAnimator:
         gaze[:, 0] += emo.gaze_pitch
         _eye_blendshapes(blendshapes, blink_curve(track, self.seed, t, emo.blink_rate), gaze)
         brows = brow_raise(track, self.seed, t)
+        if self.reference_f0 > 0:
+            pitch_raise = pitch_brow_raise(frame_f0(audio, audio_offset, frame_samples, self.sample_rate),
+                                           self.reference_f0)
+            brows = np.maximum(brows, pitch_raise[:, None] * np.array([0.9, 1.0, 1.0]))
         for col, name in enumerate(("browInnerUp", "browOuterUpLeft", "browOuterUpRight")):
             blendshapes[:, ARKIT_INDEX[name]] = brows[:, col]
         blendshapes = emo.apply(blendshapes)
