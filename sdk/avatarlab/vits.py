@@ -48,7 +48,7 @@ class _Stage:
 #: Latent frames of context on each side when the flow runs on a block of frames (measured: 32 keeps
 #: blocks within 1e-5 of one pass for Piper voices; its coupling layers see about 32 frames each way).
 FLOW_CONTEXT_FRAMES = 32
-#: The flow's first block; later blocks double, so a long sentence takes a handful of blocks.
+#: The flow's first block, enough for the first audio chunk; the rest of the sentence follows in one block.
 FIRST_FLOW_BLOCK_FRAMES = 64
 
 
@@ -74,6 +74,8 @@ def _session(model: onnx.ModelProto, threads: int | None) -> ort.InferenceSessio
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # Several sessions run in turn; idle pool threads that spin would steal the cores from the next one.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
@@ -318,11 +320,12 @@ class SplitVits:
         sentence.ready_frames = max(sentence.ready_frames, end)
 
     def _ensure_latent(self, sentence: SentenceLatent, end: int) -> None:
-        """Make latent frames [0, end) available, flowing new blocks of doubling size."""
-        while sentence.ready_frames < end:
-            ready = sentence.ready_frames
-            block_end = min(sentence.num_frames, max(end, ready + max(FIRST_FLOW_BLOCK_FRAMES, ready)))
-            self._run_flow(sentence, ready, block_end, FLOW_CONTEXT_FRAMES)
+        """Make latent frames [0, end) available: a small first block for early audio, then the rest at once."""
+        if sentence.ready_frames >= end:
+            return
+        ready = sentence.ready_frames
+        block_end = max(end, FIRST_FLOW_BLOCK_FRAMES) if ready == 0 else sentence.num_frames
+        self._run_flow(sentence, ready, min(block_end, sentence.num_frames), FLOW_CONTEXT_FRAMES)
 
     def decode(self, sentence: SentenceLatent, start: int, end: int, context: int) -> np.ndarray:
         """Waveform for latent frames [start, end), decoded with ``context`` extra frames on each side."""
