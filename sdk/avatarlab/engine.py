@@ -9,10 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .animation import FaceAnimator, FaceFrames
-from .animation.phonemes import spec_for
+from .animation import FaceAnimator, FaceFrames, viseme_of
 from .animation.pitch import reference_f0
-from .channels import OCULUS_VISEMES
 from .errors import InvalidTextError
 from .options import SynthesisOptions, checked_text
 from .phonemize import Phonemizer, PhonemizedSentence
@@ -83,11 +81,6 @@ class Utterance:
     @property
     def duration_s(self) -> float:
         return len(self.audio) / self.sample_rate
-
-
-def viseme_of(symbol: str) -> str:
-    """The Oculus viseme a timeline symbol shows most (``sil`` for pauses)."""
-    return OCULUS_VISEMES[int(np.argmax(spec_for(symbol).viseme))]
 
 
 def to_pcm16(audio: np.ndarray) -> np.ndarray:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .animation.animator import MAX_FPS, MIN_FPS
+from .animation.emotion import EMOTIONS
 from .errors import InvalidOptionError, InvalidTextError
 from .voice import VoiceConfig
 
 MAX_TEXT_CHARS = 5000
-MIN_FPS, MAX_FPS, DEFAULT_FPS = 24, 120, 60
+DEFAULT_FPS = 60
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 MAX_NOISE = 2.0
 MAX_SENTENCE_SILENCE_S = 10.0
-EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised")
 
 
 @dataclass(frozen=True)

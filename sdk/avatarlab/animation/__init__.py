@@ -5,5 +5,6 @@ from __future__ import annotations
 from .animator import FaceAnimator
 from .emotion import EMOTIONS
 from .frames import FaceFrames
+from .phonemes import viseme_of
 
-__all__ = ["EMOTIONS", "FaceAnimator", "FaceFrames"]
+__all__ = ["EMOTIONS", "FaceAnimator", "FaceFrames", "viseme_of"]

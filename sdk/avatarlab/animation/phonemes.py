@@ -204,3 +204,8 @@ def spec_for(symbol: str) -> PhonemeSpec:
         if ch in _TABLE:
             return _TABLE[ch]
     return FALLBACK_SPEC
+
+
+def viseme_of(symbol: str) -> str:
+    """The Oculus viseme a timeline symbol shows most (``sil`` for pauses), for viseme events."""
+    return OCULUS_VISEMES[int(np.argmax(spec_for(symbol).viseme))]
