@@ -26,7 +26,7 @@ _LOG = logging.getLogger(__name__)
 #: the per-call and context overhead. Sentences after the first start at LATER_SENTENCE_CHUNK_FRAMES.
 FIRST_CHUNK_FRAMES = 32
 LATER_SENTENCE_CHUNK_FRAMES = 128
-MAX_CHUNK_FRAMES = 768
+MAX_CHUNK_FRAMES = 384  # also bounds decoder memory (~170 MB of activations)
 CHUNK_GROWTH = 4
 #: Latent frames decoded on each side of a chunk and then cropped; 10 keeps joins within about 1e-4 of one-shot (-80 dB).
 DECODER_CONTEXT_FRAMES = 10

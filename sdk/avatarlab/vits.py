@@ -74,6 +74,9 @@ def _session(model: onnx.ModelProto, threads: int | None) -> ort.InferenceSessio
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # Shapes change with every sentence and chunk, so memory patterns never repeat; the engine bounds
+    # decoder chunks instead, which bounds what each session's arena keeps.
+    options.enable_mem_pattern = False
     # Several sessions run in turn; idle pool threads that spin would steal the cores from the next one.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
