@@ -328,7 +328,9 @@ class SplitVits:
             return
         ready = sentence.ready_frames
         block_end = max(end, FIRST_FLOW_BLOCK_FRAMES) if ready == 0 else sentence.num_frames
-        self._run_flow(sentence, ready, min(block_end, sentence.num_frames), FLOW_CONTEXT_FRAMES)
+        if sentence.num_frames - block_end < FIRST_FLOW_BLOCK_FRAMES:  # a short line: one pass
+            block_end = sentence.num_frames
+        self._run_flow(sentence, ready, block_end, FLOW_CONTEXT_FRAMES)
 
     def decode(self, sentence: SentenceLatent, start: int, end: int, context: int) -> np.ndarray:
         """Waveform for latent frames [start, end), decoded with ``context`` extra frames on each side."""
