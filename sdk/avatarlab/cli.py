@@ -16,6 +16,8 @@ from .options import (
 from .voice import VOICES_PATH_ENV, list_voices
 
 EXIT_USAGE = 2
+#: Modules that add subcommands with ``register(commands, add_synthesis_options, options_from_args)``.
+_EXTRA_COMMANDS = ("avatarlab.export.cli", "avatarlab.daemon.cli")
 
 _DESCRIPTION = """\
 AI Avatar Lab: text to VITS speech plus matching face animation (Oculus visemes,
@@ -88,7 +90,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     voices.add_argument("--json", action="store_true", help="machine-readable output")
     voices.set_defaults(run=_run_voices)
+
+    for register in _command_modules():
+        register(commands, _add_synthesis_options, _options)
     return parser
+
+
+def _command_modules() -> list:
+    """Subcommands that live beside the feature they drive (export, daemon...): each has ``register``."""
+    import importlib
+
+    registers = []
+    for name in _EXTRA_COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue
+        registers.append(module.register)
+    return registers
 
 
 def _read_text(args: argparse.Namespace) -> str | bytes:
