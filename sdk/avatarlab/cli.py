@@ -17,7 +17,7 @@ from .voice import VOICES_PATH_ENV, list_voices
 
 EXIT_USAGE = 2
 #: Modules that add subcommands with ``register(commands, add_synthesis_options, options_from_args)``.
-_EXTRA_COMMANDS = ("avatarlab.export.cli", "avatarlab.daemon.cli")
+_EXTRA_COMMANDS: tuple[str, ...] = ()
 
 _DESCRIPTION = """\
 AI Avatar Lab: text to VITS speech plus matching face animation (Oculus visemes,
@@ -100,16 +100,7 @@ def _command_modules() -> list:
     """Subcommands that live beside the feature they drive (export, daemon...): each has ``register``."""
     import importlib
 
-    registers = []
-    for name in _EXTRA_COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
-        registers.append(module.register)
-    return registers
+    return [importlib.import_module(name).register for name in _EXTRA_COMMANDS]
 
 
 def _read_text(args: argparse.Namespace) -> str | bytes:
