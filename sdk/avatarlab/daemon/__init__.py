@@ -1,0 +1,1 @@
+"""The avatarlab daemon (ZeroMQ ROUTER server), its wire protocol and the Python client."""

@@ -1,0 +1,261 @@
+"""The wire protocol of docs/protocol.md: message framing, request parsing, stream messages.
+
+Shared by the daemon and the Python client so that both read the one spec the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import msgpack
+import numpy as np
+
+from ..channels import ARKIT_BLENDSHAPES, EYE_CHANNELS, HEAD_CHANNELS, OCULUS_VISEMES
+from ..options import MAX_TEXT_CHARS, SynthesisOptions
+
+VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+DEFAULT_URL = "tcp://127.0.0.1:5555"
+HEARTBEAT_IVL_MS = 1000
+HEARTBEAT_TIMEOUT_MS = 3000
+
+#: Curve groups in the column order of a ``frames`` payload.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "visemes": OCULUS_VISEMES,
+    "blendshapes": ARKIT_BLENDSHAPES,
+    "head": HEAD_CHANNELS,
+    "eyes": EYE_CHANNELS,
+}
+STREAM_CHANNELS = ("audio", *GROUPS, "events")
+CURVE_FORMATS = {"f32": np.dtype("<f4"), "f16": np.dtype("<f2")}
+
+REQUEST_TYPES = ("hello", "ping", "status", "voices", "speak", "cancel", "bye")
+RETRYABLE = frozenset({"busy", "slow_consumer", "shutting_down", "internal"})
+_SPEAK_NUMBERS = ("emotion_intensity", "speed", "noise_scale", "noise_w", "sentence_silence")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every limit the daemon enforces (docs/protocol.md section 7)."""
+
+    max_header_bytes: int = 65536
+    max_message_bytes: int = 1 << 20
+    max_text_chars: int = MAX_TEXT_CHARS
+    max_requests_per_client: int = 4
+    max_active_requests: int = 32
+    send_hwm: int = 64
+    slow_consumer_timeout_s: float = 10.0
+    max_id_chars: int = 64
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Limits:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class ProtocolError(Exception):
+    """A message that breaks the protocol; becomes an ``error`` message to its sender."""
+
+    def __init__(self, code: str, message: str, request_id: str | None = None, field: str | None = None,
+                 **extra: Any) -> None:
+        super().__init__(message)
+        self.code, self.message, self.request_id, self.field, self.extra = code, message, request_id, field, extra
+
+    def header(self) -> dict[str, Any]:
+        return error_header(self.request_id, self.code, self.message, field=self.field, **self.extra)
+
+
+def error_header(request_id: str | None, code: str, message: str, field: str | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    header = {"v": VERSION, "type": "error", "id": request_id, "code": code, "message": message,
+              "retryable": code in RETRYABLE, **extra}
+    if field is not None:
+        header["field"] = field
+    return header
+
+
+def pack(header: dict[str, Any], *payloads: bytes | memoryview) -> list[bytes | memoryview]:
+    """A multipart message: the MessagePack header, then raw payload frames."""
+    return [msgpack.packb(header, use_bin_type=True), *payloads]
+
+
+def unpack_header(frame: bytes, max_bytes: int | None = None) -> dict[str, Any]:
+    """Decode frame 0, or raise ProtocolError saying what is wrong with it."""
+    if max_bytes is not None and len(frame) > max_bytes:
+        raise ProtocolError("message_too_large", f"header of {len(frame)} bytes is over the {max_bytes}-byte limit")
+    try:
+        header = msgpack.unpackb(frame, raw=False, strict_map_key=False)
+    except Exception as error:  # msgpack raises many types for garbage
+        raise ProtocolError("bad_message", f"frame 0 is not valid MessagePack ({type(error).__name__})") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("bad_message", "frame 0 must be a MessagePack map")
+    return header
+
+
+def request_id_of(header: dict[str, Any], limits: Limits, required: bool) -> str | None:
+    value = header.get("id")
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= limits.max_id_chars:
+        raise ProtocolError("invalid_field", f"id must be a string of 1 to {limits.max_id_chars} characters",
+                            field="id")
+    return value
+
+
+def check_envelope(header: dict[str, Any]) -> str:
+    """Check ``v`` and ``type``; return the type."""
+    request_id = header.get("id") if isinstance(header.get("id"), str) else None
+    version = header.get("v")
+    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+        raise ProtocolError("unsupported_version", f"protocol version {version!r} is not supported",
+                            request_id, versions=list(SUPPORTED_VERSIONS))
+    kind = header.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("bad_message", "the header needs a string 'type'", request_id)
+    if kind not in REQUEST_TYPES:
+        raise ProtocolError("unknown_type", f"unknown message type {kind!r}; one of {', '.join(REQUEST_TYPES)}",
+                            request_id)
+    return kind
+
+
+@dataclass(frozen=True)
+class SpeakRequest:
+    id: str
+    text: str
+    voice: str | None
+    options: SynthesisOptions
+    channels: frozenset[str]
+    curve_format: str
+
+    @property
+    def groups(self) -> list[str]:
+        return [name for name in GROUPS if name in self.channels]
+
+
+def _typed(header: dict[str, Any], name: str, kinds: tuple[type, ...], request_id: str) -> Any:
+    value = header.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        wanted = " or ".join(k.__name__ for k in kinds)
+        raise ProtocolError("invalid_field", f"{name} must be {wanted}, got {type(value).__name__}",
+                            request_id, field=name)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProtocolError("invalid_field", f"{name} must be finite", request_id, field=name)
+    return value
+
+
+def parse_speak(header: dict[str, Any], limits: Limits) -> SpeakRequest:
+    """Turn a ``speak`` header into a request, checking every field's type (ranges are the engine's job)."""
+    request_id = request_id_of(header, limits, required=True)
+    assert request_id is not None
+    text = header.get("text")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("invalid_text", "text is not valid UTF-8", request_id, field="text") from None
+    if not isinstance(text, str):
+        raise ProtocolError("invalid_field", "text must be a string", request_id, field="text")
+    voice = _typed(header, "voice", (str,), request_id)
+    options: dict[str, Any] = {}
+    for name in _SPEAK_NUMBERS:
+        value = _typed(header, name, (int, float), request_id)
+        if value is not None:
+            options[name] = float(value)
+    for name in ("fps", "seed"):
+        value = _typed(header, name, (int,), request_id)
+        if value is not None:
+            options[name] = value
+    emotion = _typed(header, "emotion", (str,), request_id)
+    if emotion is not None:
+        options["emotion"] = emotion
+    speaker = _typed(header, "speaker", (int, str), request_id)
+    if speaker is not None:
+        options["speaker"] = speaker
+    channels = header.get("channels", list(STREAM_CHANNELS))
+    if not isinstance(channels, list) or not all(isinstance(c, str) and c in STREAM_CHANNELS for c in channels):
+        raise ProtocolError("invalid_field", f"channels must be a list drawn from {', '.join(STREAM_CHANNELS)}",
+                            request_id, field="channels")
+    curve_format = header.get("curve_format", "f32")
+    if curve_format not in CURVE_FORMATS:
+        raise ProtocolError("invalid_field", "curve_format must be 'f32' or 'f16'", request_id, field="curve_format")
+    return SpeakRequest(request_id, text, voice, SynthesisOptions(**options), frozenset(channels), curve_format)
+
+
+# ---- stream messages ----------------------------------------------------------------------
+
+@dataclass
+class StreamWriter:
+    """Builds the messages of one speak stream, numbering them."""
+
+    request: SpeakRequest
+    seq: int = 0
+    frames_sent: int = 0
+    chunks: int = 0
+    samples: int = 0
+
+    def _header(self, kind: str, **fields_: Any) -> dict[str, Any]:
+        header = {"v": VERSION, "type": kind, "id": self.request.id, "seq": self.seq, **fields_}
+        self.seq += 1
+        return header
+
+    def start(self, voice: str, sample_rate: int) -> list:
+        groups = [{"name": name, "channels": list(GROUPS[name])} for name in self.request.groups]
+        return pack(self._header(
+            "start", voice=voice, sample_rate=sample_rate, fps=self.request.options.fps, audio_format="pcm16le",
+            curve_format=self.request.curve_format, groups=groups,
+            num_channels=sum(len(g["channels"]) for g in groups),
+        ))
+
+    def chunk(self, chunk: Any) -> list[list]:
+        """``audio``, ``frames`` and ``events`` messages for one engine chunk (each when requested and non-empty)."""
+        messages = []
+        channels = self.request.channels
+        self.chunks += 1
+        self.samples += len(chunk.audio)
+        if "audio" in channels and len(chunk.audio):
+            pcm = chunk.pcm16.astype("<i2", copy=False)
+            messages.append(pack(self._header("audio", sample_offset=chunk.sample_offset,
+                                              num_samples=len(pcm)), pcm.tobytes()))
+        frames = chunk.frames
+        self.frames_sent += len(frames)
+        if self.request.groups and len(frames):
+            matrix = np.concatenate([getattr(frames, name) for name in self.request.groups], axis=1)
+            matrix = np.ascontiguousarray(matrix, dtype=CURVE_FORMATS[self.request.curve_format])
+            messages.append(pack(self._header(
+                "frames", start_frame=frames.start_frame, num_frames=len(frames), num_channels=matrix.shape[1],
+                sample_offset=chunk.sample_offset), matrix.tobytes()))
+        if "events" in channels and (chunk.phonemes or chunk.words or chunk.visemes):
+            messages.append(pack(self._header("events", **events_fields(chunk))))
+        return messages
+
+    def end(self, status: str, stats: dict[str, Any]) -> list:
+        return pack(self._header("end", status=status, stats=stats))
+
+    def error(self, code: str, message: str) -> list:
+        return pack(self._header("error", code=code, message=message, retryable=code in RETRYABLE))
+
+
+def events_fields(chunk: Any) -> dict[str, list[dict[str, Any]]]:
+    first = chunk.visemes[0].phoneme_index if chunk.visemes else 0
+    return {
+        "phonemes": [
+            {"i": first + k, "symbol": p.symbol, "start": p.start, "end": p.end, "word": p.word_index,
+             "stress": p.stress, "sentence": p.sentence_index}
+            for k, p in enumerate(chunk.phonemes)
+        ],
+        "words": [
+            {"i": w.index, "text": w.text, "start": w.start, "end": w.end, "stressed": w.stressed,
+             "sentence": w.sentence_index}
+            for w in chunk.words
+        ],
+        "visemes": [
+            {"viseme": v.viseme, "start": v.start, "end": v.end, "phoneme": v.phoneme_index} for v in chunk.visemes
+        ],
+    }

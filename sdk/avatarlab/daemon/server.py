@@ -1,0 +1,583 @@
+"""The avatarlab daemon: one ROUTER socket, an I/O thread that owns it, and worker threads that synthesize.
+
+Only the I/O thread touches the socket (ZeroMQ sockets are not thread-safe). Workers
+take running requests in turns, compute one chunk each time, and hand the messages
+back; a request's next chunk is computed only once its previous messages are in the
+socket's queue, so memory stays bounded whatever the clients do (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.auth
+from zmq.auth.thread import ThreadAuthenticator
+
+from .. import __version__
+from ..engine import Engine, SynthesisChunk
+from ..errors import AvatarLabError, InvalidOptionError, InvalidTextError, VoiceConfigError, VoiceNotFoundError
+from ..options import checked_text
+from .protocol import (
+    DEFAULT_URL, HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS, SUPPORTED_VERSIONS, VERSION, Limits, ProtocolError,
+    SpeakRequest, StreamWriter, check_envelope, error_header, pack, parse_speak, request_id_of, unpack_header,
+)
+from .scheduler import FairScheduler
+
+LOG = logging.getLogger("avatarlab.daemon")
+SERVER_NAME = f"avatarlab/{__version__}"
+LINGER_MS = 500
+SHUTDOWN_FLUSH_S = 0.5
+#: Replies (pong, status, errors) a client may leave unread before it counts as a slow consumer.
+MAX_UNREAD_REPLIES = 256
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_WAKE = "inproc://avatarlab-wake"
+
+
+class DaemonConfigError(AvatarLabError):
+    """The daemon cannot start with these settings (e.g. an open bind address without CURVE keys)."""
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    bind: str = DEFAULT_URL
+    voices: tuple[str, ...] = ()  # names or .onnx paths; empty: the default voice
+    workers: int = 2
+    limits: Limits = Limits()
+    curve_secret: Path | None = None  # the server's secret certificate file
+    allow_keys: Path | None = None  # folder of allowed client public certificates
+    insecure: bool = False
+
+
+def is_loopback(url: str) -> bool:
+    """ipc/inproc endpoints and TCP on 127.0.0.1 / ::1 / localhost."""
+    if not url.startswith("tcp://"):
+        return True
+    host = url[len("tcp://"):].rsplit(":", 1)[0]
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def check_security(config: DaemonConfig) -> None:
+    if (config.curve_secret is None) != (config.allow_keys is None):
+        raise DaemonConfigError("CURVE needs both --curve-secret (server key) and --allow-keys (client keys folder)")
+    if config.curve_secret is None and not is_loopback(config.bind) and not config.insecure:
+        raise DaemonConfigError(
+            f"refusing to bind {config.bind} without encryption: give --curve-secret and --allow-keys "
+            "(make keys with `avatarlab keys`), or --insecure to accept plain-text connections from anyone"
+        )
+    for path in (config.curve_secret, config.allow_keys):
+        if path is not None and not Path(path).exists():
+            raise DaemonConfigError(f"{path} does not exist; make keys with `avatarlab keys --out DIR`")
+
+
+# ---- state ------------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Request:
+    """One speak request; ``serial`` is unique for the daemon's lifetime (client ids may repeat)."""
+
+    serial: int
+    client: bytes
+    speak: SpeakRequest
+    engine: Engine
+    writer: StreamWriter
+    received: float
+    chunks: Iterator[SynthesisChunk] | None = None
+    pending: int = 0  # messages of this request still in the client's outbox
+    in_worker: bool = False
+    finished: bool = False
+    cancelled: bool = False
+    started: float | None = None
+    first_audio: float | None = None
+    compute_s: float = 0.0
+
+    def stats(self, now: float) -> dict[str, Any]:
+        sample_rate = self.engine.sample_rate
+        return {
+            "first_chunk_ms": round(((self.first_audio or now) - self.received) * 1000, 2),
+            "synthesis_ms": round(self.compute_s * 1000, 2),
+            "queued_ms": round(((self.started or now) - self.received) * 1000, 2),
+            "audio_samples": self.writer.samples,
+            "audio_s": round(self.writer.samples / sample_rate, 4),
+            "frames": self.writer.frames_sent,
+            "chunks": self.writer.chunks,
+        }
+
+
+@dataclass(eq=False)
+class ClientState:
+    identity: bytes
+    outbox: deque = field(default_factory=deque)  # (request serial or None, frames)
+    requests: dict[str, Request] = field(default_factory=dict)
+    stalled_since: float | None = None
+
+    @property
+    def idle(self) -> bool:
+        return not self.outbox and not self.requests
+
+
+@dataclass
+class WorkResult:
+    request: Request
+    messages: list[list]
+    finished: bool
+    compute_s: float
+
+
+class VoiceRegistry:
+    """The engines the daemon serves, loaded and warmed at start."""
+
+    def __init__(self, voices: tuple[str, ...]) -> None:
+        self.engines: dict[str, Engine] = {}
+        for spec in voices or (None,):
+            engine = Engine(voice=spec)
+            engine.warm_up()
+            self.engines[engine.voice.name] = engine
+            LOG.info("voice %s loaded (%d Hz)", engine.voice.name, engine.sample_rate)
+        self.default = next(iter(self.engines))
+
+    def get(self, name: str | None, request_id: str) -> Engine:
+        engine = self.engines.get(name or self.default)
+        if engine is None:
+            raise ProtocolError("unknown_voice", f"voice {name!r} is not loaded; loaded: {', '.join(self.engines)}",
+                                request_id, field="voice")
+        return engine
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "sample_rate": e.sample_rate, "num_speakers": e.config.num_speakers,
+             "speakers": dict(e.config.speaker_id_map), "language": e.config.language}
+            for name, e in self.engines.items()
+        ]
+
+
+# ---- the daemon -------------------------------------------------------------------------------
+
+class Daemon:
+    """Serves speak requests over a ROUTER socket until ``stop()`` (or SIGTERM/SIGINT)."""
+
+    def __init__(self, config: DaemonConfig, voices: VoiceRegistry) -> None:
+        check_security(config)
+        self.config = config
+        self.limits = config.limits
+        self.voices = voices
+        self.instance = os.urandom(8).hex()
+        self.started = time.monotonic()
+        self.scheduler = FairScheduler()
+        self.results: queue.Queue[WorkResult] = queue.Queue()
+        self.clients: dict[bytes, ClientState] = {}
+        self.active = 0
+        self._serials = itertools.count(1)
+        self._stopping = threading.Event()
+        self.context = zmq.Context()
+        self._auth: ThreadAuthenticator | None = None
+        self.router = self._bind()
+        self.wake = self.context.socket(zmq.PULL)
+        self.wake.bind(_WAKE)
+        self._workers = [threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
+                         for i in range(config.workers)]
+
+    def _bind(self) -> zmq.Socket:
+        router = self.context.socket(zmq.ROUTER)
+        router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        router.setsockopt(zmq.SNDHWM, self.limits.send_hwm)
+        router.setsockopt(zmq.RCVHWM, 1000)
+        router.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
+        router.setsockopt(zmq.LINGER, LINGER_MS)
+        router.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
+        router.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
+        router.setsockopt(zmq.HEARTBEAT_TTL, HEARTBEAT_TIMEOUT_MS)
+        if self.config.curve_secret is not None:
+            self._auth = ThreadAuthenticator(self.context)
+            self._auth.start()
+            self._auth.configure_curve(domain="*", location=str(self.config.allow_keys))
+            public, secret = zmq.auth.load_certificate(str(self.config.curve_secret))
+            if secret is None:
+                raise DaemonConfigError(f"{self.config.curve_secret} holds no secret key; pass the .key_secret file")
+            router.curve_publickey, router.curve_secretkey, router.curve_server = public, secret, True
+        try:
+            router.bind(self.config.bind)
+        except zmq.ZMQError as error:
+            router.close(0)
+            raise DaemonConfigError(f"cannot bind {self.config.bind}: {error}; is another daemon running?") from None
+        return router
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the daemon to stop (safe from any thread and from signal handlers)."""
+        self._stopping.set()
+
+    def serve_forever(self) -> None:
+        for worker in self._workers:
+            worker.start()
+        poller = zmq.Poller()
+        poller.register(self.router, zmq.POLLIN)
+        poller.register(self.wake, zmq.POLLIN)
+        LOG.info("ready on %s (voices: %s; workers: %d)", self.config.bind, ", ".join(self.voices.engines),
+                 self.config.workers)
+        try:
+            while not self._stopping.is_set():
+                stalled = any(c.stalled_since is not None for c in self.clients.values())
+                events = dict(poller.poll(20 if stalled else 200))
+                if self.router in events:
+                    self._receive_all()
+                if self.wake in events:
+                    while self.wake.poll(0):
+                        self.wake.recv()
+                self._collect_results()
+                self._flush_all()
+                self._expire_slow_consumers()
+            self._shut_down()
+        finally:
+            self._close()
+
+    def _shut_down(self) -> None:
+        LOG.info("shutting down: %d running request(s)", self.active)
+        for client in list(self.clients.values()):
+            for request in list(client.requests.values()):
+                self._fail(request, "shutting_down", "the daemon is stopping; retry when it is back")
+        deadline = time.monotonic() + SHUTDOWN_FLUSH_S
+        while time.monotonic() < deadline and any(c.outbox for c in self.clients.values()):
+            self._flush_all()
+            time.sleep(0.01)
+
+    def _close(self) -> None:
+        self.scheduler.close()
+        self.router.close(LINGER_MS)
+        self.wake.close(0)
+        if self._auth is not None:
+            self._auth.stop()
+        self.context.term()
+
+    # ---- receiving ------------------------------------------------------------------------------
+    def _receive_all(self) -> None:
+        for _ in range(1000):  # bounded, so results and flushing get their turn
+            try:
+                frames = self.router.recv_multipart(zmq.NOBLOCK, copy=True)
+            except zmq.Again:
+                return
+            identity, body = frames[0], frames[1:]
+            try:
+                self._handle(identity, body)
+            except ProtocolError as error:
+                self._reply(identity, error.header())
+            except Exception:  # a bug must not take the daemon down
+                LOG.exception("internal error handling a message")
+                self._reply(identity, error_header(None, "internal", "internal error; see the daemon log"))
+
+    def _handle(self, identity: bytes, body: list[bytes]) -> None:
+        if len(body) != 1:
+            raise ProtocolError("bad_message", f"a request is one frame (a MessagePack map); got {len(body)} frames")
+        header = unpack_header(body[0], self.limits.max_header_bytes)
+        kind = check_envelope(header)
+        request_id = request_id_of(header, self.limits, required=kind in ("speak", "cancel"))
+        if kind == "speak":
+            self._speak(identity, header)
+        elif kind == "cancel":
+            self._cancel(identity, request_id)
+        elif kind == "bye":
+            self._forget(identity)
+        else:
+            self._reply(identity, {"v": VERSION, "type": self._reply_type[kind], "id": request_id,
+                                   **getattr(self, f"_{kind}")(header)})
+
+    _reply_type = {"hello": "welcome", "ping": "pong", "status": "status", "voices": "voices"}
+
+    def _hello(self, header: dict[str, Any]) -> dict[str, Any]:
+        offered = header.get("versions", [VERSION])
+        common = sorted(set(offered) & set(SUPPORTED_VERSIONS)) if isinstance(offered, list) else []
+        if not common:
+            raise ProtocolError("unsupported_version", f"no common protocol version in {offered!r}",
+                                versions=list(SUPPORTED_VERSIONS))
+        return {"version": common[-1], "versions": list(SUPPORTED_VERSIONS), "server": SERVER_NAME,
+                "instance": self.instance, "limits": self.limits.to_dict(),
+                "heartbeat_ivl_ms": HEARTBEAT_IVL_MS, "heartbeat_timeout_ms": HEARTBEAT_TIMEOUT_MS}
+
+    def _ping(self, header: dict[str, Any]) -> dict[str, Any]:
+        return {"t": header.get("t"), "instance": self.instance, "time_s": time.time()}
+
+    def _status(self, header: dict[str, Any]) -> dict[str, Any]:
+        return {"instance": self.instance, "server": SERVER_NAME, "uptime_s": round(time.monotonic() - self.started, 3),
+                "clients": len(self.clients), "active_requests": self.active,
+                "queued_requests": self.scheduler.queued(), "workers": self.config.workers,
+                "voices": list(self.voices.engines), "limits": self.limits.to_dict()}
+
+    def _voices(self, header: dict[str, Any]) -> dict[str, Any]:
+        return {"voices": self.voices.describe()}
+
+    def _speak(self, identity: bytes, header: dict[str, Any]) -> None:
+        speak = parse_speak(header, self.limits)
+        client = self.clients.get(identity)
+        if client is not None and speak.id in client.requests:
+            raise ProtocolError("duplicate_id", f"request {speak.id!r} is already running", speak.id, field="id")
+        if client is not None and len(client.requests) >= self.limits.max_requests_per_client:
+            raise ProtocolError("busy", f"at most {self.limits.max_requests_per_client} running requests per client",
+                                speak.id)
+        if self.active >= self.limits.max_active_requests:
+            raise ProtocolError("busy", f"the daemon runs {self.active} requests, its limit; retry later", speak.id)
+        engine = self.voices.get(speak.voice, speak.id)
+        _validate(speak, engine)
+        client = self.clients.setdefault(identity, ClientState(identity))
+        request = Request(next(self._serials), identity, speak, engine, StreamWriter(speak), time.monotonic())
+        client.requests[speak.id] = request
+        self.active += 1
+        self.scheduler.add(identity, request)
+
+    def _cancel(self, identity: bytes, request_id: str | None) -> None:
+        client = self.clients.get(identity)
+        request = client.requests.get(request_id) if client and request_id else None
+        if request is None:
+            raise ProtocolError("unknown_request", f"no running request {request_id!r} to cancel", request_id)
+        self._end(request, cancelled=True)
+
+    def _forget(self, identity: bytes) -> None:
+        """A client that said bye or vanished: cancel its work and drop everything queued for it."""
+        client = self.clients.pop(identity, None)
+        if client is None:
+            return
+        for request in list(client.requests.values()):
+            self._retire(request)
+        client.requests.clear()
+
+    # ---- producing --------------------------------------------------------------------------------
+    def _work(self) -> None:
+        push = self.context.socket(zmq.PUSH)
+        push.setsockopt(zmq.LINGER, 0)
+        push.connect(_WAKE)
+        try:
+            while True:
+                request = self.scheduler.take()
+                if request is None:
+                    return
+                started = time.perf_counter()
+                messages, finished = self._step(request)
+                self.results.put(WorkResult(request, messages, finished, time.perf_counter() - started))
+                push.send(b"", zmq.NOBLOCK)
+        except zmq.ZMQError:
+            return  # the context is being torn down
+        finally:
+            push.close(0)
+
+    def _step(self, request: Request) -> tuple[list[list], bool]:
+        """Compute one chunk of a request (in a worker thread): its messages, and whether it is over."""
+        messages: list[list] = []
+        if request.started is None:
+            request.started = time.monotonic()
+        try:
+            if request.chunks is None:
+                request.chunks = iter(request.engine.synthesize(request.speak.text, request.speak.options))
+                messages.append(request.writer.start(request.engine.voice.name, request.engine.sample_rate))
+            chunk = next(request.chunks)
+        except StopIteration:
+            return messages, True
+        except (InvalidTextError, InvalidOptionError, VoiceConfigError, VoiceNotFoundError) as error:
+            return [request.writer.error(_error_code(error), str(error))], True
+        except Exception:
+            LOG.exception("internal error in request %s", request.speak.id)
+            return [request.writer.error("internal", "internal error; see the daemon log")], True
+        messages.extend(request.writer.chunk(chunk))
+        return messages, chunk.final
+
+    def _collect_results(self) -> None:
+        while True:
+            try:
+                result = self.results.get_nowait()
+            except queue.Empty:
+                return
+            request = result.request
+            request.in_worker = False
+            request.compute_s += result.compute_s
+            if request.finished:
+                continue  # cancelled or failed while it was computing: nothing more of it is sent
+            terminal = result.finished and result.messages and _is_terminal(result.messages[-1])
+            self._enqueue(request, result.messages)
+            if result.finished and not terminal:
+                self._end(request, cancelled=False)
+            elif result.finished:
+                self._retire(request)
+            elif request.pending == 0:  # a step that had nothing to send: go straight on
+                self.scheduler.add(request.client, request)
+
+    # ---- sending -----------------------------------------------------------------------------------
+    def _enqueue(self, request: Request, messages: list[list]) -> None:
+        client = self.clients.get(request.client)
+        if client is None:
+            return
+        for message in messages:
+            client.outbox.append((request.serial, message))
+        request.pending += len(messages)
+
+    def _reply(self, identity: bytes, header: dict[str, Any]) -> None:
+        client = self.clients.setdefault(identity, ClientState(identity))
+        if len(client.outbox) >= MAX_UNREAD_REPLIES:
+            self._slow_consumer(client)
+            return
+        client.outbox.append((None, pack(header)))
+        self._flush(client)
+
+    def _flush_all(self) -> None:
+        for client in list(self.clients.values()):
+            self._flush(client)
+
+    def _flush(self, client: ClientState) -> None:
+        while client.outbox:
+            serial, message = client.outbox[0]
+            try:
+                self.router.send_multipart([client.identity, *message], zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                if client.stalled_since is None:
+                    client.stalled_since = time.monotonic()
+                return
+            except zmq.ZMQError as error:
+                if error.errno == zmq.EHOSTUNREACH:
+                    LOG.info("client %s is gone; cancelling its %d request(s)", client.identity.hex(),
+                             len(client.requests))
+                    self._forget(client.identity)
+                    return
+                raise
+            client.outbox.popleft()
+            client.stalled_since = None
+            if serial is not None:
+                self._sent(client, serial, message)
+        if client.idle:
+            self.clients.pop(client.identity, None)
+
+    def _sent(self, client: ClientState, serial: int, message: list) -> None:
+        request = next((r for r in client.requests.values() if r.serial == serial), None)
+        if request is None:
+            return
+        request.pending -= 1
+        if request.first_audio is None and _message_type(message) == "audio":
+            request.first_audio = time.monotonic()
+        if request.pending == 0 and not request.finished and not request.in_worker:
+            self.scheduler.add(client.identity, request)
+
+    # ---- ending requests -----------------------------------------------------------------------------
+    def _end(self, request: Request, cancelled: bool) -> None:
+        """Send the terminal ``end`` now; for a cancel, drop everything of the request still queued."""
+        if cancelled:
+            self._drop_queued(request)
+        self._enqueue(request, [request.writer.end("cancelled" if cancelled else "ok", request.stats(time.monotonic()))])
+        self._retire(request)
+        client = self.clients.get(request.client)
+        if client is not None:
+            self._flush(client)
+
+    def _fail(self, request: Request, code: str, message: str) -> None:
+        self._drop_queued(request)
+        self._enqueue(request, [request.writer.error(code, message)])
+        self._retire(request)
+
+    def _drop_queued(self, request: Request) -> None:
+        client = self.clients.get(request.client)
+        if client is not None:
+            kept = [(s, m) for s, m in client.outbox if s != request.serial]
+            client.outbox.clear()
+            client.outbox.extend(kept)
+        request.pending = 0
+
+    def _retire(self, request: Request) -> None:
+        """The request is over: stop scheduling it and free its slot (its terminal message may still be queued)."""
+        if request.finished:
+            return
+        request.finished = True
+        self.scheduler.discard(request)
+        self.active -= 1
+        client = self.clients.get(request.client)
+        if client is not None and client.requests.get(request.speak.id) is request:
+            del client.requests[request.speak.id]
+
+    def _expire_slow_consumers(self) -> None:
+        now = time.monotonic()
+        for client in list(self.clients.values()):
+            if client.stalled_since is not None and now - client.stalled_since > self.limits.slow_consumer_timeout_s:
+                self._slow_consumer(client)
+
+    def _slow_consumer(self, client: ClientState) -> None:
+        """Fail every request of a client that does not read; its terminal errors wait for it to read again."""
+        LOG.warning("client %s is not reading; failing its %d request(s)", client.identity.hex(), len(client.requests))
+        replies = [(s, m) for s, m in client.outbox if s is None]
+        client.outbox.clear()
+        if replies:
+            client.outbox.append((None, pack(error_header(
+                None, "slow_consumer", f"{len(replies)} unread replies were discarded: read your socket")))
+            )
+        for request in list(client.requests.values()):
+            request.cancelled = True
+            self._enqueue(request, [request.writer.error(
+                "slow_consumer", f"the stream was not read for {self.limits.slow_consumer_timeout_s:g} s")])
+            self._retire(request)
+        client.stalled_since = time.monotonic()
+
+
+def _validate(speak: SpeakRequest, engine: Engine) -> None:
+    """Reject bad text and options at once, in the I/O thread, before any work is queued."""
+    try:
+        checked_text(speak.text)
+        speak.options.checked()
+        speak.options.speaker_id(engine.config)
+    except InvalidTextError as error:
+        raise ProtocolError("invalid_text", str(error), speak.id, field="text") from None
+    except InvalidOptionError as error:
+        raise ProtocolError("invalid_option", str(error), speak.id) from None
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, InvalidTextError):
+        return "invalid_text"
+    if isinstance(error, InvalidOptionError):
+        return "invalid_option"
+    return "internal"
+
+
+def _message_type(message: list) -> str:
+    import msgpack
+
+    return msgpack.unpackb(bytes(message[0]), raw=False).get("type", "")
+
+
+def _is_terminal(message: list) -> bool:
+    return _message_type(message) in ("end", "error")
+
+
+# ---- entry point -------------------------------------------------------------------------------------
+
+class _StopDuringLoad(Exception):
+    pass
+
+
+def run(config: DaemonConfig) -> int:
+    """Load and warm the voices, then serve until SIGTERM/SIGINT. Returns the exit code."""
+    check_security(config)
+    daemon: Daemon | None = None
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        LOG.info("received %s", signal.Signals(signum).name)
+        if daemon is None:
+            raise _StopDuringLoad()
+        daemon.stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        try:
+            voices = VoiceRegistry(config.voices)
+        except _StopDuringLoad:
+            LOG.info("stopped while loading voices")
+            return 0
+        daemon = Daemon(config, voices)
+        daemon.serve_forever()
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

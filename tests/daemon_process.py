@@ -1,0 +1,87 @@
+"""Start the real daemon in its own process for tests, on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgpack
+import zmq
+
+SDK = str(Path(__file__).parents[1] / "sdk")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class DaemonProcess:
+    url: str
+    proc: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+
+def spawn_daemon(*args: str, url: str | None = None, log_dir: Path | None = None) -> DaemonProcess:
+    """Start ``avatarlab serve`` without waiting for it to be ready."""
+    url = url or f"tcp://127.0.0.1:{free_port()}"
+    log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / f"daemon-{url.rsplit(':', 1)[1]}.log"
+    env = {**os.environ, "PYTHONPATH": SDK}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "avatarlab.cli", "serve", "--bind", url, *args],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+    return DaemonProcess(url, proc, log_path)
+
+
+def wait_ready(daemon: DaemonProcess, timeout: float = 120.0) -> None:
+    """Poll with ping until the daemon answers (it answers only once its voices are loaded)."""
+    context = zmq.Context.instance()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if daemon.proc.poll() is not None:
+            raise RuntimeError(f"daemon exited with {daemon.proc.returncode}:\n{daemon.log()}")
+        sock = context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(daemon.url)
+        try:
+            sock.send(msgpack.packb({"v": 1, "type": "ping"}))
+            if sock.poll(500):
+                sock.recv_multipart()
+                return
+        finally:
+            sock.close(0)
+    raise TimeoutError(f"daemon not ready after {timeout} s:\n{daemon.log()}")
+
+
+@contextmanager
+def running_daemon(*args: str, url: str | None = None) -> Iterator[DaemonProcess]:
+    daemon = spawn_daemon(*args, url=url)
+    try:
+        wait_ready(daemon)
+        yield daemon
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.send_signal(signal.SIGTERM)
+            try:
+                daemon.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                daemon.proc.kill()
+                daemon.proc.wait()
