@@ -36,6 +36,9 @@ class BufferPacker:
             gltf.buffers.append(gl.Buffer(byteLength=0))
         if len(gltf.buffers) != 1 or gltf.buffers[0].uri is not None:
             raise ValueError("only self-contained GLB files with one binary buffer are supported")
+        for accessor in gltf.accessors:  # pygltflib fills in byteOffset 0, which glTF forbids without a bufferView
+            if accessor.bufferView is None:
+                accessor.byteOffset = None
         return cls(gltf, bytearray(gltf.binary_blob() or b""))
 
     def view(self, data: bytes, target: int | None = None, stride: int | None = None) -> int:

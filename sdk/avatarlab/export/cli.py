@@ -1,0 +1,112 @@
+"""``avatarlab export`` (lines -> WAV + curves + GLB, in batch) and ``avatarlab avatar`` (write the default head)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..options import SynthesisOptions
+from .batch import CSV_COLUMNS, ExportError, Line, Settings, read_csv_lines, run_batch
+from .retarget import AUTO, profile_names
+
+EXIT_SOME_FAILED = 1
+
+_EXPORT_HELP = f"""\
+Export dialogue lines offline: for each line a WAV, the curves JSON (docs/curves-json.md) and a GLB with the
+avatar and a glTF animation of its morph targets and head/eye rotations (docs/export.md).
+
+SOURCE is a line of text, or a .csv file with a header row and the columns
+{', '.join(CSV_COLUMNS)} (only text is required; empty cells take the command-line options).
+Lines already exported with the same settings are skipped, so an interrupted batch resumes.
+Exit status: 0 all lines exported or already done, 1 some lines failed, 2 usage error.
+
+examples:
+  avatarlab export "Hello there, traveler!" --out out/
+  avatarlab export lines.csv --out out/ --jobs 2
+  avatarlab export lines.csv --out out/ --avatar my_character.glb --profile auto
+"""
+
+
+def register(commands, add_synthesis_options, options_from_args) -> None:
+    """Add the ``export`` and ``avatar`` subcommands to the avatarlab CLI."""
+    export = commands.add_parser("export", help="export lines to WAV + curves JSON + glTF animation (GLB), in batch",
+                                 description=_EXPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.add_argument("source", help="a line of text, or a .csv file of lines")
+    export.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
+    export.add_argument("--name", help="base file name for a single text line (default: a slug of the text)")
+    export.add_argument("--avatar", type=Path, help="animate this .glb instead of the default head")
+    export.add_argument("--profile", choices=profile_names(), default=AUTO,
+                        help="how our channels map onto the avatar's morph targets (default: auto, from its names)")
+    export.add_argument("--jobs", type=int, help="worker processes (default: every core)")
+    export.add_argument("--csv", action="store_true", help="also write a Live Link Face-style CSV per line")
+    export.add_argument("--force", action="store_true", help="redo lines that are already exported")
+    export.add_argument("--quiet", action="store_true", help="no progress bar or summary, only errors")
+    add_synthesis_options(export)
+    export.set_defaults(run=lambda args: _run_export(args, options_from_args(args)))
+
+    avatar = commands.add_parser("avatar", help="write the default avatar head (GLB)",
+                                 description="Write the default avatar (52 ARKit + 15 viseme morph targets, head and "
+                                 "eye nodes) as a GLB, for clients that need a model out of the box.")
+    avatar.add_argument("--out", type=Path, default=Path("out/avatarlab_head.glb"), help="GLB path to write")
+    avatar.set_defaults(run=_run_avatar)
+
+
+def _load_avatar(path: Path | None) -> tuple[bytes, str]:
+    from ..avatar import default_avatar_glb
+    from ..avatar.gltf import read_glb
+
+    if path is None:
+        return default_avatar_glb(), "default"
+    try:
+        data = path.read_bytes()
+        read_glb(data)
+    except OSError as error:
+        raise ExportError(f"cannot read --avatar {path}: {error.strerror}") from error
+    except Exception as error:  # noqa: BLE001 - any parse failure is a usage error
+        raise ExportError(f"--avatar {path} is not a usable GLB: {error}") from error
+    return data, path.name
+
+
+def _lines(args: argparse.Namespace, options: SynthesisOptions) -> list:
+    source = args.source
+    if source.lower().endswith(".csv"):
+        if args.name:
+            raise ExportError("--name applies to a single text line, not to a CSV of lines")
+        return read_csv_lines(Path(source), options, args.voice)
+    from ..options import checked_text
+    from ..output import slugify
+
+    text = checked_text(source.encode("utf-8", "surrogateescape"))
+    return [Line(args.name or slugify(text), text, args.voice, options)]
+
+
+def _run_export(args: argparse.Namespace, options: SynthesisOptions) -> int:
+    from ..avatar.gltf import read_glb
+    from .glb import inspect_avatar
+
+    options = options.checked()
+    if args.jobs is not None and args.jobs < 1:
+        raise ExportError("--jobs must be 1 or more")
+    lines = _lines(args, options)
+    avatar, label = _load_avatar(args.avatar)
+    info = inspect_avatar(read_glb(avatar), args.profile)
+    if not args.quiet:
+        print(f"avatar {label}: profile {info.profile.name}, {sum(len(m) for m in info.meshes.values())} targets "
+              f"on {len(info.meshes)} mesh(es)", file=sys.stderr)
+    for note in info.warnings():
+        print(f"avatarlab: warning: {note}", file=sys.stderr)
+    settings = Settings(args.out, avatar, label, info.profile.name, args.csv, args.force)
+    summary = run_batch(lines, settings, args.jobs, progress=not args.quiet)
+    if not args.quiet or summary.failed:
+        print(summary.text(), file=sys.stderr)
+    if summary.interrupted:
+        return 130
+    return EXIT_SOME_FAILED if summary.failed else 0
+
+
+def _run_avatar(args: argparse.Namespace) -> int:
+    from ..avatar import write_default_avatar
+
+    print(write_default_avatar(args.out))
+    return 0
