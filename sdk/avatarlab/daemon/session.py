@@ -328,12 +328,13 @@ class Session:
         terminal = isinstance(message, (End, ErrorMessage))
         if not isinstance(message, ErrorMessage):
             seq = getattr(message, "seq", -1)
-            if seq != stream.next_seq:
+            # A terminal `end` may skip numbers: a cancel discards chunks the daemon had already numbered.
+            if seq != stream.next_seq and not (terminal and seq > stream.next_seq):
                 stream.failure = DaemonProtocolError(
                     f"request {stream.id}: message {seq} arrived where {stream.next_seq} was due (messages lost)")
                 self._forget(stream)
                 return
-            stream.next_seq += 1
+            stream.next_seq = seq + 1
         if isinstance(message, Start):
             stream.start = message
         if terminal:
