@@ -21,6 +21,7 @@ from avatarlab.daemon.messages import (
 from avatarlab.daemon.protocol import GROUPS, Limits, StreamWriter, error_header, pack, parse_speak
 from avatarlab.daemon.session import Collector, Session, StreamState, speak_fields
 from avatarlab.engine import Engine, Utterance, to_pcm16
+from avatarlab.errors import AvatarLabError
 from avatarlab.output import write_utterance
 from daemon_process import free_port, running_daemon, spawn_daemon, wait_ready
 
@@ -440,3 +441,27 @@ def test_cli_client_speak_writes_what_speak_writes(daemon, tmp_path: Path) -> No
     assert bad.returncode == 2 and bad.stderr.startswith("avatarlab: error:") and "invalid_text" in bad.stderr
     missing = run("client", "ping", "--url", f"tcp://127.0.0.1:{free_port()}", "--timeout", "0.5")
     assert missing.returncode == 2 and "avatarlab serve" in missing.stderr
+
+
+def test_curve_encryption_with_allowed_and_unknown_keys(tmp_path: Path) -> None:
+    import zmq.auth
+
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    _, server_secret = zmq.auth.create_certificates(str(tmp_path), "server")
+    alice_public, alice_secret = zmq.auth.create_certificates(str(tmp_path), "alice")
+    _, mallory_secret = zmq.auth.create_certificates(str(tmp_path), "mallory")
+    Path(alice_public).rename(allowed / "alice.key")
+    server_public = tmp_path / "server.key"
+    process = spawn_daemon("--curve-secret", server_secret, "--allow-keys", str(allowed), log_dir=tmp_path)
+    try:
+        with Client(process.url, timeout=60, server_public_key=server_public, client_secret_key=alice_secret) as alice:
+            rtt = alice.ping()  # waits for the daemon to load, through the encrypted channel
+            assert rtt > 0 and alice.speak("Secret.").collect().duration_s > 0
+        with Client(process.url, timeout=1, server_public_key=server_public, client_secret_key=mallory_secret) as bad:
+            with pytest.raises(DaemonTimeoutError):
+                bad.ping()
+        with pytest.raises(AvatarLabError, match="both"):
+            Client(process.url, server_public_key=server_public)
+    finally:
+        process.stop(signal.SIGKILL)
