@@ -1,0 +1,90 @@
+"""The default avatar: every ARKit and viseme target exists and moves the right part the right way; valid glTF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatarlab.avatar import default_avatar_glb
+from avatarlab.avatar.gltf import read_glb
+from avatarlab.avatar.head import build_head, shape_names
+from avatarlab.channels import ARKIT_BLENDSHAPES
+from gltf_checks import assert_valid, needs_node, run_js
+
+RPM_VISEMES = ["viseme_sil", "viseme_PP", "viseme_FF", "viseme_TH", "viseme_DD", "viseme_kk", "viseme_CH",
+               "viseme_SS", "viseme_nn", "viseme_RR", "viseme_aa", "viseme_E", "viseme_I", "viseme_O", "viseme_U"]
+COMMITTED = Path(__file__).parents[1] / "models" / "avatar" / "default_head.glb"
+
+
+@pytest.fixture(scope="module")
+def head():
+    return build_head()
+
+
+def test_target_names_are_arkit_then_ready_player_me_visemes() -> None:
+    assert shape_names() == [*ARKIT_BLENDSHAPES, *RPM_VISEMES]
+
+
+def test_glb_layout_names_and_size(tmp_path: Path) -> None:
+    data = default_avatar_glb()
+    assert len(data) < 2_000_000
+    gltf = read_glb(data)
+    names = {node.name for node in gltf.nodes}
+    assert {"Head", "HeadMesh", "LeftEye", "RightEye", "Body", "Ears"} <= names
+    head_mesh = next(m for m in gltf.meshes if m.name == "Head")
+    assert head_mesh.extras["targetNames"] == shape_names()
+    assert all(len(p.targets) == 67 for p in head_mesh.primitives)
+
+
+def test_committed_glb_is_what_the_generator_builds() -> None:
+    assert COMMITTED.read_bytes() == default_avatar_glb(), "regenerate: avatarlab avatar --out models/avatar/default_head.glb"
+
+
+def _moved(head, name: str) -> float:
+    return max(float(np.abs(part.shape(name)).max()) for part in head.head_parts)
+
+
+def test_every_target_but_silence_moves_something(head) -> None:
+    still = [name for name in shape_names() if _moved(head, name) < 5e-4]
+    assert still == ["viseme_sil"]
+
+
+def _mean_delta(part, name: str, mask: np.ndarray) -> np.ndarray:
+    return part.shape(name)[mask].mean(axis=0)
+
+
+def test_shapes_move_the_part_their_name_says(head) -> None:
+    skin, lids, _, teeth, tongue = head.head_parts
+    p = skin.positions
+    marks = head.landmarks
+    chin = (p[:, 1] < marks.mouth_y - 0.02) & (p[:, 2] > 0.05) & (np.abs(p[:, 0]) < 0.02)
+    assert _mean_delta(skin, "jawOpen", chin)[1] < -0.005  # the chin drops
+    assert _mean_delta(skin, "viseme_aa", chin)[1] < -0.003
+    left_corner = (np.abs(p[:, 0] - marks.mouth_half_width) < 0.006) & (np.abs(p[:, 1] - marks.mouth_y) < 0.006) & (
+        p[:, 2] > 0.05)
+    assert _mean_delta(skin, "mouthSmileLeft", left_corner)[1] > 0.003
+    assert _mean_delta(skin, "mouthFrownLeft", left_corner)[1] < -0.003
+    assert np.abs(_mean_delta(skin, "mouthSmileRight", left_corner)).max() < 1e-3  # the other side stays
+    brows = (p[:, 1] > 0.03) & (p[:, 1] < 0.05) & (np.abs(p[:, 0]) < 0.02) & (p[:, 2] > 0.05)
+    assert _mean_delta(skin, "browInnerUp", brows)[1] > 0.003
+    lips = np.abs(p[:, 1] - marks.mouth_y) < 0.004
+    assert _mean_delta(skin, "mouthPucker", lips & (np.abs(p[:, 0]) < 0.01))[2] > 0.005  # lips push forward
+    left_lids = lids.positions[:, 0] > 0
+    upper = left_lids & (lids.positions[:, 1] > marks.eye_centres[0][1])
+    assert _mean_delta(lids, "eyeBlinkLeft", upper)[1] < -0.002  # the upper lid comes down
+    assert np.abs(lids.shape("eyeBlinkLeft")[~left_lids]).max() == 0
+    lower_teeth = teeth.positions[:, 1] < marks.mouth_y - 0.002
+    assert _mean_delta(teeth, "jawOpen", lower_teeth)[1] < -0.004
+    assert _mean_delta(tongue, "tongueOut", tongue.positions[:, 2] > tongue.positions[:, 2].mean())[2] > 0.008
+
+
+@needs_node
+def test_khronos_validator_and_three_js_accept_the_default_avatar(tmp_path: Path) -> None:
+    path = tmp_path / "head.glb"
+    path.write_bytes(default_avatar_glb())
+    assert_valid(path)
+    loaded = run_js("three_load.mjs", path)
+    assert loaded["meshes"] and all(set(m["dictionary"]) == set(shape_names()) for m in loaded["meshes"])
+    assert {"Head", "LeftEye", "RightEye"} <= set(loaded["nodes"])
