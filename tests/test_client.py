@@ -235,8 +235,10 @@ def test_timeouts_and_heartbeats_follow_the_clock() -> None:
     clock.now += 4.9  # the start message restarted the stream's timeout
     session.due(state)
     clock.now += 0.2
+    session.outbox.clear()
     with pytest.raises(DaemonTimeoutError, match="sent nothing"):
         session.due(state)
+    assert sent_types(session) == ["cancel"]  # so that it does not run if the daemon gets it late
     fresh = session.open_stream(TEXT, "r2", {})
     clock.now += 6
     with pytest.raises(DaemonTimeoutError, match="avatarlab serve"):
@@ -348,6 +350,13 @@ def test_cancel_mid_stream(client: Client) -> None:
     assert end is not None and end.status == "cancelled"
     assert list(stream) == []
     assert client.speak("Still here.").collect().duration_s > 0  # the client goes on
+
+
+def test_a_dropped_stream_is_cancelled(client: Client) -> None:
+    for message in client.speak(LONG_TEXT):
+        assert isinstance(message, Start)
+        break
+    assert client.status()["active_requests"] == 0  # the cancel went out before the status request
 
 
 def test_two_concurrent_streams_on_one_client(client: Client, engine: Engine) -> None:

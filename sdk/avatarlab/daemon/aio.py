@@ -169,6 +169,14 @@ class AsyncStream:
     def __init__(self, client: AsyncClient, state: StreamState) -> None:
         self._client, self._state, self._collector = client, state, Collector()
 
+    def __del__(self) -> None:
+        """A stream dropped unread is cancelled (queued; it goes out with the client's next message)."""
+        try:
+            if not self._state.done:
+                self._client._session.abandon(self._state)
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
     @property
     def id(self) -> str:
         return self._state.id

@@ -264,9 +264,10 @@ class Session:
         now = self.clock()
         deadline = waiter.last_activity + waiter.timeout
         if now >= deadline:
-            self._forget(waiter)
             if isinstance(waiter, StreamState):
+                self.cancel(waiter)  # a request still queued in the socket must not run when a daemon appears
                 waiter.done = True
+            self._forget(waiter)
             raise DaemonTimeoutError(self._timeout_message(waiter))
         quiet_since = max(self.last_traffic, self.last_ping)
         if now - quiet_since >= self.heartbeat_s:
