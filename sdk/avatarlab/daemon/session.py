@@ -27,7 +27,7 @@ from .messages import (
     Audio, DaemonProtocolError, DaemonRestartedError, DaemonTimeoutError, End, ErrorMessage, Events, Frames, Message,
     Pong, RequestError, Start, StatusReply, UnknownMessage, Welcome, decode_message,
 )
-from .protocol import GROUPS, STREAM_CHANNELS, SUPPORTED_VERSIONS, VERSION, Limits, pack
+from .protocol import GROUPS, HEARTBEAT_TIMEOUT_MS, STREAM_CHANNELS, SUPPORTED_VERSIONS, VERSION, Limits, pack
 
 if TYPE_CHECKING:
     from ..engine import Utterance
@@ -56,9 +56,11 @@ def configure_socket(socket: zmq.Socket, url: str, heartbeat_s: float, server_pu
     socket.setsockopt(zmq.RCVHWM, RECEIVE_HWM)
     socket.setsockopt(zmq.RECONNECT_IVL, 100)
     socket.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
-    interval_ms = max(1, int(heartbeat_s * 1000))
-    socket.setsockopt(zmq.HEARTBEAT_IVL, interval_ms)
-    socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3 * interval_ms)
+    # ZMTP heartbeats find a dead TCP connection (peer host gone) so that ZeroMQ re-dials. The timeout is the
+    # daemon's: a client that pauses reading stops reading PONGs too, and must not drop its own connection
+    # (and with it its streams) before the daemon would.
+    socket.setsockopt(zmq.HEARTBEAT_IVL, max(1, int(heartbeat_s * 1000)))
+    socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
     if server_public_key is not None or client_secret_key is not None:
         _use_curve(socket, server_public_key, client_secret_key)
     socket.connect(url)
