@@ -6,7 +6,9 @@ the GLB, named in ``asset.extras.avatarlab.audio`` since glTF has no standard au
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -183,10 +185,16 @@ def _rotation_tracks(frames: FaceFrames) -> dict[str, np.ndarray]:
     }
 
 
+@lru_cache(maxsize=4)
+def _parsed(avatar_glb: bytes) -> gl.GLTF2:
+    """Parsing with pygltflib costs about a second for our head; a batch parses each avatar once per process."""
+    return read_glb(avatar_glb)
+
+
 def animate_avatar(avatar_glb: bytes, frames: FaceFrames, requested_profile: str, name: str,
                    extras: dict[str, Any]) -> tuple[bytes, AvatarInfo]:
     """The avatar GLB with one more animation (``name``) playing ``frames``; ``extras`` go to asset.extras."""
-    gltf = read_glb(avatar_glb)
+    gltf = copy.deepcopy(_parsed(avatar_glb))
     info = inspect_avatar(gltf, requested_profile)
     packer = BufferPacker.for_document(gltf)
     times = (np.arange(len(frames)) / frames.fps).astype(np.float32)
