@@ -40,7 +40,7 @@ def stream_frames(engine: Engine, text: str, **header) -> list[list[bytes]]:
     for chunk in engine.synthesize(text, request.options):
         messages.extend(writer.chunk(chunk))
     messages.append(writer.end("ok", {"chunks": writer.chunks}))
-    return [[bytes(f) for f in m] for m in messages]
+    return [[bytes(f) for f in writer.number(m)] for m in messages]
 
 
 class FakeClock:
@@ -375,7 +375,7 @@ def test_two_concurrent_streams_on_one_client(client: Client, engine: Engine) ->
 
 @pytest.mark.parametrize("kwargs, code, field", [
     ({"text": "   "}, "invalid_text", "text"),
-    ({"text": "Hi.", "fps": 500}, "invalid_option", None),
+    ({"text": "Hi.", "fps": 500}, "invalid_option", "fps"),
     ({"text": "Hi.", "voice": "nobody"}, "unknown_voice", "voice"),
     ({"text": "Hi.", "curve_format": "f64"}, "invalid_field", "curve_format"),
 ])

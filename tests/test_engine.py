@@ -105,3 +105,15 @@ def test_chunk_schedule_covers_every_frame_once() -> None:
         assert ranges[0][0] == 0 and ranges[-1][1] == frames
         assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
         assert ranges[0][1] <= max(24, min(frames, 36))
+
+
+def test_overlong_sentences_are_cut_at_word_gaps(engine: Engine) -> None:
+    from avatarlab.phonemize import MAX_SENTENCE_SYMBOLS
+
+    text = " ".join(["the harbour lights flickered as the fishing boats came home"] * 40)
+    phonemized = engine.phonemizer.phonemize(text)
+    assert len(phonemized.sentences) > 1
+    assert all(len(s.symbols) <= MAX_SENTENCE_SYMBOLS for s in phonemized.sentences)
+    assert all(s.symbols[0] != " " and s.symbols[-1] != " " for s in phonemized.sentences)
+    tagged = [i for s in phonemized.sentences for i in s.word_indices if i is not None]
+    assert sorted(set(tagged)) == list(range(len(phonemized.words))) and tagged == sorted(tagged)

@@ -14,6 +14,10 @@ class InvalidTextError(AvatarLabError, ValueError):
 class InvalidOptionError(AvatarLabError, ValueError):
     """An option (fps, speed, emotion, speaker...) is out of its documented range."""
 
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option  # the option's name, when one option is at fault
+
 
 class VoiceNotFoundError(AvatarLabError, LookupError):
     """No voice matches the given name or path."""

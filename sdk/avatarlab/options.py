@@ -33,7 +33,7 @@ class SynthesisOptions:
     def checked(self) -> SynthesisOptions:
         """Return self, or raise InvalidOptionError naming the option and its allowed range."""
         if isinstance(self.fps, bool) or not isinstance(self.fps, int) or not MIN_FPS <= self.fps <= MAX_FPS:
-            raise InvalidOptionError(f"fps must be a whole number from {MIN_FPS} to {MAX_FPS}, got {self.fps!r}")
+            raise InvalidOptionError(f"fps must be a whole number from {MIN_FPS} to {MAX_FPS}, got {self.fps!r}", "fps")
         _check_range("speed", self.speed, MIN_SPEED, MAX_SPEED)
         if self.noise_scale is not None:
             _check_range("noise_scale", self.noise_scale, 0.0, MAX_NOISE)
@@ -42,9 +42,9 @@ class SynthesisOptions:
         _check_range("sentence_silence", self.sentence_silence, 0.0, MAX_SENTENCE_SILENCE_S)
         _check_range("emotion_intensity", self.emotion_intensity, 0.0, 1.0)
         if self.emotion not in EMOTIONS:
-            raise InvalidOptionError(f"unknown emotion {self.emotion!r}; choose one of {', '.join(EMOTIONS)}")
+            raise InvalidOptionError(f"unknown emotion {self.emotion!r}; choose one of {', '.join(EMOTIONS)}", "emotion")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise InvalidOptionError(f"seed must be a non-negative whole number below 2**63, got {self.seed!r}")
+            raise InvalidOptionError(f"seed must be a non-negative whole number below 2**63, got {self.seed!r}", "seed")
         return self
 
     def scales(self, config: VoiceConfig) -> tuple[float, float, float]:
@@ -57,24 +57,24 @@ class SynthesisOptions:
         """The model's speaker id, or None for single-speaker voices."""
         if config.num_speakers <= 1:
             if self.speaker not in (None, 0, "0"):
-                raise InvalidOptionError(f"this voice has one speaker; speaker {self.speaker!r} is not available")
+                raise InvalidOptionError(f"this voice has one speaker; speaker {self.speaker!r} is not available", "speaker")
             return None
         if self.speaker is None:
             return 0
         if isinstance(self.speaker, str) and not self.speaker.isdigit():
             if self.speaker not in config.speaker_id_map:
                 names = ", ".join(sorted(config.speaker_id_map)) or "none"
-                raise InvalidOptionError(f"unknown speaker {self.speaker!r}; this voice has: {names}")
+                raise InvalidOptionError(f"unknown speaker {self.speaker!r}; this voice has: {names}", "speaker")
             return config.speaker_id_map[self.speaker]
         speaker = int(self.speaker)
         if not 0 <= speaker < config.num_speakers:
-            raise InvalidOptionError(f"speaker id must be from 0 to {config.num_speakers - 1}, got {speaker}")
+            raise InvalidOptionError(f"speaker id must be from 0 to {config.num_speakers - 1}, got {speaker}", "speaker")
         return speaker
 
 
 def _check_range(name: str, value: object, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InvalidOptionError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
+        raise InvalidOptionError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}", name)
 
 
 def checked_text(text: str | bytes) -> str:

@@ -124,6 +124,12 @@ def live_link_csv(utterance: Utterance) -> str:
     return out.getvalue()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_files_atomically(files: Mapping[Path, bytes]) -> None:
     """Write every file to a temporary sibling, then rename all; on any error remove what was written."""
     temporary: list[tuple[Path, Path]] = []
@@ -132,6 +138,7 @@ def write_files_atomically(files: Mapping[Path, bytes]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
             temporary.append((Path(name), path))
+            os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
         for name, path in temporary:

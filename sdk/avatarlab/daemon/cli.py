@@ -54,6 +54,10 @@ def register(commands: Any, add_synthesis_options: Callable, options_from_args: 
     keys.add_argument("--name", default="server", help="base name of the files (default server)")
     keys.set_defaults(run=_run_keys)
 
+    from .client_cli import add_client_parser
+
+    add_client_parser(commands, add_synthesis_options, options_from_args)
+
 
 def _run_serve(args: argparse.Namespace) -> int:
     from .server import DaemonConfig, run

@@ -19,7 +19,7 @@ VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 DEFAULT_URL = "tcp://127.0.0.1:5555"
 HEARTBEAT_IVL_MS = 1000
-HEARTBEAT_TIMEOUT_MS = 3000
+HEARTBEAT_TIMEOUT_MS = 30000  # longer than the slow-consumer timeout: a stalled reader is not a dead one
 
 #: Curve groups in the column order of a ``frames`` payload.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -190,9 +190,17 @@ def parse_speak(header: dict[str, Any], limits: Limits) -> SpeakRequest:
 
 # ---- stream messages ----------------------------------------------------------------------
 
+#: A message before its request's ``seq`` is assigned: the header map and the payload frames.
+Outgoing = tuple[dict[str, Any], tuple[bytes, ...]]
+
+
 @dataclass
 class StreamWriter:
-    """Builds the messages of one speak stream, numbering them."""
+    """Builds the messages of one speak stream.
+
+    ``seq`` is given at send time by ``number``, in the I/O thread, so messages discarded
+    after a cancel leave no gap in the numbering.
+    """
 
     request: SpeakRequest
     seq: int = 0
@@ -200,20 +208,25 @@ class StreamWriter:
     chunks: int = 0
     samples: int = 0
 
-    def _header(self, kind: str, **fields_: Any) -> dict[str, Any]:
-        header = {"v": VERSION, "type": kind, "id": self.request.id, "seq": self.seq, **fields_}
-        self.seq += 1
-        return header
+    def _message(self, kind: str, *payloads: bytes, **fields_: Any) -> Outgoing:
+        return {"v": VERSION, "type": kind, "id": self.request.id, **fields_}, payloads
 
-    def start(self, voice: str, sample_rate: int) -> list:
+    def number(self, message: Outgoing) -> list:
+        """Stamp the next ``seq`` on a message and pack it into frames."""
+        header, payloads = message
+        header["seq"] = self.seq
+        self.seq += 1
+        return pack(header, *payloads)
+
+    def start(self, voice: str, sample_rate: int) -> Outgoing:
         groups = [{"name": name, "channels": list(GROUPS[name])} for name in self.request.groups]
-        return pack(self._header(
+        return self._message(
             "start", voice=voice, sample_rate=sample_rate, fps=self.request.options.fps, audio_format="pcm16le",
             curve_format=self.request.curve_format, groups=groups,
             num_channels=sum(len(g["channels"]) for g in groups),
-        ))
+        )
 
-    def chunk(self, chunk: Any) -> list[list]:
+    def chunk(self, chunk: Any) -> list[Outgoing]:
         """``audio``, ``frames`` and ``events`` messages for one engine chunk (each when requested and non-empty)."""
         messages = []
         channels = self.request.channels
@@ -221,25 +234,26 @@ class StreamWriter:
         self.samples += len(chunk.audio)
         if "audio" in channels and len(chunk.audio):
             pcm = chunk.pcm16.astype("<i2", copy=False)
-            messages.append(pack(self._header("audio", sample_offset=chunk.sample_offset,
-                                              num_samples=len(pcm)), pcm.tobytes()))
+            messages.append(self._message("audio", pcm.tobytes(), sample_offset=chunk.sample_offset,
+                                          num_samples=len(pcm)))
         frames = chunk.frames
         self.frames_sent += len(frames)
         if self.request.groups and len(frames):
             matrix = np.concatenate([getattr(frames, name) for name in self.request.groups], axis=1)
             matrix = np.ascontiguousarray(matrix, dtype=CURVE_FORMATS[self.request.curve_format])
-            messages.append(pack(self._header(
-                "frames", start_frame=frames.start_frame, num_frames=len(frames), num_channels=matrix.shape[1],
-                sample_offset=chunk.sample_offset), matrix.tobytes()))
+            messages.append(self._message(
+                "frames", matrix.tobytes(), start_frame=frames.start_frame, num_frames=len(frames),
+                num_channels=matrix.shape[1], sample_offset=chunk.sample_offset))
         if "events" in channels and (chunk.phonemes or chunk.words or chunk.visemes):
-            messages.append(pack(self._header("events", **events_fields(chunk))))
+            messages.append(self._message("events", **events_fields(chunk)))
         return messages
 
-    def end(self, status: str, stats: dict[str, Any]) -> list:
-        return pack(self._header("end", status=status, stats=stats))
+    def end(self, status: str, stats: dict[str, Any]) -> Outgoing:
+        return self._message("end", status=status, stats=stats)
 
-    def error(self, code: str, message: str) -> list:
-        return pack(self._header("error", code=code, message=message, retryable=code in RETRYABLE))
+    def error(self, code: str, message: str, field: str | None = None) -> Outgoing:
+        extra = {"field": field} if field else {}
+        return self._message("error", code=code, message=message, retryable=code in RETRYABLE, **extra)
 
 
 def events_fields(chunk: Any) -> dict[str, list[dict[str, Any]]]:

@@ -31,7 +31,7 @@ from ..errors import AvatarLabError, InvalidOptionError, InvalidTextError, Voice
 from ..options import checked_text
 from .protocol import (
     DEFAULT_URL, HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS, SUPPORTED_VERSIONS, VERSION, Limits, ProtocolError,
-    SpeakRequest, StreamWriter, check_envelope, error_header, pack, parse_speak, request_id_of, unpack_header,
+    Outgoing, SpeakRequest, StreamWriter, check_envelope, error_header, pack, parse_speak, request_id_of, unpack_header,
 )
 from .scheduler import FairScheduler
 
@@ -118,7 +118,7 @@ class Request:
 @dataclass(eq=False)
 class ClientState:
     identity: bytes
-    outbox: deque = field(default_factory=deque)  # (request serial or None, frames)
+    outbox: deque = field(default_factory=deque)  # (request serial or None, message type, frames)
     requests: dict[str, Request] = field(default_factory=dict)
     stalled_since: float | None = None
 
@@ -130,7 +130,7 @@ class ClientState:
 @dataclass
 class WorkResult:
     request: Request
-    messages: list[list]
+    messages: list[Outgoing]
     finished: bool
     compute_s: float
 
@@ -369,9 +369,9 @@ class Daemon:
         finally:
             push.close(0)
 
-    def _step(self, request: Request) -> tuple[list[list], bool]:
+    def _step(self, request: Request) -> tuple[list[Outgoing], bool]:
         """Compute one chunk of a request (in a worker thread): its messages, and whether it is over."""
-        messages: list[list] = []
+        messages: list[Outgoing] = []
         if request.started is None:
             request.started = time.monotonic()
         try:
@@ -382,7 +382,7 @@ class Daemon:
         except StopIteration:
             return messages, True
         except (InvalidTextError, InvalidOptionError, VoiceConfigError, VoiceNotFoundError) as error:
-            return [request.writer.error(_error_code(error), str(error))], True
+            return [request.writer.error(_error_code(error), str(error), getattr(error, "option", None))], True
         except Exception:
             LOG.exception("internal error in request %s", request.speak.id)
             return [request.writer.error("internal", "internal error; see the daemon log")], True
@@ -400,7 +400,7 @@ class Daemon:
             request.compute_s += result.compute_s
             if request.finished:
                 continue  # cancelled or failed while it was computing: nothing more of it is sent
-            terminal = result.finished and result.messages and _is_terminal(result.messages[-1])
+            terminal = result.finished and result.messages and result.messages[-1][0]["type"] in ("end", "error")
             self._enqueue(request, result.messages)
             if result.finished and not terminal:
                 self._end(request, cancelled=False)
@@ -410,12 +410,12 @@ class Daemon:
                 self.scheduler.add(request.client, request)
 
     # ---- sending -----------------------------------------------------------------------------------
-    def _enqueue(self, request: Request, messages: list[list]) -> None:
+    def _enqueue(self, request: Request, messages: list[Outgoing]) -> None:
         client = self.clients.get(request.client)
         if client is None:
             return
         for message in messages:
-            client.outbox.append((request.serial, message))
+            client.outbox.append((request.serial, message[0]["type"], request.writer.number(message)))
         request.pending += len(messages)
 
     def _reply(self, identity: bytes, header: dict[str, Any]) -> None:
@@ -423,7 +423,7 @@ class Daemon:
         if len(client.outbox) >= MAX_UNREAD_REPLIES:
             self._slow_consumer(client)
             return
-        client.outbox.append((None, pack(header)))
+        client.outbox.append((None, header["type"], pack(header)))
         self._flush(client)
 
     def _flush_all(self) -> None:
@@ -432,7 +432,7 @@ class Daemon:
 
     def _flush(self, client: ClientState) -> None:
         while client.outbox:
-            serial, message = client.outbox[0]
+            serial, kind, message = client.outbox[0]
             try:
                 self.router.send_multipart([client.identity, *message], zmq.NOBLOCK, copy=False)
             except zmq.Again:
@@ -449,16 +449,16 @@ class Daemon:
             client.outbox.popleft()
             client.stalled_since = None
             if serial is not None:
-                self._sent(client, serial, message)
+                self._sent(client, serial, kind)
         if client.idle:
             self.clients.pop(client.identity, None)
 
-    def _sent(self, client: ClientState, serial: int, message: list) -> None:
+    def _sent(self, client: ClientState, serial: int, kind: str) -> None:
         request = next((r for r in client.requests.values() if r.serial == serial), None)
         if request is None:
             return
         request.pending -= 1
-        if request.first_audio is None and _message_type(message) == "audio":
+        if request.first_audio is None and kind == "audio":
             request.first_audio = time.monotonic()
         if request.pending == 0 and not request.finished and not request.in_worker:
             self.scheduler.add(client.identity, request)
@@ -482,7 +482,7 @@ class Daemon:
     def _drop_queued(self, request: Request) -> None:
         client = self.clients.get(request.client)
         if client is not None:
-            kept = [(s, m) for s, m in client.outbox if s != request.serial]
+            kept = [entry for entry in client.outbox if entry[0] != request.serial]
             client.outbox.clear()
             client.outbox.extend(kept)
         request.pending = 0
@@ -507,12 +507,11 @@ class Daemon:
     def _slow_consumer(self, client: ClientState) -> None:
         """Fail every request of a client that does not read; its terminal errors wait for it to read again."""
         LOG.warning("client %s is not reading; failing its %d request(s)", client.identity.hex(), len(client.requests))
-        replies = [(s, m) for s, m in client.outbox if s is None]
+        replies = [entry for entry in client.outbox if entry[0] is None]
         client.outbox.clear()
         if replies:
-            client.outbox.append((None, pack(error_header(
-                None, "slow_consumer", f"{len(replies)} unread replies were discarded: read your socket")))
-            )
+            client.outbox.append((None, "error", pack(error_header(
+                None, "slow_consumer", f"{len(replies)} unread replies were discarded: read your socket"))))
         for request in list(client.requests.values()):
             request.cancelled = True
             self._enqueue(request, [request.writer.error(
@@ -530,7 +529,7 @@ def _validate(speak: SpeakRequest, engine: Engine) -> None:
     except InvalidTextError as error:
         raise ProtocolError("invalid_text", str(error), speak.id, field="text") from None
     except InvalidOptionError as error:
-        raise ProtocolError("invalid_option", str(error), speak.id) from None
+        raise ProtocolError("invalid_option", str(error), speak.id, field=error.option) from None
 
 
 def _error_code(error: Exception) -> str:
@@ -539,16 +538,6 @@ def _error_code(error: Exception) -> str:
     if isinstance(error, InvalidOptionError):
         return "invalid_option"
     return "internal"
-
-
-def _message_type(message: list) -> str:
-    import msgpack
-
-    return msgpack.unpackb(bytes(message[0]), raw=False).get("type", "")
-
-
-def _is_terminal(message: list) -> bool:
-    return _message_type(message) in ("end", "error")
 
 
 # ---- entry point -------------------------------------------------------------------------------------
