@@ -32,6 +32,8 @@ def register(commands: Any, add_synthesis_options: Callable, options_from_args: 
     serve.add_argument("--voice", action="append", default=[], metavar="VOICE",
                        help="voice to load (name or .onnx path); repeat for several; default: the bundled voice")
     serve.add_argument("--workers", type=int, default=2, help="synthesis threads (default 2)")
+    serve.add_argument("--threads-per-worker", type=int, default=None,
+                       help="onnxruntime threads per synthesis (default: cores / workers)")
     serve.add_argument("--max-requests-per-client", type=int, default=defaults.max_requests_per_client)
     serve.add_argument("--max-active-requests", type=int, default=defaults.max_active_requests)
     serve.add_argument("--send-hwm", type=int, default=defaults.send_hwm,
@@ -67,7 +69,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     limits = Limits(max_requests_per_client=args.max_requests_per_client,
                     max_active_requests=args.max_active_requests, send_hwm=args.send_hwm,
                     slow_consumer_timeout_s=args.slow_consumer_timeout)
-    config = DaemonConfig(bind=args.bind, voices=tuple(args.voice), workers=args.workers, limits=limits,
+    config = DaemonConfig(bind=args.bind, voices=tuple(args.voice), workers=args.workers,
+                          threads_per_worker=args.threads_per_worker, limits=limits,
                           curve_secret=args.curve_secret, allow_keys=args.allow_keys, insecure=args.insecure)
     return run(config)
 

@@ -33,7 +33,7 @@ from .protocol import (
     DEFAULT_URL, HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS, SUPPORTED_VERSIONS, VERSION, Limits, ProtocolError,
     Outgoing, SpeakRequest, StreamWriter, check_envelope, error_header, pack, parse_speak, request_id_of, unpack_header,
 )
-from .scheduler import FairScheduler
+from .scheduler import DeadlineScheduler
 
 LOG = logging.getLogger("avatarlab.daemon")
 SERVER_NAME = f"avatarlab/{__version__}"
@@ -54,6 +54,7 @@ class DaemonConfig:
     bind: str = DEFAULT_URL
     voices: tuple[str, ...] = ()  # names or .onnx paths; empty: the default voice
     workers: int = 2
+    threads_per_worker: int | None = None  # onnxruntime threads per session; None: cores / workers
     limits: Limits = Limits()
     curve_secret: Path | None = None  # the server's secret certificate file
     allow_keys: Path | None = None  # folder of allowed client public certificates
@@ -66,6 +67,11 @@ def is_loopback(url: str) -> bool:
         return True
     host = url[len("tcp://"):].rsplit(":", 1)[0]
     return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def default_threads(workers: int) -> int:
+    """Enough onnxruntime threads per worker to fill the cores, and no more (oversubscription hurts)."""
+    return max(1, len(os.sched_getaffinity(0)) // max(1, workers))
 
 
 def check_security(config: DaemonConfig) -> None:
@@ -101,6 +107,12 @@ class Request:
     started: float | None = None
     first_audio: float | None = None
     compute_s: float = 0.0
+
+    def deadline(self) -> float:
+        """When the listener runs out of audio from this stream (monotonic seconds); new requests are due now."""
+        if self.first_audio is None:
+            return self.received
+        return self.first_audio + self.writer.samples / self.engine.sample_rate
 
     def stats(self, now: float) -> dict[str, Any]:
         sample_rate = self.engine.sample_rate
@@ -138,10 +150,10 @@ class WorkResult:
 class VoiceRegistry:
     """The engines the daemon serves, loaded and warmed at start."""
 
-    def __init__(self, voices: tuple[str, ...]) -> None:
+    def __init__(self, voices: tuple[str, ...], threads: int | None = None) -> None:
         self.engines: dict[str, Engine] = {}
         for spec in voices or (None,):
-            engine = Engine(voice=spec)
+            engine = Engine(voice=spec, threads=threads)
             engine.warm_up()
             self.engines[engine.voice.name] = engine
             LOG.info("voice %s loaded (%d Hz)", engine.voice.name, engine.sample_rate)
@@ -174,7 +186,7 @@ class Daemon:
         self.voices = voices
         self.instance = os.urandom(8).hex()
         self.started = time.monotonic()
-        self.scheduler = FairScheduler()
+        self.scheduler = DeadlineScheduler()
         self.results: queue.Queue[WorkResult] = queue.Queue()
         self.clients: dict[bytes, ClientState] = {}
         self.active = 0
@@ -560,7 +572,7 @@ def run(config: DaemonConfig) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         try:
-            voices = VoiceRegistry(config.voices)
+            voices = VoiceRegistry(config.voices, threads=config.threads_per_worker or default_threads(config.workers))
         except _StopDuringLoad:
             LOG.info("stopped while loading voices")
             return 0
