@@ -1,0 +1,232 @@
+"""The ASGI app: WebSocket relay to the daemon (one DEALER per WebSocket), demo page, avatar, health, voices."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import zmq
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from .framing import FramingError, error_frame, from_websocket, to_websocket, to_zmq
+from .monitor import DaemonMonitor, new_dealer
+
+log = logging.getLogger("avatarlab_bridge")
+REPO = Path(__file__).resolve().parents[2]
+TERMINAL = ("end", "error")
+
+
+@dataclass
+class BridgeConfig:
+    daemon_url: str = "tcp://127.0.0.1:5555"
+    host: str = "127.0.0.1"
+    port: int = 8765
+    allow_origins: tuple[str, ...] = ()   # added to the bridge's own http://host:port origins; "*" allows any
+    max_connections: int = 64
+    max_frame_bytes: int = 1 << 20        # the daemon's whole-message limit
+    queue: int = 64                       # ZeroMQ high-water marks of each relay DEALER
+    root: Path = field(default_factory=lambda: REPO)
+
+    def origins(self) -> set[str]:
+        own = {f"http://{h}:{self.port}" for h in ("127.0.0.1", "localhost", "[::1]", self.host)}
+        return own | set(self.allow_origins)
+
+
+class Relay:
+    """One WebSocket client <-> one ZeroMQ DEALER to the daemon."""
+
+    def __init__(self, websocket: WebSocket, config: BridgeConfig, monitor: DaemonMonitor) -> None:
+        self.ws, self.config, self.monitor = websocket, config, monitor
+        self.dealer = new_dealer(config.daemon_url, config.queue)
+        self.in_flight: set[str] = set()
+        self.outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)  # bridge-made messages only
+        self._send_lock = asyncio.Lock()
+
+    def on_daemon_event(self, event: str, instance: str | None) -> None:
+        """The monitor saw the daemon go down or restart: every request in flight is lost; say so."""
+        code = "daemon_restarted" if event == "restarted" else "daemon_unavailable"
+        text = ("the daemon restarted; this request is gone, send it again" if event == "restarted"
+                else f"the daemon at {self.config.daemon_url} does not answer")
+        for request_id in sorted(self.in_flight):
+            with contextlib.suppress(asyncio.QueueFull):
+                self.outbox.put_nowait(error_frame(request_id, code, text))
+        self.in_flight.clear()
+
+    async def run(self) -> None:
+        tasks = [asyncio.create_task(self._from_client()), asyncio.create_task(self._from_daemon()),
+                 asyncio.create_task(self._from_bridge())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            with contextlib.suppress(zmq.ZMQError):
+                await self.dealer.send(msgpack.packb({"v": 1, "type": "bye"}), zmq.NOBLOCK)
+            self.dealer.close(linger=100)
+
+    async def _send_ws(self, data: bytes) -> None:
+        async with self._send_lock:
+            await self.ws.send_bytes(data)
+
+    async def _from_bridge(self) -> None:
+        while True:
+            await self._send_ws(await self.outbox.get())
+
+    async def _from_client(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data is None:
+                await self._send_ws(error_frame(None, "bad_message", "send binary frames (MessagePack), not text"))
+                continue
+            try:
+                header, payloads = from_websocket(data)
+            except FramingError as error:
+                await self._send_ws(error_frame(None, "bad_message", str(error)))
+                continue
+            request_id = header.get("id") if isinstance(header.get("id"), str) else None
+            if self.monitor.state == "down":
+                await self._send_ws(error_frame(request_id, "daemon_unavailable",
+                                                f"the daemon at {self.config.daemon_url} does not answer"))
+                continue
+            try:
+                await self.dealer.send_multipart(to_zmq(header, payloads), zmq.NOBLOCK)
+            except zmq.Again:
+                down = self.monitor.state != "up"
+                await self._send_ws(error_frame(
+                    request_id, "daemon_unavailable" if down else "busy",
+                    f"the daemon at {self.config.daemon_url} is not connected" if down
+                    else "the queue to the daemon is full; read your streams"))
+                continue
+            except (TypeError, ValueError) as error:  # an unpackable header (never expected after decoding)
+                await self._send_ws(error_frame(request_id, "bad_message", str(error)))
+                continue
+            if header.get("type") == "speak" and request_id is not None:
+                self.in_flight.add(request_id)
+
+    async def _from_daemon(self) -> None:
+        while True:
+            frames = await self.dealer.recv_multipart(copy=True)
+            try:
+                header = msgpack.unpackb(frames[0], raw=False, strict_map_key=False)
+            except Exception:  # noqa: BLE001 - relay it anyway; the client reports it
+                header = None
+            if isinstance(header, dict) and header.get("type") in TERMINAL:
+                self.in_flight.discard(header.get("id"))
+            # awaiting the send is the backpressure: a slow browser stops this read, the daemon's queue fills
+            await self._send_ws(to_websocket(frames))
+
+
+def create_app(config: BridgeConfig) -> Starlette:
+    monitor = DaemonMonitor(config.daemon_url)
+    relays: set[Relay] = set()
+    root = config.root
+
+    async def websocket_endpoint(websocket: WebSocket) -> None:
+        origin = websocket.headers.get("origin")
+        origins = config.origins()
+        if origin is not None and "*" not in origins and origin not in origins:
+            log.warning("refused a WebSocket from origin %s", origin)
+            await websocket.close(code=1008, reason="origin not allowed")
+            return
+        await websocket.accept()
+        if len(relays) >= config.max_connections:
+            await websocket.send_bytes(error_frame(None, "busy", f"the bridge serves at most "
+                                                   f"{config.max_connections} WebSockets"))
+            await websocket.close(code=1013)
+            return
+        relay = Relay(websocket, config, monitor)
+        relays.add(relay)
+        forget = monitor.listen(relay.on_daemon_event)
+        try:
+            await relay.run()
+        except WebSocketDisconnect:
+            pass
+        except Exception:  # noqa: BLE001 - one client's failure must not take the bridge down
+            log.exception("relay failed")
+        finally:
+            forget()
+            relays.discard(relay)
+            if websocket.client_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await websocket.close()
+
+    async def health(_: Request) -> Response:
+        body = {"bridge": "ok", "daemon": monitor.state, "daemon_url": config.daemon_url,
+                "instance": monitor.instance, "server": monitor.welcome.get("server"),
+                "limits": monitor.welcome.get("limits"), "websockets": len(relays)}
+        return JSONResponse(body, status_code=200 if monitor.state == "up" else 503)
+
+    async def voices(_: Request) -> Response:
+        return await _daemon_json("voices", "voices")
+
+    async def status(_: Request) -> Response:
+        return await _daemon_json("status", None)
+
+    async def _daemon_json(kind: str, key: str | None) -> Response:
+        if monitor.state == "down":
+            return JSONResponse({"error": "daemon_unavailable", "message": f"the daemon at {config.daemon_url} "
+                                 "does not answer"}, status_code=503)
+        try:
+            reply = await monitor.request(kind)
+        except (TimeoutError, asyncio.TimeoutError):
+            return JSONResponse({"error": "daemon_unavailable", "message": f"no {kind} reply from "
+                                 f"{config.daemon_url}"}, status_code=503)
+        if reply.get("type") == "error":
+            return JSONResponse({"error": reply.get("code"), "message": reply.get("message")}, status_code=502)
+        return JSONResponse(_jsonable(reply.get(key) if key else reply))
+
+    async def avatar(_: Request) -> Response:
+        return FileResponse(root / "models/avatar/default_head.glb", media_type="model/gltf-binary")
+
+    async def index(_: Request) -> Response:
+        return RedirectResponse("/demo/")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette):
+        await monitor.start()
+        log.info("bridge on http://%s:%d/ relaying to %s", config.host, config.port, config.daemon_url)
+        try:
+            yield
+        finally:
+            await monitor.stop()
+
+    routes = [
+        Route("/", index),
+        Route("/health", health),
+        Route("/voices", voices),
+        Route("/status", status),
+        Route("/avatar/default_head.glb", avatar),
+        WebSocketRoute("/ws", websocket_endpoint),
+        Mount("/demo", StaticFiles(directory=root / "threejs_client/demo", html=True, check_dir=False)),
+        Mount("/pkg", StaticFiles(directory=root / "threejs_client/src", check_dir=False)),
+        Mount("/vendor/three", StaticFiles(directory=root / "threejs_client/node_modules/three", check_dir=False)),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.monitor = monitor
+    return app
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    return value

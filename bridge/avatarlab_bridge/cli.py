@@ -1,0 +1,70 @@
+"""``avatarlab bridge``: serve the WebSocket bridge, the demo page and the default avatar."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+_HELP = """\
+Relay browsers to the avatarlab daemon: WebSocket on /ws (docs/protocol.md, "WebSocket binding"),
+the three.js demo on /demo/, the default avatar, /health and /voices. Start the daemon first
+(avatarlab serve); the bridge reports daemon_unavailable while it is away and reconnects by itself.
+
+examples:
+  avatarlab bridge                                   # http://127.0.0.1:8765/ -> tcp://127.0.0.1:5555
+  avatarlab bridge --daemon tcp://127.0.0.1:6000 --port 9000 --allow-origin https://my.app
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--daemon", default="tcp://127.0.0.1:5555", help="the daemon's ZeroMQ endpoint")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a page origin allowed to open the WebSocket besides the bridge's own "
+                        "(repeatable; '*' allows any)")
+    parser.add_argument("--max-connections", type=int, default=64, help="WebSockets served at once (default 64)")
+    parser.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+def register(commands: Any, add_synthesis_options: Callable, options_from_args: Callable) -> None:
+    parser = commands.add_parser("bridge", help="run the WebSocket bridge and the web demo", description=_HELP,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import BridgeConfig, create_app
+
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback:
+        logging.getLogger("avatarlab_bridge").warning(
+            "listening on %s: anyone who can reach it may use the daemon (no authentication)", args.host)
+    config = BridgeConfig(daemon_url=args.daemon, host=args.host, port=args.port,
+                          allow_origins=tuple(args.allow_origin), max_connections=args.max_connections)
+    if args.root is not None:
+        config.root = args.root
+    print(f"avatarlab bridge: open http://{args.host}:{args.port}/demo/  (daemon {args.daemon})", flush=True)
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level.lower(),
+                ws_max_size=config.max_frame_bytes, ws_ping_interval=20, ws_ping_timeout=20)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m avatarlab_bridge", description=_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,123 @@
+// The demo page: the package used as a user would, through an import map (everything served locally).
+import * as THREE from 'three';
+import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
+import { AvatarSpeaker } from 'avatarlab-three';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const wsUrl = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+
+const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+renderer.setPixelRatio(Math.min(2, devicePixelRatio));
+$('view').appendChild(renderer.domElement);
+const scene = new THREE.Scene();
+scene.background = new THREE.Color(0x1d2127);
+const camera = new THREE.PerspectiveCamera(28, 1, 0.01, 20);
+scene.add(new THREE.HemisphereLight(0xffffff, 0x445566, 1.6));
+const key = new THREE.DirectionalLight(0xffffff, 1.8);
+key.position.set(0.6, 1.0, 1.4);
+scene.add(key);
+
+function resize() {
+  const el = $('view');
+  renderer.setSize(el.clientWidth, el.clientHeight);
+  camera.aspect = el.clientWidth / el.clientHeight;
+  camera.updateProjectionMatrix();
+}
+addEventListener('resize', resize);
+resize();
+
+// the speaker's output goes through an analyser so the page can see the sound it makes
+const audioContext = new AudioContext({ latencyHint: 'interactive' });
+const analyser = audioContext.createAnalyser();
+analyser.fftSize = 512;
+analyser.connect(audioContext.destination);
+const samples = new Float32Array(analyser.fftSize);
+const speaker = new AvatarSpeaker({ url: wsUrl, audioContext, destination: analyser });
+/** instrumentation for tests and the benchmark: one entry per rendered frame while `recording` */
+const demo = { speaker, ready: false, recording: false, frames: [], results: [], avatar: null, error: null };
+window.demo = demo;
+
+const gltf = await new GLTFLoader().loadAsync('/avatar/default_head.glb');
+const avatar = gltf.scene;
+scene.add(avatar);
+const box = new THREE.Box3().setFromObject(avatar);
+const head = avatar.getObjectByName('Head') || avatar;
+const center = new THREE.Box3().setFromObject(head).getCenter(new THREE.Vector3());
+const size = box.getSize(new THREE.Vector3());
+camera.position.set(center.x, center.y + size.y * 0.05, center.z + size.y * 1.9);
+camera.lookAt(center.x, center.y + size.y * 0.05, center.z);
+speaker.attach(avatar);
+demo.avatar = avatar;
+
+speaker.onFrame = (info) => {
+  if (!demo.recording) return;
+  analyser.getFloatTimeDomainData(samples);
+  let energy = 0;
+  for (const x of samples) energy += x * x;
+  const rms = Math.sqrt(energy / samples.length);
+  if (info.t === null || !speaker.line) {
+    demo.frames.push({ wall: info.wall, t: null, line: null, rms, jawOpen: speaker.face.influence('jawOpen'),
+      speaking: false, ctx: audioContext.currentTime });
+    return;
+  }
+  const track = speaker.line.track;
+  const frame = info.t * info.fps;
+  const ctx = speaker.audioContext;
+  const out = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : null;
+  // the line position being heard now by the browser's own output clock, for the mouth-to-audio offset
+  let heard = null;
+  if (out && out.performanceTime > 0 && speaker.line.stream.streamStart !== null) {
+    heard = out.contextTime + (info.wall - out.performanceTime) / 1000 - speaker.line.stream.streamStart;
+  }
+  demo.frames.push({
+    wall: info.wall, t: info.t, heard, line: info.line,
+    jawOpen: speaker.face.influence('jawOpen'), mouthClose: speaker.face.influence('mouthClose'),
+    PP: track ? track.value('PP', frame) : 0, jawCurve: track ? track.value('jawOpen', frame) : 0,
+    speaking: info.speaking, rms, ctx: ctx.currentTime,
+  });
+  if (demo.frames.length > 20000) demo.frames.splice(0, 10000);
+};
+
+renderer.setAnimationLoop(() => {
+  speaker.update();
+  renderer.render(scene, camera);
+});
+
+speaker.addEventListener('firstaudio', (e) => { $('metrics').textContent = `time to first audio: ${e.detail.ms.toFixed(0)} ms`; });
+
+async function loadVoices() {
+  try {
+    const voices = await (await fetch('/voices')).json();
+    if (!Array.isArray(voices)) throw new Error(voices.message || 'no voices');
+    $('voice').replaceChildren(...voices.map((v) => new Option(`${v.name} (${v.language || '?'})`, v.name)));
+    setStatus('ready');
+    demo.ready = true;
+  } catch (error) {
+    setStatus(`daemon unavailable: ${error.message}; retrying…`, true);
+    setTimeout(loadVoices, 1000);
+  }
+}
+
+function setStatus(text, error = false) {
+  $('status').textContent = text;
+  $('status').className = error ? 'error' : '';
+}
+
+/** What the Speak button does (tests call it too): the press time is taken here. */
+demo.speak = async (text = $('text').value) => {
+  setStatus('speaking…');
+  const result = await speaker.speak(text, { voice: $('voice').value || undefined, emotion: $('emotion').value });
+  demo.results.push(result);
+  if (result.status === 'error') setStatus(`${result.error.code}: ${result.error.message}`, true);
+  else setStatus(result.status === 'ok' ? 'ready' : 'interrupted');
+  const lines = [];
+  if (result.firstAudioMs !== null) lines.push(`time to first audio: ${result.firstAudioMs.toFixed(0)} ms`);
+  if (result.stats) lines.push(`audio ${result.stats.audio_s.toFixed(2)} s in ${result.stats.chunks} chunks`);
+  lines.push(`underruns: ${result.underruns}`);
+  $('metrics').textContent = lines.join('\n');
+  return result;
+};
+$('speak').onclick = () => demo.speak();
+$('stop').onclick = () => speaker.interrupt();
+await loadVoices();

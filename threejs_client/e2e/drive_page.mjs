@@ -1,0 +1,93 @@
+// Drive the demo page in Debian's chromium (playwright-core, no downloaded browser) and print JSON.
+//   node drive_page.mjs --url http://127.0.0.1:8765/demo/ --mode test --screenshot out/x.png
+//   node drive_page.mjs --url ... --mode bench --lines lines.json --repeat 3
+import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values: args } = parseArgs({ options: {
+  url: { type: 'string' }, mode: { type: 'string', default: 'test' }, screenshot: { type: 'string' },
+  lines: { type: 'string' }, repeat: { type: 'string', default: '3' },
+  chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
+} });
+
+const browser = await chromium.launch({
+  executablePath: args.chromium, headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--no-first-run', '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required',
+    '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+});
+const out = { console: [] };
+try {
+  const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
+  page.on('console', (m) => { if (out.console.length < 50) out.console.push(`${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`));
+  await page.goto(args.url);
+  await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60000 });
+  if (args.mode === 'bench') out.bench = await bench(page);
+  else Object.assign(out, await test(page));
+} catch (error) {
+  out.error = String(error.stack || error);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));
+
+/** Speak one line by pressing the Speak button; returns the page's result and its frames. */
+async function pressSpeak(page, text) {
+  await page.fill('#text', text);
+  await page.evaluate(() => { window.demo.frames = []; window.demo.recording = true; window.demo.results = []; });
+  await page.click('#speak');
+}
+
+async function waitResult(page, timeout = 60000) {
+  await page.waitForFunction(() => window.demo.results.length > 0, null, { timeout });
+  return page.evaluate(() => { window.demo.recording = false; return { result: window.demo.results[0], frames: window.demo.frames }; });
+}
+
+async function test(page) {
+  const result = {};
+  // 1. a whole line with bilabials; screenshot mid-word (jaw open while speaking)
+  await pressSpeak(page, 'Bob bought a big blue map, maybe more maps, please.');
+  await page.waitForFunction(() => window.demo.frames.some((f) => f.speaking && f.jawOpen > 0.25), null, { timeout: 30000 });
+  if (args.screenshot) {
+    await page.screenshot({ path: args.screenshot });
+    result.screenshotJaw = await page.evaluate(() => window.demo.speaker.face.influence('jawOpen'));
+  }
+  result.line = await waitResult(page);
+  // 2. interrupt a long line after about a second of sound
+  await pressSpeak(page, 'This is a much longer line that keeps going for a good while, so that we can stop it in the middle of a word and check that the sound and the mouth both stop at the same moment.');
+  await page.waitForFunction(() => window.demo.frames.some((f) => f.t !== null && f.t > 1.0), null, { timeout: 30000 });
+  const at = await page.evaluate(() => {
+    const s = window.demo.speaker;
+    const stream = s.line.stream;
+    const wall = performance.now();
+    const ctx = s.audioContext.currentTime;
+    s.interrupt();
+    return { wall, ctx, sourcesAfter: stream.sources.size, stopped: stream.stopped };
+  });
+  await page.waitForTimeout(400);
+  const interrupted = await waitResult(page);
+  result.interrupt = { ...at, result: interrupted.result, frames: interrupted.frames };
+  // 3. a new line after the interrupt works
+  await pressSpeak(page, 'Again.');
+  result.after = (await waitResult(page)).result;
+  return result;
+}
+
+async function bench(page) {
+  const lines = JSON.parse(readFileSync(args.lines, 'utf8'));
+  const rows = [];
+  for (const { name, text } of lines) {
+    for (let i = 0; i < Number(args.repeat); i++) {
+      await pressSpeak(page, text);
+      const { result, frames } = await waitResult(page, 120000);
+      rows.push({ name, text, status: result.status, firstAudioMs: result.firstAudioMs, firstArrivalMs: result.firstArrivalMs,
+        underruns: result.underruns, stats: result.stats,
+        offsets: frames.filter((f) => f.t !== null && f.heard !== null && f.t > 0).map((f) => f.t - f.heard),
+        frameTimes: frames.filter((f) => f.t !== null).map((f) => f.wall) });
+      await page.waitForTimeout(300);
+    }
+  }
+  return rows;
+}

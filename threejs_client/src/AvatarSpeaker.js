@@ -1,0 +1,210 @@
+import { AudioStream } from './AudioStream.js';
+import { decodeCurves } from './clock.js';
+import { Connection } from './Connection.js';
+import { CurveTrack } from './CurveTrack.js';
+import { FaceDriver } from './FaceDriver.js';
+
+const now = () => (globalThis.performance ? performance.now() : Date.now());
+
+/**
+ * The drop-in: point it at the bridge, attach any three.js avatar with morph targets, speak.
+ *
+ *     const speaker = new AvatarSpeaker({ url: 'ws://127.0.0.1:8765/ws' });
+ *     speaker.attach(gltf.scene);
+ *     renderer.setAnimationLoop(() => { speaker.update(); renderer.render(scene, camera); });
+ *     await speaker.speak('Hello there!', { emotion: 'happy' });
+ *
+ * A new `speak` interrupts the line playing (audio and mouth stop together). Events (EventTarget):
+ * `linestart` (detail: the `start` header), `lineevents` (detail: an `events` header: phonemes, words,
+ * visemes), `firstaudio` (detail: {id, ms}), `lineend` (detail: the result of `speak`).
+ */
+export class AvatarSpeaker extends EventTarget {
+  /**
+   * @param {{url?: string, connection?: Connection, audioContext?: AudioContext, profile?: string,
+   *   idle?: boolean, voice?: string, emotion?: string, fps?: number, lead?: number,
+   *   destination?: AudioNode, reconnect?: boolean}} [options]
+   */
+  constructor(options = {}) {
+    super();
+    this.connection = options.connection || new Connection(options.url, { reconnect: options.reconnect });
+    this.ownsContext = !options.audioContext;
+    this._context = options.audioContext || null;
+    this.destination = options.destination || null;
+    this.face = new FaceDriver({ profile: options.profile, idle: options.idle });
+    this.defaults = { voice: options.voice, emotion: options.emotion, fps: options.fps ?? 60 };
+    this.lead = options.lead ?? 0.05;
+    /** the line playing, or null */
+    this.line = null;
+    this._lastUpdate = null;
+    /** optional per-frame hook: (info) => void, called by update() */
+    this.onFrame = null;
+  }
+
+  /** The AudioContext (created on first use). */
+  get audioContext() {
+    if (!this._context) this._context = new AudioContext({ latencyHint: 'interactive' });
+    return this._context;
+  }
+
+  /**
+   * Drive this avatar (an Object3D with morph targets somewhere below it, or a three-vrm VRM).
+   * @param {any} avatar
+   */
+  attach(avatar) { this.face.attach(avatar); return this; }
+
+  /** Voices the daemon offers. */
+  async voices() {
+    await this.connection.open();
+    const reply = await this.connection.request('voices');
+    if (reply.type !== 'voices') throw Object.assign(new Error(reply.message), { header: reply });
+    return reply.voices;
+  }
+
+  /**
+   * Speak a line. Resolves when it has been heard to the end, or was interrupted, or failed:
+   * `{id, status: 'ok'|'interrupted'|'error', error?, stats?, firstAudioMs, underruns, schedule, events}`.
+   * @param {string} text
+   * @param {{voice?: string, emotion?: string, emotion_intensity?: number, speed?: number, seed?: number, fps?: number}} [options]
+   */
+  async speak(text, options = {}) {
+    this.interrupt();
+    const context = this.audioContext;
+    if (context.state === 'suspended') context.resume().catch(() => {});
+    const pressedAt = now();
+    const contextAtSpeak = context.currentTime;
+    const id = this.connection.newId('s');
+    const stream = new AudioStream(context, { lead: this.lead, destination: this.destination || undefined });
+    let finish;
+    const done = new Promise((resolve) => { finish = resolve; });
+    const line = {
+      id, text, stream, track: null, fps: 60, status: 'playing', ended: false, stats: null, error: null,
+      firstAudioMs: null, firstArrivalMs: null, pressedAt, events: { phonemes: [], words: [], visemes: [] }, finish,
+    };
+    this.line = line;
+    try {
+      await this.connection.open();
+    } catch (error) {
+      return this._finish(line, 'error', { code: 'daemon_unavailable', message: String(error.message || error) });
+    }
+    if (this.line !== line) return this._finish(line, 'interrupted');
+    const fields = { ...this.defaults, ...options };
+    const header = { type: 'speak', id, text, fps: fields.fps, channels: ['audio', 'visemes', 'blendshapes', 'head', 'eyes', 'events'] };
+    for (const key of ['voice', 'emotion', 'emotion_intensity', 'speed', 'seed', 'noise_scale', 'noise_w', 'speaker', 'sentence_silence']) {
+      if (fields[key] !== undefined && fields[key] !== null && fields[key] !== '') header[key] = fields[key];
+    }
+    this.connection.stream(id, (h, payloads) => this._onMessage(line, h, payloads, contextAtSpeak));
+    try {
+      this.connection.send(header);
+    } catch (error) {
+      this.connection.forget(id);
+      return this._finish(line, 'error', { code: 'daemon_unavailable', message: String(error.message || error) });
+    }
+    return done;
+  }
+
+  _onMessage(line, header, payloads, contextAtSpeak) {
+    if (line.status !== 'playing') return;
+    switch (header.type) {
+      case 'start': {
+        line.fps = header.fps;
+        line.sampleRate = header.sample_rate;
+        line.curveFormat = header.curve_format;
+        const columns = header.groups.flatMap((g) => g.channels);
+        line.track = new CurveTrack(columns, header.fps);
+        this.dispatchEvent(new CustomEvent('linestart', { detail: header }));
+        break;
+      }
+      case 'audio': {
+        const when = line.stream.push(header.sample_offset, payloads[0], line.sampleRate);
+        if (line.firstAudioMs === null && Number.isFinite(when)) {
+          line.firstAudioMs = (when - contextAtSpeak + (this.audioContext.outputLatency || 0)) * 1000;
+          line.firstArrivalMs = now() - line.pressedAt;
+          this.dispatchEvent(new CustomEvent('firstaudio', { detail: { id: line.id, ms: line.firstAudioMs } }));
+        }
+        break;
+      }
+      case 'frames': {
+        if (!line.track) break;
+        const values = decodeCurves(payloads[0], header.num_frames, header.num_channels, line.curveFormat);
+        line.track.add(header.start_frame, header.num_frames, values);
+        break;
+      }
+      case 'events':
+        for (const key of ['phonemes', 'words', 'visemes']) line.events[key].push(...(header[key] || []));
+        this.dispatchEvent(new CustomEvent('lineevents', { detail: header }));
+        break;
+      case 'end':
+        line.ended = true;
+        line.stats = header.stats;
+        if (header.status !== 'ok') { line.stream.stop(); this._finish(line, 'interrupted'); break; }
+        { // resolve even if nobody calls update(): when the last sample has been heard
+          const t = line.stream.position() ?? 0;
+          const left = line.sampleRate ? line.stream.samplesScheduled / line.sampleRate - t : 0;
+          setTimeout(() => { if (line.status === 'playing') this._finish(line, 'ok'); }, Math.max(0, left) * 1000 + 100);
+        }
+        break;
+      case 'error':
+        line.stream.stop();
+        this._finish(line, 'error', header);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Stop the line now: cancel it at the daemon, stop its audio and return the mouth to rest together. */
+  interrupt() {
+    const line = this.line;
+    if (!line) return;
+    if (!line.ended && line.status === 'playing' && this.connection.connected) {
+      try { this.connection.send({ type: 'cancel', id: line.id }); } catch { /* closing */ }
+    }
+    this.connection.forget(line.id);
+    line.stream.stop();
+    this._finish(line, 'interrupted');
+  }
+
+  _finish(line, status, error = null) {
+    if (line.result) return line.result;
+    line.status = status;
+    if (this.line === line) this.line = null;
+    line.result = {
+      id: line.id, status, error, stats: line.stats, firstAudioMs: line.firstAudioMs, firstArrivalMs: line.firstArrivalMs,
+      underruns: line.stream.underruns, schedule: line.stream.schedule, events: line.events,
+      sampleRate: line.sampleRate, fps: line.fps,
+    };
+    this.dispatchEvent(new CustomEvent('lineend', { detail: line.result }));
+    line.finish(line.result);
+    return line.result;
+  }
+
+  /**
+   * Pose the avatar for this rendered frame; call it from the render loop. Samples the curves at the
+   * audio clock of the line playing. Returns what it did (for instrumentation).
+   */
+  update() {
+    const wall = now();
+    const dt = this._lastUpdate === null ? 1 / 60 : (wall - this._lastUpdate) / 1000;
+    this._lastUpdate = wall;
+    const line = this.line;
+    let t = null;
+    if (line && line.status === 'playing') {
+      t = line.stream.position();
+      if (line.ended && line.stream.finished) { this._finish(line, 'ok'); t = null; }
+    }
+    const active = this.line;
+    const speaking = this.face.update(active ? active.track : null, t, wall / 1000, dt);
+    const info = { t, speaking, fps: active ? active.fps : null, line: active ? active.id : null, wall };
+    if (this.onFrame) this.onFrame(info);
+    return info;
+  }
+
+  /** Stop, close the connection, put the avatar back at rest, close the AudioContext we made. */
+  dispose() {
+    this.interrupt();
+    this.connection.close();
+    this.face.detach();
+    if (this.ownsContext && this._context) this._context.close().catch(() => {});
+    this._context = null;
+  }
+}

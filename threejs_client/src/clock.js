@@ -1,0 +1,134 @@
+/**
+ * The audio-clock arithmetic, as small pure functions (node tests cover each).
+ *
+ * A line's audio is scheduled on the AudioContext clock from `streamStart`: the chunk at
+ * `sampleOffset` starts at `streamStart + sampleOffset / sampleRate`. The face shows frame
+ * `t * fps` where `t` is the position of the audio being *heard*:
+ * `t = audioContext.currentTime - streamStart - outputLatency` (the output latency is the time from
+ * the context clock to the speaker, so the face is delayed by it to stay with what is heard).
+ * @module clock
+ */
+
+/**
+ * Context time at which the chunk starting at `sampleOffset` must start so chunks play back to back.
+ * @param {number} streamStart context time of sample 0
+ * @param {number} sampleOffset first sample of the chunk
+ * @param {number} sampleRate
+ * @returns {number}
+ */
+export function chunkStartTime(streamStart, sampleOffset, sampleRate) {
+  return streamStart + sampleOffset / sampleRate;
+}
+
+/**
+ * The stream start to use for a chunk that arrives at context time `now`. Unchanged while chunks
+ * arrive in time; when one is late (it would start less than `lead` seconds from now) the whole
+ * stream is shifted later so that chunk starts at `now + lead` (an underrun: a gap, never overlap).
+ * Earlier chunks have finished playing by then, so the shift affects only what is still to come.
+ * @param {number|null} streamStart null for the first chunk
+ * @param {number} sampleOffset
+ * @param {number} sampleRate
+ * @param {number} now audioContext.currentTime
+ * @param {number} lead seconds of safety margin before a chunk starts
+ * @returns {{streamStart: number, late: boolean}}
+ */
+export function planStreamStart(streamStart, sampleOffset, sampleRate, now, lead) {
+  const earliest = now + lead - sampleOffset / sampleRate;
+  if (streamStart === null || streamStart === undefined) return { streamStart: earliest, late: false };
+  if (chunkStartTime(streamStart, sampleOffset, sampleRate) < now + lead * 0.25) {
+    return { streamStart: earliest, late: true };
+  }
+  return { streamStart, late: false };
+}
+
+/**
+ * Seconds of audio heard so far: `currentTime - streamStart - outputLatency` (may be negative before
+ * the first sample sounds).
+ * @param {number} currentTime audioContext.currentTime
+ * @param {number} streamStart context time of sample 0
+ * @param {number} [outputLatency=0] audioContext.outputLatency (seconds)
+ * @returns {number}
+ */
+export function audioClockTime(currentTime, streamStart, outputLatency = 0) {
+  return currentTime - streamStart - (outputLatency || 0);
+}
+
+/**
+ * Fractional frame index shown at audio time `t` (frame f is at t = f / fps).
+ * @param {number} t seconds
+ * @param {number} fps
+ */
+export function frameAt(t, fps) {
+  return t * fps;
+}
+
+/**
+ * First frame of a chunk (docs/protocol.md): `ceil(sampleOffset * fps / sampleRate)`.
+ * @param {number} sampleOffset
+ * @param {number} fps
+ * @param {number} sampleRate
+ */
+export function firstFrameOfChunk(sampleOffset, fps, sampleRate) {
+  return Math.ceil((sampleOffset * fps) / sampleRate);
+}
+
+/**
+ * Linear interpolation weights for a fractional frame, clamped to [0, numFrames - 1].
+ * @param {number} frame fractional frame index
+ * @param {number} numFrames frames available
+ * @returns {{i0: number, i1: number, w: number}} value = (1 - w) * f[i0] + w * f[i1]
+ */
+export function interpolationIndices(frame, numFrames) {
+  if (numFrames <= 0) return { i0: -1, i1: -1, w: 0 };
+  if (!(frame > 0)) return { i0: 0, i1: 0, w: 0 };
+  if (frame >= numFrames - 1) return { i0: numFrames - 1, i1: numFrames - 1, w: 0 };
+  const i0 = Math.floor(frame);
+  return { i0, i1: i0 + 1, w: frame - i0 };
+}
+
+/**
+ * int16 little-endian PCM bytes to float samples in [-1, 1).
+ * @param {Uint8Array} bytes
+ * @returns {Float32Array}
+ */
+export function pcm16ToFloat32(bytes) {
+  const n = bytes.byteLength >> 1;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, n * 2);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = view.getInt16(2 * i, true) / 32768;
+  return out;
+}
+
+/**
+ * IEEE half float (as uint16 bits) to number.
+ * @param {number} h
+ */
+export function halfToFloat(h) {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+/**
+ * A `frames` payload (row-major num_frames x num_channels, f32 or f16 little-endian) to Float32Array.
+ * @param {Uint8Array} bytes
+ * @param {number} numFrames
+ * @param {number} numChannels
+ * @param {'f32'|'f16'} [format='f32']
+ * @returns {Float32Array}
+ */
+export function decodeCurves(bytes, numFrames, numChannels, format = 'f32') {
+  const count = numFrames * numChannels;
+  const size = format === 'f16' ? 2 : 4;
+  if (bytes.byteLength !== count * size) {
+    throw new RangeError(`frames payload is ${bytes.byteLength} bytes, expected ${count * size}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(count);
+  if (size === 4) for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+  else for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+  return out;
+}

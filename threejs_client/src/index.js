@@ -1,0 +1,13 @@
+/**
+ * avatarlab-three: drive three.js avatars from the avatarlab daemon through its WebSocket bridge.
+ * @module avatarlab-three
+ */
+export { AvatarSpeaker } from './AvatarSpeaker.js';
+export { Connection, decodeFrame, encodeFrame } from './Connection.js';
+export { AudioStream } from './AudioStream.js';
+export { CurveTrack } from './CurveTrack.js';
+export { FaceDriver, avatarRotation, idleMotion } from './FaceDriver.js';
+export { RetargetProfile, ALL_CHANNELS, CHANNEL_INDEX } from './RetargetProfile.js';
+export * as clock from './clock.js';
+export { encode, decode, MsgPackError } from './MsgPack.js';
+export * from './generated/vocabulary.js';
