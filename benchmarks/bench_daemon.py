@@ -200,12 +200,15 @@ def main() -> None:
     parser.add_argument("--pings", type=int, default=2000)
     parser.add_argument("--max-clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads-per-worker", type=int, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
 
     engine = Engine()
     engine.warm_up()
-    with running_daemon("--workers", str(args.workers), "--max-active-requests", str(max(32, args.max_clients))) as daemon:
+    extra = ["--threads-per-worker", str(args.threads_per_worker)] if args.threads_per_worker else []
+    with running_daemon("--workers", str(args.workers), "--max-active-requests", str(max(32, args.max_clients)),
+                        *extra) as daemon:
         report = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)),
