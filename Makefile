@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
+WEB_STAMP := threejs_client/node_modules/.stamp-npm-ci
 DEMO_TEXT ?= Hello there, traveler! The bridge to the northern village washed away in the storm, so mind your step.
 
-.PHONY: demo test test-tools install bench bench-export avatar clean
+.PHONY: demo test test-tools install bench bench-export bench-web avatar clean web-tools
 
 install: $(STAMP)
 
@@ -17,10 +18,25 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+DEMO_PORT ?= 8765
+DEMO_DAEMON ?= tcp://127.0.0.1:5555
+
+# speaks a sample line into out/, then serves the live web demo (daemon + bridge) until Ctrl-C
+demo: $(STAMP) $(WEB_STAMP)
 	$(VENV)/bin/avatarlab speak "$(DEMO_TEXT)" --out out/ --format csv
+	$(VENV)/bin/avatarlab serve --bind $(DEMO_DAEMON) & daemon=$$!; \
+	trap 'kill $$daemon 2>/dev/null' EXIT INT TERM; \
+	echo "web demo: http://127.0.0.1:$(DEMO_PORT)/demo/  (Ctrl-C stops it)"; \
+	$(VENV)/bin/avatarlab bridge --daemon $(DEMO_DAEMON) --port $(DEMO_PORT)
 
 JS_STAMP := tests/js/node_modules/.stamp-npm-ci
+$(WEB_STAMP): threejs_client/package-lock.json
+	npm ci --prefix threejs_client --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+# the browser tests drive Debian's chromium (never a downloaded browser)
+web-tools:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 $(JS_STAMP): tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund
@@ -30,7 +46,7 @@ $(JS_STAMP): tests/js/package-lock.json
 test-tools:
 	(command -v blender && dpkg -s python3-numpy) >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends blender python3-numpy)
 
-test: $(STAMP) $(JS_STAMP) test-tools
+test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -38,6 +54,9 @@ bench: $(STAMP)
 
 bench-export: $(STAMP)
 	$(PY) benchmarks/bench_export.py
+
+bench-web: $(STAMP) $(WEB_STAMP) web-tools
+	$(PY) benchmarks/bench_web.py
 
 # regenerate the committed default avatar (tests check it matches the generator)
 avatar: $(STAMP)

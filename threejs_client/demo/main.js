@@ -84,6 +84,7 @@ renderer.setAnimationLoop(() => {
   renderer.render(scene, camera);
 });
 
+speaker.addEventListener('linestart', () => { demo.lastLine = speaker.line; });
 speaker.addEventListener('firstaudio', (e) => { $('metrics').textContent = `time to first audio: ${e.detail.ms.toFixed(0)} ms`; });
 
 async function loadVoices() {

@@ -50,11 +50,25 @@ async function test(page) {
   // 1. a whole line with bilabials; screenshot mid-word (jaw open while speaking)
   await pressSpeak(page, 'Bob bought a big blue map, maybe more maps, please.');
   await page.waitForFunction(() => window.demo.frames.some((f) => f.speaking && f.jawOpen > 0.25), null, { timeout: 30000 });
-  if (args.screenshot) {
-    await page.screenshot({ path: args.screenshot });
-    result.screenshotJaw = await page.evaluate(() => window.demo.speaker.face.influence('jawOpen'));
-  }
+  if (args.screenshot) await page.screenshot({ path: args.screenshot });
   result.line = await waitResult(page);
+  // the face at every curve frame within one frame of each bilabial, through the real driver and avatar
+  result.bilabials = await page.evaluate(() => {
+    const { speaker, lastLine } = window.demo;
+    const { track, sampleRate: sr, fps } = lastLine;
+    const out = [];
+    for (const p of lastLine.events.phonemes.filter((x) => ['p', 'b', 'm'].includes(x.symbol))) {
+      let maxPP = 0, minJaw = 1, maxClose = 0;
+      for (let f = Math.floor((p.start / sr) * fps) - 1; f <= Math.ceil((p.end / sr) * fps) + 1; f++) {
+        speaker.face.update(track, f / fps, 0, 1);
+        maxPP = Math.max(maxPP, track.value('PP', f));
+        minJaw = Math.min(minJaw, speaker.face.influence('jawOpen'));
+        maxClose = Math.max(maxClose, speaker.face.influence('mouthClose'));
+      }
+      out.push({ symbol: p.symbol, start: p.start / sr, end: p.end / sr, maxPP, minJaw, maxClose });
+    }
+    return out;
+  });
   // 2. interrupt a long line after about a second of sound
   await pressSpeak(page, 'This is a much longer line that keeps going for a good while, so that we can stop it in the middle of a word and check that the sound and the mouth both stop at the same moment.');
   await page.waitForFunction(() => window.demo.frames.some((f) => f.t !== null && f.t > 1.0), null, { timeout: 30000 });

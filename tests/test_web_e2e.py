@@ -1,0 +1,121 @@
+"""End to end in a real browser: daemon + bridge + the demo page in Debian's chromium (playwright-core).
+
+Speaks a line and asserts that its audio buffers were scheduled back to back, that morph influences
+move with the speech (jawOpen peaks in vowels, the lips close within one frame of each p/b/m), and
+that an interrupt stops audio and mouth together. Saves a screenshot mid-word under
+out/test-artifacts/. Also runs the package's node tests.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from daemon_process import running_daemon
+from web_processes import running_bridge
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "threejs_client"
+ARTIFACTS = ROOT / "out/test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+VOWELS = set("aeiouɑɐɒɔəɚɛɜɪʊʌæøœy")
+
+needs_browser = pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and (PKG / "node_modules/playwright-core").exists()),
+    reason="needs Debian chromium and `npm ci` in threejs_client (make test installs both)")
+
+
+def test_node_unit_tests():
+    result = subprocess.run(["node", "--test", "test/"], cwd=PKG, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# fail 0" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def page_run():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "avatar-mid-word.png"
+    shot.unlink(missing_ok=True)
+    with running_daemon() as daemon, running_bridge(daemon.url) as port:
+        proc = subprocess.run(["node", str(PKG / "e2e/drive_page.mjs"), "--url", f"http://127.0.0.1:{port}/demo/",
+                               "--screenshot", str(shot), "--chromium", CHROMIUM],
+                              capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "error" not in data, data["error"] + "\n" + "\n".join(data["console"])
+    pageerrors = [line for line in data["console"] if line.startswith(("pageerror", "error"))]
+    assert not pageerrors, pageerrors
+    return data, shot
+
+
+@needs_browser
+def test_audio_buffers_scheduled_back_to_back(page_run):
+    data, _ = page_run
+    result = data["line"]["result"]
+    assert result["status"] == "ok"
+    schedule, sr = result["schedule"], result["sampleRate"]
+    assert len(schedule) >= 2
+    assert schedule[0]["sampleOffset"] == 0
+    for a, b in zip(schedule, schedule[1:]):
+        assert b["sampleOffset"] == a["sampleOffset"] + a["numSamples"]          # no missing or doubled audio
+        assert b["when"] == pytest.approx(a["when"] + a["numSamples"] / sr, abs=1e-6)  # gapless on the clock
+    assert sum(c["numSamples"] for c in schedule) == result["stats"]["audio_samples"]
+    assert result["underruns"] == 0
+    assert result["firstAudioMs"] > 0
+
+
+@needs_browser
+def test_sound_comes_out_and_mouth_moves_with_it(page_run):
+    data, _ = page_run
+    frames = [f for f in data["line"]["frames"] if f["t"] is not None and f["speaking"]]
+    assert len(frames) >= 5
+    jaw = [f["jawOpen"] for f in frames]
+    assert max(jaw) > 0.3 and min(jaw) < 0.05           # influences move, open and closed
+    assert max(f["rms"] for f in frames) > 0.01           # the analyser heard the speech
+    # jawOpen peaks in vowels: the most open rendered frames fall within one frame of a vowel
+    result = data["line"]["result"]
+    sr, fps = result["sampleRate"], result["fps"]
+    vowels = [(p["start"] / sr, p["end"] / sr) for p in result["events"]["phonemes"] if p["symbol"][:1] in VOWELS]
+    peaks = sorted(frames, key=lambda f: f["jawOpen"], reverse=True)[:3]
+    for frame in peaks:
+        assert any(start - 1 / fps <= frame["t"] <= end + 1 / fps for start, end in vowels), frame
+
+
+@needs_browser
+def test_lips_close_within_one_frame_of_each_bilabial(page_run):
+    data, _ = page_run
+    bilabials = data["bilabials"]
+    assert len(bilabials) >= 8                            # "Bob bought a big blue map, maybe more maps"
+    for b in bilabials:
+        assert b["maxPP"] >= 0.5, b                       # the PP viseme within one frame of each p/b/m
+        assert b["minJaw"] < 0.1, b                       # and the avatar's jaw closed on it
+        assert b["maxClose"] > 0.2, b
+    # the rendered frames agree wherever one fell inside a bilabial
+    frames = [f for f in data["line"]["frames"] if f["t"] is not None and f["speaking"]]
+    inside = [f for f in frames for b in bilabials if b["start"] <= f["t"] <= b["end"]]
+    assert all(f["PP"] > 0.3 and f["jawOpen"] < 0.15 for f in inside), inside
+
+
+@needs_browser
+def test_interrupt_stops_audio_and_mouth_together(page_run):
+    data, _ = page_run
+    it = data["interrupt"]
+    assert it["result"]["status"] == "interrupted"
+    assert it["stopped"] and it["sourcesAfter"] == 0
+    before = [f for f in it["frames"] if f["wall"] < it["wall"]]
+    after = [f for f in it["frames"] if f["wall"] > it["wall"]]
+    assert any(f["rms"] > 0.01 for f in before) and any(f["jawOpen"] > 0.1 for f in before)
+    assert len(after) >= 3
+    assert all(not f["speaking"] and f["jawOpen"] == 0 for f in after)  # the mouth rests from the next frame
+    assert all(f["rms"] < 1e-3 for f in after[1:])     # silence once the 5 ms fade has left the analyser window
+    assert data["after"]["status"] == "ok"             # and the next line plays
+
+
+@needs_browser
+def test_screenshot_of_the_avatar_mid_word(page_run):
+    _, shot = page_run
+    assert shot.exists() and shot.stat().st_size > 20_000

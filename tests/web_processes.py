@@ -1,0 +1,60 @@
+"""Start the WebSocket bridge (avatarlab bridge) in its own process for tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from daemon_process import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def health(port: int) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@contextmanager
+def running_bridge(daemon_url: str, *args: str, wait_for: str = "up") -> Iterator[int]:
+    """Yield the bridge's port once /health reports the daemon ``wait_for`` ("up", "down" or "any")."""
+    port = free_port()
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bridge-{port}.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), str(ROOT / "bridge")])}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "avatarlab_bridge", "--daemon", daemon_url, "--port", str(port),
+                                 *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"bridge exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                _, body = health(port)
+                if wait_for == "any" or body.get("daemon") == wait_for:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bridge not ready:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
