@@ -8,7 +8,7 @@ STAMP := $(VENV)/.stamp-install
 WEB_STAMP := threejs_client/node_modules/.stamp-npm-ci
 DEMO_TEXT ?= Hello there, traveler! The bridge to the northern village washed away in the storm, so mind your step.
 
-.PHONY: demo test test-tools install bench bench-export bench-web avatar clean web-tools
+.PHONY: demo test test-tools unity-tools bench-unity install bench bench-export bench-web avatar clean web-tools
 
 install: $(STAMP)
 
@@ -46,7 +46,11 @@ $(JS_STAMP): tests/js/package-lock.json
 test-tools:
 	(command -v blender && dpkg -s python3-numpy) >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends blender python3-numpy)
 
-test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools
+# Mono compiles and runs the Unity package's C# tests (unity_plugin/, tests/test_unity_plugin.py)
+unity-tools:
+	(command -v mcs && command -v mono) >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends mono-mcs mono-runtime)
+
+test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools unity-tools
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -54,6 +58,9 @@ bench: $(STAMP)
 
 bench-export: $(STAMP)
 	$(PY) benchmarks/bench_export.py
+
+bench-unity: $(STAMP) unity-tools
+	$(PY) benchmarks/bench_unity_client.py
 
 bench-web: $(STAMP) $(WEB_STAMP) web-tools
 	$(PY) benchmarks/bench_web.py

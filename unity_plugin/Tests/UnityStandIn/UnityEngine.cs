@@ -1,0 +1,118 @@
+// A STAND-IN for the UnityEngine API, declaring only the members the package uses, so that
+// Runtime/Unity, Editor and Samples~ can be compiled with Mono outside Unity (a compile check).
+// It is not Unity: nothing here behaves like Unity, and no test claims any behaviour from it.
+// Unity never compiles this folder (Tests/AvatarLab.Tests.Mono.asmdef has an unmet define constraint).
+using System;
+
+namespace UnityEngine
+{
+    public class Object
+    {
+        public string name;
+        public static void Destroy(Object o) { }
+        public static void DestroyImmediate(Object o) { }
+        public static T Instantiate<T>(T o) where T : Object { return o; }
+        public static implicit operator bool(Object o) { return !ReferenceEquals(o, null); }
+    }
+    public class Component : Object
+    {
+        public Transform transform { get { return null; } }
+        public GameObject gameObject { get { return null; } }
+        public T GetComponent<T>() { return default(T); }
+        public T[] GetComponentsInChildren<T>(bool includeInactive) { return new T[0]; }
+    }
+    public class Behaviour : Component { public bool enabled; public bool isActiveAndEnabled { get { return true; } } }
+    public class MonoBehaviour : Behaviour { }
+    public class ScriptableObject : Object { public static T CreateInstance<T>() where T : ScriptableObject, new() { return new T(); } }
+    public class GameObject : Object
+    {
+        public T GetComponent<T>() { return default(T); }
+        public T AddComponent<T>() where T : Component, new() { return new T(); }
+    }
+    public class Transform : Component
+    {
+        public Quaternion localRotation;
+        public int childCount { get { return 0; } }
+        public Transform GetChild(int i) { return null; }
+        public Transform Find(string n) { return null; }
+    }
+    public class Renderer : Component { }
+    public class Mesh : Object
+    {
+        public int blendShapeCount { get { return 0; } }
+        public int GetBlendShapeIndex(string n) { return -1; }
+        public string GetBlendShapeName(int i) { return null; }
+    }
+    public class SkinnedMeshRenderer : Renderer
+    {
+        public Mesh sharedMesh;
+        public void SetBlendShapeWeight(int i, float w) { }
+        public float GetBlendShapeWeight(int i) { return 0; }
+    }
+    public sealed class AudioClip : Object
+    {
+        public delegate void PCMReaderCallback(float[] data);
+        public delegate void PCMSetPositionCallback(int position);
+        public int frequency { get { return 0; } }
+        public static AudioClip Create(string name, int lengthSamples, int channels, int frequency, bool stream, PCMReaderCallback pcmreadercallback) { return new AudioClip(); }
+        public static AudioClip Create(string name, int lengthSamples, int channels, int frequency, bool stream, PCMReaderCallback pcmreadercallback, PCMSetPositionCallback pcmsetpositioncallback) { return new AudioClip(); }
+    }
+    public class AudioSource : Behaviour
+    {
+        public AudioClip clip; public bool loop; public bool playOnAwake; public bool isPlaying { get { return false; } }
+        public int timeSamples;
+        public void PlayScheduled(double time) { }
+        public void Play() { }
+        public void Stop() { }
+    }
+    public static class AudioSettings
+    {
+        public static double dspTime { get { return 0; } }
+        public static int outputSampleRate { get { return 48000; } }
+    }
+    public struct Vector3 { public float x, y, z; public Vector3(float x, float y, float z) { this.x = x; this.y = y; this.z = z; } }
+    public struct Quaternion
+    {
+        public float x, y, z, w;
+        public static Quaternion identity { get { return new Quaternion { w = 1 }; } }
+        public static Quaternion Euler(float x, float y, float z) { return identity; }
+        public static Quaternion Slerp(Quaternion a, Quaternion b, float t) { return a; }
+        public static Quaternion operator *(Quaternion a, Quaternion b) { return a; }
+    }
+    public static class Mathf
+    {
+        public const float Rad2Deg = 57.29578f;
+        public static float Clamp01(float v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+        public static float Lerp(float a, float b, float t) { return a + (b - a) * t; }
+        public static float Exp(float v) { return (float)Math.Exp(v); }
+    }
+    public static class Time { public static float deltaTime { get { return 0; } } }
+    public static class Debug
+    {
+        public static void Log(object m) { }
+        public static void LogWarning(object m) { }
+        public static void LogError(object m) { }
+    }
+    public struct Keyframe { public Keyframe(float time, float value) { } }
+    public class AnimationCurve
+    {
+        public AnimationCurve() { }
+        public AnimationCurve(params Keyframe[] keys) { }
+        public int AddKey(float time, float value) { return 0; }
+    }
+    public sealed class AnimationClip : Object
+    {
+        public float frameRate;
+        public bool legacy;
+        public void SetCurve(string relativePath, Type type, string propertyName, AnimationCurve curve) { }
+    }
+    public enum HideFlags { None = 0, DontSave = 52 }
+    [AttributeUsage(AttributeTargets.Field)] public sealed class SerializeField : Attribute { }
+    [AttributeUsage(AttributeTargets.Field)] public sealed class TooltipAttribute : Attribute { public TooltipAttribute(string t) { } }
+    [AttributeUsage(AttributeTargets.Field)] public sealed class HeaderAttribute : Attribute { public HeaderAttribute(string t) { } }
+    [AttributeUsage(AttributeTargets.Field)] public sealed class RangeAttribute : Attribute { public RangeAttribute(float a, float b) { } }
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true)] public sealed class RequireComponent : Attribute { public RequireComponent(Type t) { } }
+    [AttributeUsage(AttributeTargets.Class)] public sealed class DisallowMultipleComponent : Attribute { }
+    [AttributeUsage(AttributeTargets.Class)] public sealed class AddComponentMenu : Attribute { public AddComponentMenu(string m) { } }
+    [AttributeUsage(AttributeTargets.Class)] public sealed class CreateAssetMenuAttribute : Attribute { public string fileName, menuName; }
+}
