@@ -197,7 +197,7 @@ def to_markdown(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--pings", type=int, default=2000)
+    parser.add_argument("--pings", type=int, default=1000, help="pings, sent one by one and then pipelined (the daemon holds at most ~1,300 unread replies per client)")
     parser.add_argument("--max-clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads-per-worker", type=int, default=None)
