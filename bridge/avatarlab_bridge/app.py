@@ -24,6 +24,7 @@ from .monitor import DaemonMonitor, new_dealer
 log = logging.getLogger("avatarlab_bridge")
 REPO = Path(__file__).resolve().parents[2]
 TERMINAL = ("end", "error")
+SEND_WAIT_MS = 3000  # how long a request waits for the DEALER to (re)connect before daemon_unavailable/busy
 
 
 @dataclass
@@ -105,7 +106,7 @@ class Relay:
                                                 f"the daemon at {self.config.daemon_url} does not answer"))
                 continue
             try:
-                await self.dealer.send_multipart(to_zmq(header, payloads), zmq.NOBLOCK)
+                await self._send_daemon(to_zmq(header, payloads))
             except zmq.Again:
                 down = self.monitor.state != "up"
                 await self._send_ws(error_frame(
@@ -118,6 +119,17 @@ class Relay:
                 continue
             if header.get("type") == "speak" and request_id is not None:
                 self.in_flight.add(request_id)
+
+    async def _send_daemon(self, frames: list[bytes]) -> None:
+        """Send now, or wait a little while this DEALER (re)connects (IMMEDIATE: nothing queues while it is away)."""
+        try:
+            await self.dealer.send_multipart(frames, zmq.NOBLOCK)
+        except zmq.Again:
+            if self.monitor.state == "down":
+                raise
+            if not await self.dealer.poll(SEND_WAIT_MS, zmq.POLLOUT):
+                raise
+            await self.dealer.send_multipart(frames, zmq.NOBLOCK)
 
     async def _from_daemon(self) -> None:
         while True:
