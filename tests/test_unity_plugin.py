@@ -155,6 +155,6 @@ def test_unity_layer_compiles_against_the_stand_in(tmp_path):
 def test_protocol_assembly_is_engine_free():
     for path in (ROOT / "unity_plugin" / "Runtime" / "Protocol").rglob("*.cs"):
         text = path.read_text(encoding="utf-8")
-        assert "UnityEngine" not in text.replace("no UnityEngine", ""), f"{path} mentions UnityEngine"
+        assert "using UnityEngine" not in text and "UnityEngine." not in text, f"{path} uses UnityEngine"
     asmdef = (ROOT / "unity_plugin" / "Runtime" / "Protocol" / "AvatarLab.Protocol.asmdef").read_text()
     assert '"noEngineReferences": true' in asmdef
