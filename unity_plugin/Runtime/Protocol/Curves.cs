@@ -1,4 +1,4 @@
-// Curve sampling against the audio clock, retargeting, and a gapless PCM ring buffer. No UnityEngine.
+// Curve sampling against the audio clock, retargeting, and a gapless PCM ring buffer. Engine-free (no Unity types).
 using System;
 using System.Collections.Generic;
 

@@ -1,5 +1,5 @@
 // Reads the curves JSON written by `avatarlab speak` (docs/curves-json.md) for the Editor importer.
-// A small strict JSON parser is included so the package needs nothing else. No UnityEngine.
+// A small strict JSON parser is included so the package needs nothing else. Engine-free (no Unity types).
 using System;
 using System.Collections.Generic;
 using System.Globalization;

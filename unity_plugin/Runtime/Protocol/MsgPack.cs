@@ -1,4 +1,4 @@
-// MessagePack reader and writer (https://github.com/msgpack/msgpack/blob/master/spec.md), no UnityEngine.
+// MessagePack reader and writer (https://github.com/msgpack/msgpack/blob/master/spec.md); engine-free (no Unity types).
 // Decoded values: null, bool, long (ulong above long.MaxValue), double, string, byte[], object[],
 // Dictionary<string, object> (string keys only, as docs/protocol.md requires of headers).
 // Every malformed input raises MsgPackException with the byte offset; nothing loops or allocates
