@@ -258,7 +258,10 @@ class SplitVits:
             inputs = self._external_inputs(index, nodes)
             later_inputs |= set(inputs)
             submodel = self._submodel(model, index, nodes, inputs, outputs)
-            stages.append(_Stage(_session(submodel, threads), inputs, outputs, ready))
+            # The flow (the last stage) gives slightly different sums with different thread counts;
+            # one thread keeps the audio bit-identical whatever the daemon or CLI thread settings.
+            stage_threads = 1 if not stages else threads
+            stages.append(_Stage(_session(submodel, stage_threads), inputs, outputs, ready))
         stages.reverse()
         return stages
 
