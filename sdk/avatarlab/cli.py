@@ -59,6 +59,18 @@ def _options(args: argparse.Namespace) -> SynthesisOptions:
     )
 
 
+def add_line_arguments(parser: argparse.ArgumentParser) -> None:
+    """The text to speak and where its files go: shared by `speak` and `client speak`."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("text", nargs="?", help="the line to speak ('-' reads standard input)")
+    source.add_argument("--text-file", type=Path, help="read the line from a UTF-8 text file")
+    parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
+    parser.add_argument("--name", help="base file name (default: a slug of the text, e.g. hello-there-traveler)")
+    parser.add_argument("--format", choices=("json", "csv"), default="json",
+                        help="json: WAV + curves JSON (default); csv: also a Live Link Face-style CSV")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="avatarlab", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -72,14 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"Text is limited to {MAX_TEXT_CHARS} characters; the JSON schema is in docs/curves-json.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    source = speak.add_mutually_exclusive_group(required=True)
-    source.add_argument("text", nargs="?", help="the line to speak ('-' reads standard input)")
-    source.add_argument("--text-file", type=Path, help="read the line from a UTF-8 text file")
-    speak.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
-    speak.add_argument("--name", help="base file name (default: a slug of the text, e.g. hello-there-traveler)")
-    speak.add_argument("--format", choices=("json", "csv"), default="json",
-                       help="json: WAV + curves JSON (default); csv: also a Live Link Face-style CSV")
-    speak.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_line_arguments(speak)
     _add_synthesis_options(speak)
     speak.set_defaults(run=_run_speak)
 
@@ -103,7 +108,7 @@ def _command_modules() -> list:
     return [importlib.import_module(name).register for name in _EXTRA_COMMANDS]
 
 
-def _read_text(args: argparse.Namespace) -> str | bytes:
+def read_text(args: argparse.Namespace) -> str | bytes:
     if args.text_file is not None:
         try:
             return args.text_file.read_bytes()
@@ -122,7 +127,7 @@ def _run_speak(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .output import write_utterance
 
-    text = _read_text(args)
+    text = read_text(args)
     options = _options(args).checked()
     engine = Engine(voice=args.voice)
     on_chunk = None

@@ -26,8 +26,8 @@ from .messages import (
 )
 from .protocol import DEFAULT_URL
 from .session import (
-    DEFAULT_MAX_BUFFER, Collector, ReplyState, Session, StreamState, Waiter, check_collectable, configure_socket,
-    speak_fields,
+    DEFAULT_MAX_BUFFER, ReplyState, Session, StreamState, Waiter, check_collectable, configure_socket,
+    StreamHandle, speak_fields,
 )
 
 if TYPE_CHECKING:
@@ -163,31 +163,8 @@ class AsyncClient:
                     raise DaemonTimeoutError(f"cannot queue a message to the daemon at {self.url}") from None
 
 
-class AsyncStream:
+class AsyncStream(StreamHandle):
     """The messages of one speak request: ``async for`` them, or ``await collect()``."""
-
-    def __init__(self, client: AsyncClient, state: StreamState) -> None:
-        self._client, self._state, self._collector = client, state, Collector()
-
-    def __del__(self) -> None:
-        """A stream dropped unread is cancelled (queued; it goes out with the client's next message)."""
-        try:
-            if not self._state.done:
-                self._client._session.abandon(self._state)
-        except Exception:  # noqa: BLE001 - never raise from a finalizer
-            pass
-
-    @property
-    def id(self) -> str:
-        return self._state.id
-
-    @property
-    def start(self) -> Start | None:
-        return self._collector.start
-
-    @property
-    def end(self) -> End | None:
-        return self._state.end
 
     def __aiter__(self) -> AsyncIterator[StreamMessage]:
         return self

@@ -24,8 +24,8 @@ from .messages import (
 )
 from .protocol import DEFAULT_URL
 from .session import (
-    DEFAULT_MAX_BUFFER, Collector, ReplyState, Session, StreamState, Waiter, check_collectable, configure_socket,
-    speak_fields,
+    DEFAULT_MAX_BUFFER, ReplyState, Session, StreamState, Waiter, check_collectable, configure_socket,
+    StreamHandle, speak_fields,
 )
 
 if TYPE_CHECKING:
@@ -166,37 +166,12 @@ class Client:
             raise RuntimeError("this Client is closed")
 
 
-class Stream:
+class Stream(StreamHandle):
     """The messages of one speak request: iterate it (Start, Audio/Frames/Events..., End), or collect() it.
 
     An ``error`` message raises RequestError. Also a context manager: leaving it cancels the request
     if it is still running.
     """
-
-    def __init__(self, client: Client, state: StreamState) -> None:
-        self._client, self._state, self._collector = client, state, Collector()
-
-    def __del__(self) -> None:
-        """A stream dropped unread is cancelled (queued; it goes out with the client's next message)."""
-        try:
-            if not self._state.done:
-                self._client._session.abandon(self._state)
-        except Exception:  # noqa: BLE001 - never raise from a finalizer
-            pass
-
-    @property
-    def id(self) -> str:
-        return self._state.id
-
-    @property
-    def start(self) -> Start | None:
-        """The start message, once it has been read."""
-        return self._collector.start
-
-    @property
-    def end(self) -> End | None:
-        """The terminal end message, once it has been read."""
-        return self._state.end
 
     def __iter__(self) -> Iterator[StreamMessage]:
         return self

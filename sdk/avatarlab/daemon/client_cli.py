@@ -37,14 +37,9 @@ def add_client_parser(commands: Any, add_synthesis_options: Callable[[argparse.A
     speak = actions.add_parser("speak", help="speak a line through the daemon and write its WAV and curves",
                                description="Like `avatarlab speak`, but the daemon synthesizes: writes "
                                "<name>.wav and <name>.json (and <name>.csv) into --out.")
-    source = speak.add_mutually_exclusive_group(required=True)
-    source.add_argument("text", nargs="?", help="the line to speak ('-' reads standard input)")
-    source.add_argument("--text-file", type=Path, help="read the line from a UTF-8 text file")
-    speak.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
-    speak.add_argument("--name", help="base file name (default: a slug of the text)")
-    speak.add_argument("--format", choices=("json", "csv"), default="json",
-                       help="json: WAV + curves JSON (default); csv: also a Live Link Face-style CSV")
-    speak.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    from ..cli import add_line_arguments
+
+    add_line_arguments(speak)
     _add_connection_options(speak)
     add_synthesis_options(speak)
     speak.set_defaults(run=lambda args: _run_speak(args, options_from_args))
@@ -85,10 +80,10 @@ def _first_contact(client: Any, args: argparse.Namespace) -> Any:
 
 
 def _run_speak(args: argparse.Namespace, options_from_args: Callable[[argparse.Namespace], Any]) -> int:
-    from ..cli import _read_text
+    from ..cli import read_text
     from ..output import write_utterance
 
-    text = _read_text(args)
+    text = read_text(args)
     options = options_from_args(args).checked()
     with _connect(args) as client:
         _first_contact(client, args)

@@ -473,3 +473,32 @@ def check_collectable(request: dict[str, Any]) -> None:
     if channels is not None and set(REQUIRED_FOR_COLLECT) - set(channels):
         missing = ", ".join(sorted(set(REQUIRED_FOR_COLLECT) - set(channels)))
         raise ValueError(f"collect() needs every channel; this request left out {missing}")
+
+
+class StreamHandle:
+    """What the sync and async stream objects share: identity, start/end, cancel-on-drop."""
+
+    def __init__(self, client: Any, state: StreamState) -> None:
+        self._client, self._state, self._collector = client, state, Collector()
+
+    def __del__(self) -> None:
+        """A stream dropped unread is cancelled (queued; it goes out with the client's next message)."""
+        try:
+            if not self._state.done:
+                self._client._session.abandon(self._state)
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
+    @property
+    def id(self) -> str:
+        return self._state.id
+
+    @property
+    def start(self) -> Start | None:
+        """The start message, once it has been read."""
+        return self._collector.start
+
+    @property
+    def end(self) -> End | None:
+        """The terminal end message, once it has been read."""
+        return self._state.end
