@@ -2,6 +2,7 @@
 # Each installs what is missing into .venv/ first (nothing is fetched at run time).
 
 PYTHON ?= python3
+export DEBIAN_FRONTEND := noninteractive
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
