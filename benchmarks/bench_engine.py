@@ -131,7 +131,6 @@ def peak_memory(system: str, text_names: list[str]) -> float:
 
 
 def machine_info() -> dict[str, Any]:
-    import onnxruntime
 
     cpu_model = platform.processor() or "unknown"
     try:

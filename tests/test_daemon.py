@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from avatarlab.channels import ARKIT_BLENDSHAPES, EYE_CHANNELS, HEAD_CHANNELS, OCULUS_VISEMES
 from avatarlab.engine import Engine, to_pcm16
 
-from daemon_process import SDK, free_port, running_daemon, spawn_daemon, wait_ready
+from daemon_process import SDK, free_port, running_daemon, spawn_daemon
 
 LINE = "Hello there, traveler! The bridge is out, so mind your step."
 
@@ -360,7 +360,7 @@ def test_curve_allows_listed_keys_only(tmp_path: Path) -> None:
     _, mallory_secret_file = zmq.auth.create_certificates(str(keys), "mallory")
     server_public, _ = zmq.auth.load_certificate(server_public_file)
     url = f"tcp://0.0.0.0:{free_port()}"
-    with running_daemon("--curve-secret", server_secret_file, "--allow-keys", str(allowed), url=url) as daemon:
+    with running_daemon("--curve-secret", server_secret_file, "--allow-keys", str(allowed), url=url):
         local = url.replace("0.0.0.0", "127.0.0.1")
 
         def client(secret_file: str) -> Wire:

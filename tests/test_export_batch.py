@@ -35,7 +35,7 @@ def _outputs(out: Path) -> list[str]:
 
 @needs_node
 def test_bad_rows_are_reported_and_the_batch_goes_on_then_resumes(tmp_path: Path) -> None:
-    lines = _csv(tmp_path / "lines.csv", [
+    _csv(tmp_path / "lines.csv", [
         "greet_01,Hello there.,,happy,",
         "no_text,,,,",
         "bad_emotion,Why not?,,furious,",

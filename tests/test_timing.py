@@ -6,7 +6,6 @@ import re
 import statistics
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

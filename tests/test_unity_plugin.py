@@ -13,7 +13,6 @@ UnityEngine types it uses: a compile check only, it says nothing about behaviour
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shutil
 import subprocess
@@ -107,7 +106,6 @@ def summary(output: str) -> tuple[int, int, int]:
 
 def test_offline_and_zmtp_interop(build, tmp_path):
     peers = [EchoPeer(zmq.ROUTER), EchoPeer(zmq.DEALER), EchoPeer(zmq.ROUTER, heartbeat_ms=100)]
-    curves = tmp_path / "line.json"
     try:
         output = run_runner(build["runner"], "--router-echo", peers[0].url, "--dealer-echo", peers[1].url,
                             "--heartbeat-router", peers[2].url)

@@ -22,11 +22,11 @@ import zmq
 import zmq.asyncio
 
 from .messages import (
-    DaemonTimeoutError, End, Message, Pong, Start, StatusReply, StreamMessage, VoiceDescription, VoicesReply, Welcome,
+    DaemonTimeoutError, End, Message, Pong, StatusReply, StreamMessage, VoiceDescription, VoicesReply, Welcome,
 )
 from .protocol import DEFAULT_URL
 from .session import (
-    DEFAULT_MAX_BUFFER, ReplyState, Session, StreamState, Waiter, check_collectable, configure_socket,
+    DEFAULT_MAX_BUFFER, ReplyState, Session, Waiter, check_collectable, configure_socket,
     StreamHandle, speak_fields,
 )
 

@@ -24,7 +24,7 @@ from .messages import (
 )
 from .protocol import DEFAULT_URL
 from .session import (
-    DEFAULT_MAX_BUFFER, ReplyState, Session, StreamState, Waiter, check_collectable, configure_socket,
+    DEFAULT_MAX_BUFFER, ReplyState, Session, Waiter, check_collectable, configure_socket,
     StreamHandle, speak_fields,
 )
 

@@ -6,7 +6,7 @@ Shared by the daemon and the Python client so that both read the one spec the sa
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import msgpack
