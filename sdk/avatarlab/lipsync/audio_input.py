@@ -1,0 +1,83 @@
+"""Decode any audio format ffmpeg reads (WAV, FLAC, OGG, MP3, M4A...) to mono float32 at a chosen rate.
+
+Uses the ffmpeg binary bundled with the ``imageio-ffmpeg`` package, so nothing has to be installed system-wide.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AvatarLabError
+
+#: Longest input accepted, in seconds (10 minutes): longer files are refused before any alignment starts.
+MAX_AUDIO_SECONDS = 600.0
+_MIN_RATE, _MAX_RATE = 8000, 192000
+
+
+class InvalidAudioError(AvatarLabError, ValueError):
+    """The audio is missing, unreadable, corrupt or has no samples."""
+
+
+class AudioTooLongError(InvalidAudioError):
+    """The audio is longer than MAX_AUDIO_SECONDS."""
+
+
+def ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+    except ImportError as error:  # pragma: no cover - it is a dependency
+        raise InvalidAudioError("decoding audio needs the imageio-ffmpeg package: pip install imageio-ffmpeg") from error
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int, max_seconds: float = MAX_AUDIO_SECONDS) -> np.ndarray:
+    """The file's audio, downmixed to mono and resampled to ``sample_rate``, as float32 in [-1, 1].
+
+    Raises InvalidAudioError (missing, unreadable, corrupt or empty) or AudioTooLongError.
+    """
+    if not isinstance(sample_rate, int) or not _MIN_RATE <= sample_rate <= _MAX_RATE:
+        raise InvalidAudioError(f"sample_rate must be a whole number of Hz from {_MIN_RATE} to {_MAX_RATE}, "
+                                f"got {sample_rate!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidAudioError(f"audio file {path} does not exist or is not a file; check the path")
+    if path.stat().st_size == 0:
+        raise InvalidAudioError(f"audio file {path} is empty (0 bytes); record or export the line again")
+    limit = max_seconds + 0.05  # decode a little past the limit so an over-long file is recognised as such
+    command = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-t", f"{limit:.3f}", "-vn",
+               "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le", "-"]
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise InvalidAudioError(f"decoding {path} took over 300 s; convert it to WAV first") from error
+    if result.returncode != 0:
+        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = detail[-1] if detail else f"ffmpeg exit status {result.returncode}"
+        raise InvalidAudioError(f"cannot decode {path} as audio ({reason}); "
+                                "give a WAV, FLAC, OGG or MP3 file with a speech track")
+    audio = np.frombuffer(result.stdout, dtype=np.float32)
+    if audio.size == 0:
+        raise InvalidAudioError(f"{path} has no audio samples; give a file with a speech track")
+    if audio.size > max_seconds * sample_rate:
+        raise AudioTooLongError(f"{path} is longer than the {max_seconds:g} s limit; "
+                                "split it into shorter lines (for example at pauses) and lip-sync each")
+    audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(audio, -1.0, 1.0).astype(np.float32, copy=False)
+
+
+def resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Windowed-sinc low-pass (when downsampling), then linear interpolation onto the target grid."""
+    audio = np.asarray(audio, dtype=np.float64)
+    if rate == target:
+        return audio.astype(np.float32)
+    if target < rate:
+        cutoff = 0.475 * target / rate
+        taps = np.arange(-64, 65)
+        kernel = 2 * cutoff * np.sinc(2 * cutoff * taps) * np.hamming(len(taps))
+        audio = np.convolve(audio, kernel / kernel.sum(), mode="same")
+    times = np.arange(int(len(audio) * target / rate)) * rate / target
+    return np.interp(times, np.arange(len(audio)), audio).astype(np.float32)

@@ -1,0 +1,74 @@
+"""``avatarlab lipsync``: recorded speech (+ optional transcript) -> WAV + curves JSON (+ CSV), like ``speak``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import InvalidTextError
+
+_HELP = """\
+Animate recorded speech: decode AUDIO (WAV, FLAC, OGG, MP3... up to 10 minutes), find its phonemes with
+pocketsphinx (forced alignment when you give the transcript, phone recognition when you do not), and write
+<name>.wav and <name>.json (and <name>.csv) exactly as `avatarlab speak` does. See docs/lipsync.md.
+
+examples:
+  avatarlab lipsync line.wav --out out/ --transcript "Hello there, traveler!"
+  avatarlab lipsync line.mp3 --out out/ --format csv --emotion happy
+"""
+
+
+def register(commands, add_synthesis_options, options_from_args) -> None:
+    parser = commands.add_parser("lipsync", help="animate a recorded line (audio file -> WAV + curves)",
+                                 description=_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("audio", type=Path, help="the recorded line (any format ffmpeg reads)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--transcript", help="what is said (improves timing; English words)")
+    source.add_argument("--transcript-file", type=Path, help="read the transcript from a UTF-8 text file")
+    parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
+    parser.add_argument("--name", help="base file name (default: the audio file's name)")
+    parser.add_argument("--format", choices=("json", "csv"), default="json",
+                        help="json: WAV + curves JSON (default); csv: also a Live Link Face-style CSV")
+    parser.add_argument("--sample-rate", type=int, default=22050, help="rate of the written WAV (default 22050)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    group = parser.add_argument_group("animation")
+    group.add_argument("--fps", type=int, default=60, help="animation frames per second, 24 to 120 (default 60)")
+    group.add_argument("--seed", type=int, default=0, help="same seed, same animation (default 0)")
+    from ..options import EMOTIONS
+
+    group.add_argument("--emotion", choices=EMOTIONS, default="neutral", help="expression blended over speech")
+    group.add_argument("--intensity", type=float, default=1.0, help="emotion intensity, 0 to 1 (default 1)")
+    parser.set_defaults(run=_run)
+
+
+def _transcript(args: argparse.Namespace) -> str | None:
+    if args.transcript_file is None:
+        return args.transcript
+    try:
+        return args.transcript_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidTextError(f"cannot read --transcript-file {args.transcript_file} as UTF-8 text: {error}; "
+                               "check the path and encoding") from error
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..options import SynthesisOptions
+    from ..output import write_utterance
+    from .pipeline import lipsync
+
+    transcript = _transcript(args)
+    options = SynthesisOptions(fps=args.fps, seed=args.seed, emotion=args.emotion, emotion_intensity=args.intensity)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        utterance = lipsync(args.audio, transcript, options, sample_rate=args.sample_rate)
+    for warning in caught:
+        print(f"avatarlab: warning: {warning.message}", file=sys.stderr)
+    paths = write_utterance(utterance, args.out, args.name or args.audio.stem, csv_too=args.format == "csv")
+    if not args.quiet:
+        for path in paths:
+            print(path)
+        print(f"{utterance.duration_s:.2f} s of audio ({utterance.method}), {len(utterance.frames)} frames "
+              f"at {options.fps} fps; text: {utterance.text!r}", file=sys.stderr)
+    return 0

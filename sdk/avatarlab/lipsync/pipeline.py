@@ -1,0 +1,173 @@
+"""Recorded speech (+ optional transcript) -> PhonemeTimeline -> the engine's FaceAnimator -> an Utterance.
+
+The Utterance is the same object ``Engine.speak`` returns, so ``output.write_utterance`` writes the same
+WAV + curves JSON (+ CSV) as ``avatarlab speak``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields, replace
+
+import numpy as np
+
+from ..animation import FaceAnimator, FaceFrames, viseme_of
+from ..animation.pitch import reference_f0
+from ..engine import Utterance, VisemeEvent, frame_range
+from ..errors import InvalidOptionError
+from ..options import SynthesisOptions
+from ..timeline import SILENCE_SYMBOL, PhonemeTimeline, TimedPhoneme, TimedWord
+from .align import align
+from .arpabet import to_ipa
+from .audio_input import MAX_AUDIO_SECONDS, InvalidAudioError, load_audio, resample
+from .recognize import recognize
+from .speech import SPHINX_RATE, SpeechTimings
+
+#: Rate of the returned audio and timeline unless told otherwise (the default voice's rate).
+DEFAULT_SAMPLE_RATE = 22050
+#: Audio whose peak is below this (-60 dBFS) is treated as silence: a closed mouth, no alignment.
+SILENT_PEAK = 1e-3
+VOICE_LABEL = "input audio"
+
+
+def lipsync(
+    audio: str | os.PathLike | np.ndarray,
+    transcript: str | None = None,
+    options: SynthesisOptions | None = None,
+    *,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    **overrides,
+) -> Utterance:
+    """Animate recorded speech: a file path (any format ffmpeg reads) or mono float audio at ``sample_rate``.
+
+    With a transcript the words and phones are force-aligned; without one they are recognized.
+    Of the options only fps, seed, emotion and emotion_intensity matter. Raises InvalidAudioError,
+    AudioTooLongError, InvalidOptionError; AlignmentError when no transcript word can be aligned.
+    """
+    options = _options(options, overrides)
+    if isinstance(audio, np.ndarray):
+        samples = _checked_array(audio, sample_rate)
+    else:
+        samples = load_audio(audio, sample_rate)
+    if transcript is not None and not transcript.strip():
+        transcript = None
+    n = len(samples)
+    if float(np.max(np.abs(samples))) < SILENT_PEAK:
+        speech = SpeechTimings(method="silent")
+        words: list[TimedWord] = []
+        phonemes = [TimedPhoneme(SILENCE_SYMBOL, 0, n, None)]
+        text = transcript or ""
+    else:
+        audio16k = resample(samples, sample_rate, SPHINX_RATE)
+        if transcript is not None:
+            speech, tr_words = align(audio16k, transcript)
+            words = _transcript_timings(speech, [w.text for w in tr_words], sample_rate, n)
+            text = transcript
+        else:
+            speech = recognize(audio16k)
+            words = [TimedWord(i, w.text, *_span(w.start, w.end, sample_rate, n)) for i, w in enumerate(speech.words)]
+            text = speech.text
+        phonemes = _phonemes(speech, words, sample_rate, n)
+    timeline = PhonemeTimeline(sample_rate, phonemes, words)
+    timeline.check()
+    animator = FaceAnimator(sample_rate, options.fps, options.seed, options.emotion, options.emotion_intensity,
+                            reference_f0(samples, sample_rate))
+    f0, f1 = frame_range(0, n, options.fps, sample_rate)
+    with np.errstate(invalid="ignore"):  # a timeline of one pause: the animator masks inf - inf itself
+        frames: FaceFrames = animator.animate(timeline, f0, f1, samples, 0)
+    visemes = [VisemeEvent(viseme_of(p.symbol), p.start, p.end, i) for i, p in enumerate(phonemes)]
+    utterance = Utterance(text, VOICE_LABEL, options, sample_rate, samples, timeline, frames, visemes)
+    utterance.method = speech.method  # type: ignore[attr-defined]  # 'aligned', 'recognized', 'mixed', 'silent'
+    return utterance
+
+
+def _options(options: SynthesisOptions | None, overrides: dict) -> SynthesisOptions:
+    names = {f.name for f in fields(SynthesisOptions)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    return replace(options or SynthesisOptions(), **overrides).checked()
+
+
+def _checked_array(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    if not isinstance(sample_rate, int) or sample_rate < 8000:
+        raise InvalidOptionError(f"sample_rate must be a whole number of Hz >= 8000, got {sample_rate!r}")
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise InvalidAudioError(f"audio must be mono (1-D), got shape {audio.shape}; average the channels first")
+    if audio.size == 0:
+        raise InvalidAudioError("audio has no samples")
+    if audio.size > MAX_AUDIO_SECONDS * sample_rate:
+        from .audio_input import AudioTooLongError
+
+        raise AudioTooLongError(f"audio is longer than the {MAX_AUDIO_SECONDS:g} s limit; split it into shorter lines")
+    return np.clip(np.nan_to_num(audio), -1.0, 1.0)
+
+
+def _sample(seconds: float, rate: int, n: int) -> int:
+    return min(n, max(0, int(round(seconds * rate))))
+
+
+def _span(start: float, end: float, rate: int, n: int) -> tuple[int, int]:
+    s = _sample(start, rate, n)
+    return s, max(s, _sample(end, rate, n))
+
+
+def _transcript_timings(speech: SpeechTimings, texts: list[str], rate: int, n: int) -> list[TimedWord]:
+    """One TimedWord per transcript word; words without an alignment sit between their neighbours."""
+    spans: dict[int, tuple[float, float]] = {}
+    for w in speech.words:
+        index = int(w.text)
+        s, e = spans.get(index, (w.start, w.end))
+        spans[index] = (min(s, w.start), max(e, w.end))
+    words, previous_end = [], 0
+    for index, text in enumerate(texts):
+        if index in spans:
+            start, end = _span(*spans[index], rate, n)
+            start = max(start, previous_end)
+            end = max(start, end)
+        else:
+            later = [spans[j][0] for j in range(index + 1, len(texts)) if j in spans]
+            start = previous_end
+            end = max(start, _sample(later[0], rate, n)) if later else start
+            end = start if later else n if index == len(texts) - 1 else start
+        words.append(TimedWord(index, text, start, end, stressed=len(text) >= 4))
+        previous_end = end if index in spans else start
+    return words
+
+
+def _phonemes(speech: SpeechTimings, words: list[TimedWord], rate: int, n: int) -> list[TimedPhoneme]:
+    """Segments tiling [0, n): aligned/recognized phones in IPA, gaps and noise as silence."""
+    stressed_words = {w.index for w in words if w.stressed}
+    seen_vowel: set[int] = set()
+    out: list[TimedPhoneme] = []
+    cursor = 0
+
+    def add(symbol: str, start: int, end: int, word: int | None, stress: int = 0) -> None:
+        nonlocal cursor
+        start, end = max(start, cursor), min(max(end, start), n)
+        if start > cursor:
+            add(SILENCE_SYMBOL, cursor, start, None)
+        if end <= start:
+            return
+        if symbol == SILENCE_SYMBOL and out and out[-1].symbol == SILENCE_SYMBOL:
+            out[-1] = TimedPhoneme(SILENCE_SYMBOL, out[-1].start, end, None)
+        else:
+            out.append(TimedPhoneme(symbol, start, end, word, stress))
+        cursor = end
+
+    for phone in speech.phones:
+        symbols = to_ipa(phone.phone, phone.stressed)
+        word = phone.word_index if symbols != (SILENCE_SYMBOL,) else None
+        if word is not None and word >= len(words):
+            word = None
+        start, end = _span(phone.start, phone.end, rate, n)
+        bounds = np.linspace(start, end, len(symbols) + 1).round().astype(int)
+        for k, symbol in enumerate(symbols):
+            stress = 0
+            if word is not None and word in stressed_words and word not in seen_vowel and symbol in "ɑæʌɔaɛɚeɪiouʊ":
+                stress, _ = 2, seen_vowel.add(word)
+            add(symbol, int(bounds[k]), int(bounds[k + 1]), word, stress)
+    if cursor < n:
+        add(SILENCE_SYMBOL, cursor, n, None)
+    return out

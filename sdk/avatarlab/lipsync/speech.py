@@ -1,0 +1,93 @@
+"""What alignment and recognition return, and the pocketsphinx plumbing they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SPHINX_RATE = 16000
+FRAME_S = 0.01  # pocketsphinx frames are 10 ms
+#: Silence added on both sides of each segment handed to pocketsphinx (it aligns better with some).
+PAD_S = 0.3
+#: Files longer than this are cut at silences into segments of at most this length before decoding.
+MAX_SEGMENT_S = 30.0
+MIN_SEGMENT_S = 10.0
+_SKIP_WORDS = ("<s>", "</s>", "<sil>", "(NULL)")
+
+
+@dataclass(frozen=True)
+class SpeechPhone:
+    phone: str  # ARPAbet, as pocketsphinx names it (AA ... ZH, SIL, +NSN+...)
+    start: float  # seconds from the start of the audio
+    end: float
+    word_index: int | None = None
+    stressed: bool = True
+
+
+@dataclass(frozen=True)
+class SpeechWord:
+    text: str
+    start: float
+    end: float
+
+
+@dataclass
+class SpeechTimings:
+    """Words and phones found in one piece of audio; ``method`` is 'aligned', 'recognized' or 'mixed'."""
+
+    words: list[SpeechWord] = field(default_factory=list)
+    phones: list[SpeechPhone] = field(default_factory=list)
+    method: str = "aligned"
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+def is_filler(word: str) -> bool:
+    return word in _SKIP_WORDS or word.startswith("[") or word.startswith("+") or word.startswith("<")
+
+
+def base_word(word: str) -> str:
+    """'and(2)' -> 'and' (pocketsphinx marks alternative pronunciations)."""
+    return word.split("(", 1)[0] if word.endswith(")") else word
+
+
+def to_pcm(audio16k: np.ndarray) -> bytes:
+    """Padded 16-bit PCM for pocketsphinx."""
+    pad = np.zeros(int(PAD_S * SPHINX_RATE), dtype=np.float32)
+    padded = np.concatenate([pad, np.asarray(audio16k, dtype=np.float32), pad])
+    return (np.clip(padded, -1.0, 1.0) * 32767.0).astype(np.int16).tobytes()
+
+
+def frame_seconds(frame: int, offset_s: float) -> float:
+    """Seconds in the whole audio of pocketsphinx frame ``frame`` of a padded segment starting at ``offset_s``."""
+    return offset_s + frame * FRAME_S - PAD_S
+
+
+def frame_energy(audio16k: np.ndarray) -> np.ndarray:
+    """RMS of each 10 ms frame."""
+    hop = int(FRAME_S * SPHINX_RATE)
+    count = len(audio16k) // hop
+    frames = np.asarray(audio16k[: count * hop], dtype=np.float64).reshape(count, hop)
+    return np.sqrt((frames ** 2).mean(axis=1)) if count else np.zeros(0)
+
+
+def split_at_silences(audio16k: np.ndarray, max_s: float = MAX_SEGMENT_S, min_s: float = MIN_SEGMENT_S) -> list[tuple[int, int]]:
+    """Sample ranges tiling the audio, each at most ``max_s`` long, cut at the quietest 200 ms in reach."""
+    total = len(audio16k)
+    max_len, min_len = int(max_s * SPHINX_RATE), int(min_s * SPHINX_RATE)
+    if total <= max_len:
+        return [(0, total)]
+    hop = int(FRAME_S * SPHINX_RATE)
+    energy = frame_energy(audio16k)
+    smooth = np.convolve(energy, np.ones(20) / 20, mode="same") if energy.size else energy
+    ranges, start = [], 0
+    while total - start > max_len:
+        lo, hi = (start + min_len) // hop, min(len(smooth), (start + max_len) // hop)
+        cut = (lo + int(np.argmin(smooth[lo:hi]))) * hop if hi > lo else start + max_len
+        ranges.append((start, cut))
+        start = cut
+    ranges.append((start, total))
+    return ranges

@@ -1,0 +1,174 @@
+"""Lip sync from recorded audio: alignment accuracy against the engine's exact timings, recognition, bad input, CLI."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatarlab.animation import viseme_of
+from avatarlab.cli import main
+from avatarlab.engine import Engine, Utterance
+from avatarlab.errors import AvatarLabError
+from avatarlab.lipsync import AudioTooLongError, InvalidAudioError, lipsync
+from avatarlab.lipsync.arpabet import ARPABET_TO_IPA
+from avatarlab.lipsync.audio_input import ffmpeg_exe, load_audio
+from avatarlab.output import wav_bytes
+
+SENTENCES = [
+    "The bridge to the northern village washed away in the storm last night.",
+    "Bring me three loaves of bread and a jug of fresh water from the market.",
+    "Keep your voice down because the guards are sleeping behind that door.",
+]
+#: Viseme classes a camera can tell apart: closed lips, lip-teeth, rounded, open, spread, tongue/teeth, rest.
+_CLASSES = {"PP": "closed", "FF": "labiodental", "ou": "round", "oh": "round", "RR": "round", "CH": "round",
+            "aa": "open", "E": "spread", "ih": "spread", "TH": "tongue", "DD": "tongue", "kk": "tongue",
+            "nn": "tongue", "SS": "tongue", "sil": "rest"}
+
+
+@pytest.fixture(scope="module")
+def spoken(engine: Engine) -> list[Utterance]:
+    return [engine.speak(text, seed=3) for text in SENTENCES]
+
+
+def _encode(audio: np.ndarray, rate: int, path: Path, *extra: str) -> Path:
+    wav = path.with_suffix(".src.wav")
+    wav.write_bytes(wav_bytes(audio, rate))
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), *extra, str(path)], check=True)
+    return path
+
+
+def _boundary_errors(ours: Utterance, theirs: Utterance) -> list[float]:
+    rate_a, rate_b = ours.sample_rate, theirs.sample_rate
+    assert [w.text.lower() for w in theirs.timeline.words] == [w.text.lower().strip(".,") for w in ours.timeline.words]
+    errors = []
+    for a, b in zip(ours.timeline.words, theirs.timeline.words):
+        errors += [abs(a.start / rate_a - b.start / rate_b), abs(a.end / rate_a - b.end / rate_b)]
+    return errors
+
+
+@pytest.mark.parametrize("suffix", ["wav", "flac", "ogg", "mp3"])
+def test_aligned_word_boundaries_match_the_engine(spoken: list[Utterance], tmp_path: Path, suffix: str) -> None:
+    errors = []
+    for i, utterance in enumerate(spoken):
+        path = _encode(utterance.audio, utterance.sample_rate, tmp_path / f"line{i}.{suffix}")
+        result = lipsync(path, utterance.text)
+        assert result.method == "aligned"
+        result.timeline.check()
+        assert result.timeline.num_samples == len(result.audio)
+        assert abs(result.duration_s - utterance.duration_s) < 0.08  # mp3/ogg add a little padding
+        errors += _boundary_errors(utterance, result)
+    median = statistics.median(errors)
+    print(f"{suffix}: median word-boundary error {median * 1000:.1f} ms over {len(errors)} boundaries")
+    assert median <= 0.040
+
+
+def _viseme_classes(utterance: Utterance, fps: int = 100) -> np.ndarray:
+    times = np.arange(int(utterance.duration_s * fps)) / fps
+    labels = np.empty(len(times), dtype=object)
+    for p in utterance.timeline.phonemes:
+        s, e = np.searchsorted(times, [p.start / utterance.sample_rate, p.end / utterance.sample_rate])
+        labels[s:e] = _CLASSES[viseme_of(p.symbol)]
+    return labels
+
+
+def test_recognition_without_a_transcript(spoken: list[Utterance]) -> None:
+    hits = total = 0
+    for utterance in spoken:
+        result = lipsync(utterance.audio, sample_rate=utterance.sample_rate)
+        assert result.method == "recognized"
+        result.timeline.check()
+        assert result.text and result.timeline.words
+        a, b = _viseme_classes(utterance), _viseme_classes(result)
+        n = min(len(a), len(b))
+        hits += int((a[:n] == b[:n]).sum())
+        total += n
+    accuracy = hits / total
+    print(f"frame-level viseme-class accuracy without transcript: {accuracy:.3f}")
+    assert accuracy > 0.3
+
+
+def test_output_is_what_speak_writes(spoken: list[Utterance], tmp_path: Path) -> None:
+    utterance = spoken[1]
+    path = _encode(utterance.audio, utterance.sample_rate, tmp_path / "line.wav")
+    code = main(["lipsync", str(path), "--out", str(tmp_path / "out"), "--transcript", utterance.text,
+                 "--format", "csv", "--fps", "30", "--emotion", "happy", "--quiet"])
+    assert code == 0
+    doc = json.loads((tmp_path / "out" / "line.json").read_text())
+    assert doc["text"] == utterance.text and doc["fps"] == 30 and doc["emotion"] == "happy"
+    assert len(doc["words"]) == len(utterance.timeline.words)
+    assert (tmp_path / "out" / "line.wav").stat().st_size > 1000
+    assert (tmp_path / "out" / "line.csv").read_text().count("\n") >= doc["num_frames"]
+    assert doc["num_frames"] == -(-doc["num_samples"] * 30 // doc["sample_rate"])
+    # transcript file, no-transcript paths and errors exit 2 with a message
+    (tmp_path / "t.txt").write_text(utterance.text, encoding="utf-8")
+    assert main(["lipsync", str(path), "--out", str(tmp_path / "o2"), "--transcript-file", str(tmp_path / "t.txt"),
+                 "--quiet"]) == 0
+    assert main(["lipsync", str(tmp_path / "missing.wav"), "--out", str(tmp_path / "o3")]) == 2
+
+
+def test_arpabet_table_reaches_real_animation_symbols() -> None:
+    for phone, symbols in ARPABET_TO_IPA.items():
+        for symbol in symbols:
+            assert phone == "SIL" or viseme_of(symbol) != "sil", (phone, symbol)
+
+
+def test_bad_audio_gives_typed_errors_or_sensible_output(spoken: list[Utterance], tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.mp3"
+    corrupt.write_bytes(bytes(range(256)) * 40)
+    for path in (empty, corrupt, tmp_path / "missing.wav"):
+        with pytest.raises(InvalidAudioError) as info:
+            lipsync(path)
+        assert isinstance(info.value, AvatarLabError) and str(info.value)
+    # a header with no samples
+    header_only = tmp_path / "nosamples.wav"
+    header_only.write_bytes(wav_bytes(np.zeros(0, dtype=np.float32), 16000))
+    with pytest.raises(InvalidAudioError):
+        lipsync(header_only)
+    # silence: a closed mouth, no words
+    silent = _encode(np.zeros(22050, dtype=np.float32), 22050, tmp_path / "silent.wav")
+    result = lipsync(silent, "hello there")
+    assert [p.symbol for p in result.timeline.phonemes] == ["_"] and result.method == "silent"
+    assert len(result.frames) == 60
+    # 8 kHz and stereo inputs still align
+    utterance = spoken[0]
+    low = _encode(utterance.audio, utterance.sample_rate, tmp_path / "low.wav", "-ar", "8000")
+    stereo = _encode(utterance.audio, utterance.sample_rate, tmp_path / "stereo.flac", "-ac", "2")
+    for path in (low, stereo):
+        result = lipsync(path, utterance.text)
+        assert statistics.median(_boundary_errors(utterance, result)) <= 0.06
+    assert load_audio(stereo, 16000).ndim == 1
+    # over ten minutes, made cheaply as silence
+    long = tmp_path / "long.flac"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "601",
+                    str(long)], check=True)
+    with pytest.raises(AudioTooLongError):
+        lipsync(long)
+    # arrays: wrong shape, and transcripts nothing in the dictionary can align
+    with pytest.raises(InvalidAudioError):
+        lipsync(np.zeros((100, 2), dtype=np.float32))
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        with pytest.raises(AvatarLabError):
+            lipsync(utterance.audio, "42 17 99", sample_rate=utterance.sample_rate)
+
+
+def test_unknown_words_and_a_wrong_transcript_still_give_a_tiling_timeline(spoken: list[Utterance]) -> None:
+    utterance = spoken[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = lipsync(utterance.audio, "The bridge to Zxqvor village washed away in 42 storms",
+                         sample_rate=utterance.sample_rate)
+        wrong = lipsync(utterance.audio, "purple monkey dishwasher", sample_rate=utterance.sample_rate)
+    assert caught
+    for r in (result, wrong):
+        r.timeline.check()
+        assert r.timeline.num_samples == len(r.audio)
+    assert [w.text for w in result.timeline.words][:4] == ["The", "bridge", "to", "Zxqvor"]
