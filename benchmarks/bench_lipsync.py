@@ -75,7 +75,7 @@ def main() -> None:
            "machine": platform.machine(), "rows": rows, "audio_s_per_s": totals}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "lipsync.json").write_text(json.dumps(doc, indent=2) + "\n")
-    md = [f"# Lip sync benchmark\n",
+    md = ["# Lip sync benchmark\n",
           f"`benchmarks/bench_lipsync.py`, {os.cpu_count()} cores, {doc['date']}: engine-spoken lines written to WAV, "
           "then `lipsync(path, transcript)` (aligned) and `lipsync(path)` (recognized), each run from the file.\n",
           f"Overall: aligned {totals['aligned']} s of audio per s, recognized {totals['recognized']} s of audio "

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import AvatarLabError, InvalidTextError
@@ -72,6 +73,18 @@ def add_line_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def write_and_report(utterance: Any, args: argparse.Namespace, summary: str) -> int:
+    """Write a line's files as `add_line_arguments` asked; unless --quiet, list them and print ``summary``."""
+    from .output import write_utterance
+
+    paths = write_utterance(utterance, args.out, args.name, csv_too=args.format == "csv")
+    if not args.quiet:
+        for path in paths:
+            print(path)
+        print(summary, file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="avatarlab", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -126,7 +139,6 @@ def read_text(args: argparse.Namespace) -> str | bytes:
 
 def _run_speak(args: argparse.Namespace) -> int:
     from .engine import Engine
-    from .output import write_utterance
 
     text = read_text(args)
     options = _options(args).checked()
@@ -140,13 +152,8 @@ def _run_speak(args: argparse.Namespace) -> int:
     utterance = engine.speak(text, options, on_chunk=on_chunk)
     if on_chunk is not None:
         progress.close()
-    paths = write_utterance(utterance, args.out, args.name, csv_too=args.format == "csv")
-    if not args.quiet:
-        for path in paths:
-            print(path)
-        print(f"{utterance.duration_s:.2f} s of speech, {len(utterance.frames)} frames at {options.fps} fps",
-              file=sys.stderr)
-    return 0
+    return write_and_report(
+        utterance, args, f"{utterance.duration_s:.2f} s of speech, {len(utterance.frames)} frames at {options.fps} fps")
 
 
 def _run_voices(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -80,8 +79,7 @@ def _first_contact(client: Any, args: argparse.Namespace) -> Any:
 
 
 def _run_speak(args: argparse.Namespace, options_from_args: Callable[[argparse.Namespace], Any]) -> int:
-    from ..cli import read_text
-    from ..output import write_utterance
+    from ..cli import read_text, write_and_report
 
     text = read_text(args)
     options = options_from_args(args).checked()
@@ -98,13 +96,8 @@ def _run_speak(args: argparse.Namespace, options_from_args: Callable[[argparse.N
         except KeyboardInterrupt:
             stream.close()
             raise
-    paths = write_utterance(utterance, args.out, args.name, csv_too=args.format == "csv")
-    if not args.quiet:
-        for path in paths:
-            print(path)
-        print(f"{utterance.duration_s:.2f} s of speech, {len(utterance.frames)} frames at {options.fps} fps "
-              f"(daemon at {args.url})", file=sys.stderr)
-    return 0
+    return write_and_report(utterance, args, f"{utterance.duration_s:.2f} s of speech, {len(utterance.frames)} "
+                            f"frames at {options.fps} fps (daemon at {args.url})")
 
 
 def _run_ping(args: argparse.Namespace) -> int:

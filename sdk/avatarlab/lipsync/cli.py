@@ -55,7 +55,7 @@ def _transcript(args: argparse.Namespace) -> str | None:
 
 def _run(args: argparse.Namespace) -> int:
     from ..options import SynthesisOptions
-    from ..output import write_utterance
+    from ..cli import write_and_report
     from .pipeline import lipsync
 
     transcript = _transcript(args)
@@ -65,10 +65,6 @@ def _run(args: argparse.Namespace) -> int:
         utterance = lipsync(args.audio, transcript, options, sample_rate=args.sample_rate)
     for warning in caught:
         print(f"avatarlab: warning: {warning.message}", file=sys.stderr)
-    paths = write_utterance(utterance, args.out, args.name or args.audio.stem, csv_too=args.format == "csv")
-    if not args.quiet:
-        for path in paths:
-            print(path)
-        print(f"{utterance.duration_s:.2f} s of audio ({utterance.method}), {len(utterance.frames)} frames "
-              f"at {options.fps} fps; text: {utterance.text!r}", file=sys.stderr)
-    return 0
+    args.name = args.name or args.audio.stem
+    return write_and_report(utterance, args, f"{utterance.duration_s:.2f} s of audio ({utterance.method}), "
+                            f"{len(utterance.frames)} frames at {options.fps} fps; text: {utterance.text!r}")
