@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "sdk"), str(ROOT / "tests")]
 
 from avatarlab.engine import Engine  # noqa: E402
+from bench_engine import machine_info  # noqa: E402
 from daemon_process import running_daemon  # noqa: E402
 
 TEXTS = {
@@ -150,13 +150,6 @@ def concurrent(url: str, clients: int) -> dict:
             "median_first_chunk_ms": statistics.median(r[2] for r in results) * 1000}
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
-
-
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -211,7 +204,7 @@ def main() -> None:
                         *extra) as daemon:
         report = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)),
+            "cpu": machine_info()["cpu_model"], "cores": len(os.sched_getaffinity(0)),
             "workers": args.workers, "repeats": args.repeats,
             "first_chunk": first_chunk(args.repeats, daemon.url, engine),
             "transport": transport(daemon.url, args.pings),

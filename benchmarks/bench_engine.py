@@ -131,7 +131,6 @@ def peak_memory(system: str, text_names: list[str]) -> float:
 
 
 def machine_info() -> dict[str, Any]:
-
     cpu_model = platform.processor() or "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

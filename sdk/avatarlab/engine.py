@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,6 @@ from .timing import phoneme_ids, sentence_segments, silence_segment, word_timing
 from .vits import SplitVits
 from .voice import VoiceConfig, VoiceInfo, resolve_voice
 
-_LOG = logging.getLogger(__name__)
 
 #: Decoder streaming: the first chunk is small so audio starts early; later ones grow fourfold (the decoder
 #: runs ~25x faster than real time, so each chunk is ready before the one before it has played) to cut
