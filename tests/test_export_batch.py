@@ -1,18 +1,26 @@
 """avatarlab export in batch: bad rows reported while the rest goes on, resume after an interrupted run,
-a read-only output folder, exit codes, and a single text line."""
+a read-only output folder, exit codes, a single text line, and rows animated from a recorded take (`audio`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from avatarlab.avatar import default_avatar_glb
+from avatarlab.avatar.gltf import glb_json_chunk
+from avatarlab.export.batch import BadLine, Line, Recording, Settings, export_line, job_fingerprint, read_csv_lines
+from avatarlab.lipsync.audio_input import ffmpeg_exe
+from avatarlab.options import SynthesisOptions
+from avatarlab.output import wav_bytes
 from gltf_checks import assert_valid, needs_node
 
 SDK = str(Path(__file__).parents[1] / "sdk")
@@ -122,3 +130,112 @@ def test_single_line_with_name_and_csv(tmp_path: Path) -> None:
                     cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert _outputs(tmp_path / "o") == ["gm.csv", "gm.glb", "gm.json", "gm.wav"]
+
+
+# ---- rows with a recorded take (the `audio` column) ----------------------------------------------------------
+def _record(engine, text: str, path: Path) -> float:
+    """A take made with the engine, as a recording would arrive: WAV as is, other formats through ffmpeg."""
+    utterance = engine.speak(text, seed=1)
+    wav = wav_bytes(utterance.audio, utterance.sample_rate)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".wav":
+        path.write_bytes(wav)
+    else:
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "wav", "-i", "pipe:", str(path)], input=wav,
+                       check=True)
+    return utterance.duration_s
+
+
+def _extras(glb: Path) -> dict:
+    return glb_json_chunk(glb)["asset"]["extras"]["avatarlab"]
+
+
+def _audio_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("id,text,voice,emotion,speed,audio\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@needs_node
+def test_csv_mixing_tts_and_recorded_lines_then_resumes_and_redoes_a_new_take(engine, tmp_path: Path) -> None:
+    gate_s = _record(engine, "Open the gate.", tmp_path / "takes" / "gate.wav")
+    reply_s = _record(engine, "Yes, my lord.", tmp_path / "takes" / "reply.flac")
+    (tmp_path / "takes" / "junk.ogg").write_bytes(b"not audio at all")
+    _audio_csv(tmp_path / "lines.csv", [
+        "greet,Hello there.,,happy,,",
+        "gate,Open the gate.,,angry,,takes/gate.wav",  # a transcript: forced alignment
+        f",,,,,{tmp_path / 'takes' / 'reply.flac'}",  # absolute path, no text: recognized, named after the file
+        "missing,Where is it?,,,,takes/missing.wav",
+        "junk,,,,,takes/junk.ogg",
+        "tts_only,Hi.,,,1.2,takes/gate.wav",
+    ])
+    out = tmp_path / "out"
+    result = export("lines.csv", "--out", "out", "--jobs", "1", "--fps", "30", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "3 exported, 0 already done (skipped), 3 failed" in result.stderr
+    assert "failed missing: CSV row 5: audio file 'takes/missing.wav' not found" in result.stderr
+    assert "failed junk: cannot decode" in result.stderr
+    assert "failed tts_only: CSV row 7: speed only applies to TTS rows" in result.stderr
+    assert _outputs(out) == sorted(f"{name}.{ext}" for name in ("gate", "greet", "reply")
+                                   for ext in ("glb", "json", "wav"))
+    for name, take_s, method in (("gate", gate_s, "aligned"), ("reply", reply_s, "recognized")):
+        assert_valid(out / f"{name}.glb")
+        curves = json.loads((out / f"{name}.json").read_text())
+        assert abs(curves["duration_s"] - take_s) < 0.005 and curves["audio"] == f"{name}.wav"
+        assert abs(curves["num_frames"] - take_s * 30) <= 1 and curves["speed"] == 1.0
+        extras = _extras(out / f"{name}.glb")
+        assert extras["method"] == method and extras["voice"] == "input audio"
+        assert abs(extras["duration_s"] - take_s) < 0.005
+    assert json.loads((out / "gate.json").read_text())["emotion"] == "angry"
+    assert [w["text"] for w in json.loads((out / "gate.json").read_text())["words"]] == ["Open", "the", "gate"]
+    assert _extras(out / "reply.glb")["recording"] == "reply.flac" and _extras(out / "reply.glb")["text"]
+
+    again = export("lines.csv", "--out", "out", "--jobs", "1", "--fps", "30", cwd=tmp_path)
+    assert "0 exported, 3 already done (skipped), 3 failed" in again.stderr, again.stderr
+
+    new_gate_s = _record(engine, "Open the gate before the night falls.", tmp_path / "takes" / "gate.wav")
+    redone = export("lines.csv", "--out", "out", "--jobs", "1", "--fps", "30", cwd=tmp_path)
+    assert "1 exported, 2 already done (skipped), 3 failed" in redone.stderr, redone.stderr
+    assert abs(json.loads((out / "gate.json").read_text())["duration_s"] - new_gate_s) < 0.005
+    assert abs(_extras(out / "gate.glb")["duration_s"] - new_gate_s) < 0.005
+
+
+def test_audio_rows_are_checked_when_the_csv_is_read(tmp_path: Path) -> None:
+    takes = tmp_path / "csv" / "takes"
+    takes.mkdir(parents=True)
+    (takes / "a.wav").write_bytes(b"RIFF recorded take")
+    rows = ["a,Open the gate.,,sad,,takes/a.wav", ",,,,,takes/a.wav", "gone,,,,,takes/gone.wav", "dir,,,,,takes",
+            "v,Hi.,en_US-joe-medium,,,takes/a.wav", "vs,Hi.,en_US-joe-medium,,2,takes/a.wav", "none,,,happy,,",
+            "tts,Hello.,,,,"]
+    base = SynthesisOptions(speed=1.5, fps=30)
+    lines = read_csv_lines(_audio_csv(tmp_path / "csv" / "lines.csv", rows), base, "some-voice")
+    a, a2, gone, folder, voice, both, none, tts = lines
+    assert isinstance(a, Line) and a.audio.path == (takes / "a.wav").absolute() and a.text == "Open the gate."
+    assert a.voice is None and a.options == SynthesisOptions(fps=30, emotion="sad")  # speed is TTS only
+    assert isinstance(a2, Line) and a2.name == "a-2" and a2.text == "" and a2.audio.sha256 == a.audio.sha256
+    assert isinstance(gone, BadLine) and "audio file 'takes/gone.wav' not found" in gone.error
+    assert str(takes / "gone.wav") in gone.error  # where it looked: the CSV's folder, not the working directory
+    assert isinstance(folder, BadLine) and "is not a file" in folder.error
+    assert isinstance(voice, BadLine) and voice.error.startswith("voice only applies to TTS rows")
+    assert isinstance(both, BadLine) and both.error.startswith("voice and speed only apply to TTS rows")
+    assert isinstance(none, BadLine) and none.error.startswith("no text or audio")
+    assert isinstance(tts, Line) and tts.audio is None and tts.voice == "some-voice" and tts.options.speed == 1.5
+
+    only_audio = tmp_path / "csv" / "only_audio.csv"
+    only_audio.write_text("audio\ntakes/a.wav\n", encoding="utf-8")
+    [line] = read_csv_lines(only_audio, SynthesisOptions(), None)
+    assert isinstance(line, Line) and line.name == "a"
+
+    settings = Settings(tmp_path / "out", b"avatar", "default")
+    before = job_fingerprint(a, settings)
+    assert job_fingerprint(read_csv_lines(tmp_path / "csv" / "lines.csv", replace(base, speed=1.0), None)[0],
+                           settings) == before  # --speed does not touch a recorded line
+    (takes / "a.wav").write_bytes(b"RIFF another take")
+    assert job_fingerprint(read_csv_lines(tmp_path / "csv" / "lines.csv", base, None)[0], settings) != before
+
+
+def test_a_take_that_changes_while_it_is_exported_fails_its_line(engine, tmp_path: Path) -> None:
+    take = tmp_path / "take.wav"
+    _record(engine, "Hold.", take)
+    line = Line("hold", "Hold.", None, SynthesisOptions(fps=30), 2, Recording(take, "0" * 64))  # hashed earlier
+    result = export_line(line, Settings(tmp_path / "out", default_avatar_glb(), "default"))
+    assert result.status == "failed" and "changed during the export" in result.error

@@ -1,9 +1,11 @@
 """Batch export: dialogue lines -> WAV + curves JSON (+ CSV) + GLB each, on every core, resumable.
 
+A line is either spoken by a TTS voice or, when its CSV row names an ``audio`` file, a recorded take animated
+with ``avatarlab.lipsync`` (its text, if any, is the transcript); both give the same files.
 Each worker process loads its Engine once (per voice) and the avatar once. A line counts as done when all its
-files exist and its GLB records the same job fingerprint (text, voice, options, avatar, profile), so a rerun
-skips finished lines and redoes changed ones. Files are written with write_files_atomically: an interrupted
-line leaves nothing that looks finished.
+files exist and its GLB records the same job fingerprint (text, voice, options, the recording's content hash,
+avatar, profile), so a rerun skips finished lines and redoes changed ones. Files are written with
+write_files_atomically: an interrupted line leaves nothing that looks finished.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
@@ -24,13 +27,19 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from ..engine import Utterance
 from ..errors import AvatarLabError, InvalidOptionError
+from ..lipsync.audio_input import InvalidAudioError
 from ..options import SynthesisOptions
 from ..output import curves_dict, live_link_csv, slugify, wav_bytes, write_files_atomically
 from ..avatar.gltf import glb_json_chunk
 from .glb import EXTRAS_KEY, animate_avatar
 
-CSV_COLUMNS = ("id", "text", "voice", "emotion", "speed")
+CSV_COLUMNS = ("id", "text", "voice", "emotion", "speed", "audio")
+#: The columns that only a TTS line uses; on a row with ``audio`` they are an error, not silently ignored.
+TTS_ONLY_COLUMNS = ("voice", "speed")
+#: The options lip sync of a recording uses; a recorded line keeps only these (the rest at their defaults).
+LIPSYNC_OPTIONS = ("fps", "seed", "emotion", "emotion_intensity")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -39,14 +48,23 @@ class ExportError(AvatarLabError):
 
 
 @dataclass(frozen=True)
+class Recording:
+    """A recorded take to animate, hashed when the CSV is read so that a re-recorded take is redone."""
+
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Line:
     """One line of dialogue to export, with the options it overrides."""
 
     name: str  # base file name of its outputs
-    text: str
-    voice: str | None
+    text: str  # the words to speak; with ``audio``, the transcript ("" = recognize the words)
+    voice: str | None  # None with ``audio``
     options: SynthesisOptions
     row: int | None = None  # CSV row number (1 = header), for messages
+    audio: Recording | None = None  # set: lip-sync this recording instead of running TTS
 
 
 @dataclass(frozen=True)
@@ -139,8 +157,60 @@ def _row_options(row: dict[str, str], base: SynthesisOptions) -> SynthesisOption
     return replace(base, **overrides).checked()
 
 
+def _lipsync_options(options: SynthesisOptions) -> SynthesisOptions:
+    """Only what lip sync uses, so --speed and the like neither show in a recorded line's curves nor redo it."""
+    return SynthesisOptions(**{name: getattr(options, name) for name in LIPSYNC_OPTIONS})
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a recording, streamed (takes can be long); InvalidAudioError when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise InvalidAudioError(f"cannot read audio file {path}: {error.strerror or error}") from error
+    return digest.hexdigest()
+
+
+def _recording(cell: str, folder: Path) -> Recording:
+    """The row's audio file, relative to the CSV's folder; checked and hashed now, so a bad path fails its row."""
+    path = Path(cell).expanduser()
+    where = ""
+    if not path.is_absolute():
+        path = (folder / path).absolute()
+        where = f" (looked for {path}, relative to the CSV's folder)"
+    if not path.exists():
+        raise InvalidAudioError(f"audio file {cell!r} not found{where}")
+    if not path.is_file():
+        raise InvalidAudioError(f"audio {cell!r} is not a file{where}")
+    return Recording(path, file_sha256(path))
+
+
+def _row_line(name: str, row: dict[str, str], row_number: int, base: SynthesisOptions, default_voice: str | None,
+              folder: Path) -> Line | BadLine:
+    """A TTS line, a recorded line (the row names ``audio``), or a BadLine saying what is wrong with the row."""
+    cells = {key: (row.get(key) or "").strip() for key in CSV_COLUMNS}
+    text, audio = cells["text"], cells["audio"]
+    if not text and not audio:
+        return BadLine(name, row_number, "no text or audio (give the text to speak, or an audio file to animate)")
+    try:
+        if not audio:
+            return Line(name, text, cells["voice"] or default_voice, _row_options(row, base), row_number)
+        given = [key for key in TTS_ONLY_COLUMNS if cells[key]]
+        if given:
+            verb, pronoun = ("apply", "them") if len(given) > 1 else ("applies", "it")
+            raise InvalidOptionError(f"{' and '.join(given)} only {verb} to TTS rows (rows without audio); "
+                                     f"leave {pronoun} empty on a row with an audio file")
+        options = _lipsync_options(_row_options(row, base))
+        return Line(name, text, None, options, row_number, _recording(audio, folder))
+    except AvatarLabError as error:
+        return BadLine(name, row_number, str(error))
+
+
 def read_csv_lines(path: Path, base: SynthesisOptions, default_voice: str | None) -> list[Line | BadLine]:
-    """Lines of a CSV with a header row: id, text, and optional voice, emotion, speed. Bad rows become BadLine."""
+    """Lines of a CSV with a header row: id, text and/or audio, optional voice, emotion, speed. Bad rows: BadLine."""
     try:
         content = path.read_bytes().decode("utf-8-sig")
     except OSError as error:
@@ -149,31 +219,26 @@ def read_csv_lines(path: Path, base: SynthesisOptions, default_voice: str | None
         raise ExportError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from error
     reader = csv.DictReader(io.StringIO(content))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if "text" not in header:
-        raise ExportError(f"{path}: the header row must name a 'text' column (columns: {', '.join(CSV_COLUMNS)})")
+    if "text" not in header and "audio" not in header:
+        raise ExportError(f"{path}: the header row must name a 'text' or 'audio' column "
+                          f"(columns: {', '.join(CSV_COLUMNS)})")
     reader.fieldnames = header
     lines: list[Line | BadLine] = []
     taken: set[str] = set()
     for row_number, row in enumerate(reader, start=2):
-        raw_id = (row.get("id") or "").strip() or f"line-{row_number - 1:04d}"
-        text = (row.get("text") or "").strip()
-        name = _line_name(raw_id, text, taken)
-        if not text:
-            lines.append(BadLine(name, row_number, "no text"))
-            continue
-        try:
-            options = _row_options(row, base)
-        except AvatarLabError as error:
-            lines.append(BadLine(name, row_number, str(error)))
-            continue
-        lines.append(Line(name, text, (row.get("voice") or "").strip() or default_voice, options, row_number))
+        audio = (row.get("audio") or "").strip()
+        raw_id = (row.get("id") or "").strip() or (Path(audio).stem if audio else f"line-{row_number - 1:04d}")
+        name = _line_name(raw_id, (row.get("text") or "").strip(), taken)
+        lines.append(_row_line(name, row, row_number, base, default_voice, path.parent))
     return lines
 
 
 def job_fingerprint(line: Line, settings: Settings) -> str:
-    """Everything that decides a line's files; a changed option means the line is redone."""
+    """Everything that decides a line's files; a changed option or re-recorded take means the line is redone."""
     key = {"text": line.text, "voice": line.voice, "options": asdict(line.options), "avatar": settings.avatar_digest,
            "profile": settings.profile, "csv": settings.csv_too, "version": 1}
+    if line.audio is not None:  # only then: TTS keys stay as they were, so earlier exports are not all redone
+        key["audio"] = line.audio.sha256
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
@@ -221,27 +286,44 @@ def _engine(voice: str | None):
     return _ENGINES[voice]
 
 
-def _init_worker(threads: int | None, preload_voice: str | None) -> None:
+def _init_worker(threads: int | None, preload_voices: tuple[str | None, ...]) -> None:
+    """Load the voices up front (none when every line is a recording: lip sync needs no Engine)."""
     global _THREADS
     _THREADS = threads
-    try:
-        _engine(preload_voice)
-    except AvatarLabError:
-        pass  # reported per line
+    for voice in preload_voices:
+        try:
+            _engine(voice)
+        except AvatarLabError:
+            pass  # reported per line
+
+
+def _speak(line: Line) -> tuple[Utterance, list[str]]:
+    """The line's Utterance: TTS, or lip sync of its recording (whose warnings come back as notes)."""
+    if line.audio is None:
+        return _engine(line.voice).speak(line.text, line.options), []
+    from ..lipsync import lipsync
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        utterance = lipsync(line.audio.path, line.text or None, line.options)
+    if file_sha256(line.audio.path) != line.audio.sha256:  # else the GLB would record the wrong fingerprint
+        raise InvalidAudioError(f"audio file {line.audio.path} changed during the export; run the batch again")
+    return utterance, [f"{line.audio.path.name}: {caught_warning.message}" for caught_warning in caught]
 
 
 def export_line(line: Line, settings: Settings) -> LineResult:
-    """Synthesize one line and write its files atomically; errors come back as a failed result."""
+    """Synthesize (or lip-sync) one line and write its files atomically; errors come back as a failed result."""
     started = time.perf_counter()
     try:
-        engine = _engine(line.voice)
-        utterance = engine.speak(line.text, line.options)
+        utterance, notes = _speak(line)
         synthesized = time.perf_counter()
         paths = output_paths(settings.out_dir, line.name, settings.csv_too)
-        extras = {"audio": paths["wav"].name, "curves": paths["json"].name, "text": line.text,
+        extras = {"audio": paths["wav"].name, "curves": paths["json"].name, "text": line.text or utterance.text,
                   "voice": utterance.voice, "fps": line.options.fps, "sample_rate": utterance.sample_rate,
                   "duration_s": round(utterance.duration_s, 6), "avatar": settings.avatar_label,
                   "job": job_fingerprint(line, settings)}
+        if line.audio is not None:
+            extras.update(recording=line.audio.path.name, method=utterance.method)
         glb, info = animate_avatar(settings.avatar, utterance.frames, settings.profile, line.name, extras)
         files = {
             paths["wav"]: wav_bytes(utterance.audio, utterance.sample_rate),
@@ -252,7 +334,7 @@ def export_line(line: Line, settings: Settings) -> LineResult:
             files[paths["csv"]] = live_link_csv(utterance).encode("utf-8")
         write_files_atomically(files)
         return LineResult(line.name, "done", audio_s=utterance.duration_s, synthesis_s=synthesized - started,
-                          export_s=time.perf_counter() - synthesized, warnings=info.warnings())
+                          export_s=time.perf_counter() - synthesized, warnings=notes + info.warnings())
     except AvatarLabError as error:
         return LineResult(line.name, "failed", error=str(error))
     except OSError as error:
@@ -307,7 +389,7 @@ def _progress_bar(total: int, initial: int, enabled: bool):
 def _run(todo: list[Line], settings: Settings, jobs: int) -> Iterator[LineResult]:
     if not todo:
         return
-    preload = todo[0].voice
+    preload = next(((line.voice,) for line in todo if line.audio is None), ())  # the first TTS line's voice
     if jobs == 1:
         _init_worker(None, preload)
         for line in todo:

@@ -17,9 +17,20 @@ Export dialogue lines offline: for each line a WAV, the curves JSON (docs/curves
 avatar and a glTF animation of its morph targets and head/eye rotations (docs/export.md).
 
 SOURCE is a line of text, or a .csv file with a header row and the columns
-{', '.join(CSV_COLUMNS)} (only text is required; empty cells take the command-line options).
-Lines already exported with the same settings are skipped, so an interrupted batch resumes.
+{', '.join(CSV_COLUMNS)} (each row needs text or audio; empty cells take the command-line options).
+A row with `audio` (a WAV, FLAC, OGG or MP3 file; a relative path is relative to the CSV's folder) is
+animated from that recording instead of being spoken by a voice, with the same output files: its text, if
+any, is the transcript (better timing), without text the words are recognized. emotion (and --fps, --seed,
+--intensity) apply to it; voice and speed only apply to TTS rows: giving them on a row with audio is an error.
+Lines already exported with the same settings (and the same recording) are skipped, so an interrupted batch
+resumes and a re-recorded take is redone.
 Exit status: 0 all lines exported or already done, 1 some lines failed, 2 usage error.
+
+example CSV (a TTS line, a recording with its transcript, a recording alone):
+  id,text,voice,emotion,speed,audio
+  greet_01,Hello there!,,happy,,
+  gate_02,Open the gate.,,angry,,takes/gate_02.wav
+  reply_03,,,,,takes/reply_03.flac
 
 examples:
   avatarlab export "Hello there, traveler!" --out out/
