@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from functools import lru_cache
+
 import numpy as np
 
 from .randomness import BLINK, keyed_rng
@@ -33,13 +35,16 @@ def _rate(track: Track, t: np.ndarray) -> np.ndarray:
     return np.where(near, BOUNDARY_RATE_HZ, SPEECH_RATE_HZ)
 
 
+@lru_cache(maxsize=1024)  # pure in (seed, block)
 def _candidates(seed: int, block: int) -> np.ndarray:
-    """(k, 4): time, acceptance draw, duration, closing fraction."""
+    """(k, 4): time, acceptance draw, duration, closing fraction (read-only)."""
     rng = keyed_rng(seed, BLINK, block)
     count = rng.poisson(MAX_RATE_HZ * BLOCK_S)
     times = block * BLOCK_S + rng.random(count) * BLOCK_S
-    return np.stack([times, rng.random(count), rng.uniform(0.15, MAX_DURATION_S, count),
-                     rng.uniform(0.3, 0.4, count)], axis=1).reshape(count, 4)
+    out = np.stack([times, rng.random(count), rng.uniform(0.15, MAX_DURATION_S, count),
+                    rng.uniform(0.3, 0.4, count)], axis=1).reshape(count, 4)
+    out.flags.writeable = False
+    return out
 
 
 def blink_events(track: Track, seed: int, t0: float, t1: float, rate_scale: float = 1.0) -> np.ndarray:

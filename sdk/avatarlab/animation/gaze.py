@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from functools import lru_cache
+
 import numpy as np
 
 from .randomness import GAZE, keyed_rng, smoothstep
@@ -20,8 +22,9 @@ PITCH_LIMIT: Final = np.radians(7.0)
 RETURN_TO_CENTRE: Final = 0.35  # probability a saccade returns to the listener
 
 
+@lru_cache(maxsize=1024)  # pure in (seed, block); live streams animate a few frames at a time
 def _saccades(seed: int, block: int) -> np.ndarray:
-    """(k, 4): time, duration, target pitch, target yaw."""
+    """(k, 4): time, duration, target pitch, target yaw (read-only)."""
     rng = keyed_rng(seed, GAZE, block)
     count = int(rng.choice([1, 2, 3], p=[0.25, 0.5, 0.25]))
     slot = BLOCK_S / count
@@ -30,7 +33,9 @@ def _saccades(seed: int, block: int) -> np.ndarray:
     yaw = np.clip(rng.normal(0.0, YAW_SD, count), -YAW_LIMIT, YAW_LIMIT)
     centre = rng.random(count) < RETURN_TO_CENTRE
     pitch[centre], yaw[centre] = 0.0, 0.0
-    return np.stack([times, rng.uniform(0.03, 0.06, count), pitch, yaw], axis=1)
+    out = np.stack([times, rng.uniform(0.03, 0.06, count), pitch, yaw], axis=1)
+    out.flags.writeable = False
+    return out
 
 
 def gaze_angles(seed: int, t: np.ndarray) -> np.ndarray:

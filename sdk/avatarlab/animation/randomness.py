@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from functools import lru_cache
+
 import numpy as np
 
 # Independent streams, one per kind of gesture.
@@ -35,6 +37,13 @@ def value_noise(seed: int, stream: int, t: np.ndarray, spacing: float, channels:
     j = np.floor(u).astype(np.int64)
     f = (u - j)[:, None]
     lo, hi = int(j.min()) - 1, int(j.max()) + 2
-    knots = np.stack([keyed_rng(seed, stream, k).standard_normal(channels) for k in range(lo, hi + 1)])
+    knots = np.stack([_knot(int(seed), stream, k, channels) for k in range(lo, hi + 1)])
     p0, p1, p2, p3 = (knots[j - lo + d] for d in (-1, 0, 1, 2))
     return 0.5 * (2 * p1 + (p2 - p0) * f + (2 * p0 - 5 * p1 + 4 * p2 - p3) * f**2 + (3 * p1 - p0 - 3 * p2 + p3) * f**3)
+
+
+@lru_cache(maxsize=4096)  # pure; streams ask for the same knots on every small chunk
+def _knot(seed: int, stream: int, key: int, channels: int) -> np.ndarray:
+    knot = keyed_rng(seed, stream, key).standard_normal(channels)
+    knot.flags.writeable = False
+    return knot

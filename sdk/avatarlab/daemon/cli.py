@@ -11,7 +11,8 @@ from typing import Any, Callable
 from .protocol import DEFAULT_URL, Limits
 
 _SERVE_HELP = f"""\
-Start the daemon: load and warm the voices, then serve speak requests over ZeroMQ
+Start the daemon: load and warm the voices, then serve speak requests (text to speech and
+face curves) and listen requests (pushed live audio to face curves) over ZeroMQ
 (protocol: docs/protocol.md). It logs "ready on ..." when it accepts requests and stops
 cleanly on Ctrl-C or SIGTERM (running requests get a shutting_down error).
 
@@ -41,6 +42,14 @@ def register(commands: Any, add_synthesis_options: Callable, options_from_args: 
     serve.add_argument("--slow-consumer-timeout", type=float, default=defaults.slow_consumer_timeout_s,
                        help="seconds a client may leave its stream unread before the request fails "
                        f"(default {defaults.slow_consumer_timeout_s:g})")
+    live = serve.add_argument_group("live audio (listen requests)")
+    live.add_argument("--max-push-s", type=float, default=defaults.max_push_s,
+                      help=f"seconds of audio one push may carry (default {defaults.max_push_s:g})")
+    live.add_argument("--max-listen-s", type=float, default=defaults.max_listen_s,
+                      help=f"seconds of audio one listen stream may carry (default {defaults.max_listen_s:g})")
+    live.add_argument("--max-pending-pushes", type=int, default=defaults.max_pending_pushes,
+                      help="pushes of one stream that may wait to be processed before it fails with overrun "
+                      f"(default {defaults.max_pending_pushes})")
     security = serve.add_argument_group("security")
     security.add_argument("--curve-secret", type=Path, help="the server's secret certificate (from avatarlab keys)")
     security.add_argument("--allow-keys", type=Path, help="folder of allowed clients' public certificates (*.key)")
@@ -68,7 +77,8 @@ def _run_serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     limits = Limits(max_requests_per_client=args.max_requests_per_client,
                     max_active_requests=args.max_active_requests, send_hwm=args.send_hwm,
-                    slow_consumer_timeout_s=args.slow_consumer_timeout)
+                    slow_consumer_timeout_s=args.slow_consumer_timeout, max_push_s=args.max_push_s,
+                    max_listen_s=args.max_listen_s, max_pending_pushes=args.max_pending_pushes)
     config = DaemonConfig(bind=args.bind, voices=tuple(args.voice), workers=args.workers,
                           threads_per_worker=args.threads_per_worker, limits=limits,
                           curve_secret=args.curve_secret, allow_keys=args.allow_keys, insecure=args.insecure)

@@ -31,8 +31,12 @@ GROUPS: dict[str, tuple[str, ...]] = {
 STREAM_CHANNELS = ("audio", *GROUPS, "events")
 CURVE_FORMATS = {"f32": np.dtype("<f4"), "f16": np.dtype("<f2")}
 
-REQUEST_TYPES = ("hello", "ping", "status", "voices", "speak", "cancel", "bye")
-RETRYABLE = frozenset({"busy", "slow_consumer", "shutting_down", "internal"})
+REQUEST_TYPES = ("hello", "ping", "status", "voices", "speak", "listen", "push", "cancel", "bye")
+#: Requests whose header is followed by one payload frame.
+PAYLOAD_TYPES = frozenset({"push"})
+LIVE_CHANNELS = (*GROUPS, "events")
+LIVE_AUDIO_FORMATS = {"pcm16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
+RETRYABLE = frozenset({"busy", "slow_consumer", "shutting_down", "internal", "overrun"})
 _SPEAK_NUMBERS = ("emotion_intensity", "speed", "noise_scale", "noise_w", "sentence_silence")
 
 
@@ -48,6 +52,9 @@ class Limits:
     send_hwm: int = 64
     slow_consumer_timeout_s: float = 10.0
     max_id_chars: int = 64
+    max_push_s: float = 1.0  # audio in one ``push``
+    max_listen_s: float = 3600.0  # audio in one ``listen`` stream
+    max_pending_pushes: int = 32  # pushes of one stream waiting to be processed
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,6 +195,82 @@ def parse_speak(header: dict[str, Any], limits: Limits) -> SpeakRequest:
     return SpeakRequest(request_id, text, voice, SynthesisOptions(**options), frozenset(channels), curve_format)
 
 
+@dataclass(frozen=True)
+class ListenRequest:
+    """A live stream: the client pushes audio, the daemon answers each push with the frames it releases."""
+
+    id: str
+    sample_rate: int
+    audio_format: str
+    options: SynthesisOptions  # only fps, seed, emotion and emotion_intensity apply
+    channels: frozenset[str]
+    curve_format: str
+
+    @property
+    def groups(self) -> list[str]:
+        return [name for name in GROUPS if name in self.channels]
+
+    @property
+    def sample_dtype(self) -> np.dtype:
+        return LIVE_AUDIO_FORMATS[self.audio_format]
+
+
+def parse_listen(header: dict[str, Any], limits: Limits) -> ListenRequest:
+    """Turn a ``listen`` header into a request, checking every field's type (ranges are the session's job)."""
+    request_id = request_id_of(header, limits, required=True)
+    assert request_id is not None
+    sample_rate = _typed(header, "sample_rate", (int,), request_id)
+    audio_format = header.get("audio_format", "pcm16le")
+    if audio_format not in LIVE_AUDIO_FORMATS:
+        raise ProtocolError("invalid_field", f"audio_format must be one of {', '.join(LIVE_AUDIO_FORMATS)}",
+                            request_id, field="audio_format")
+    options: dict[str, Any] = {}
+    for name in ("fps", "seed"):
+        value = _typed(header, name, (int,), request_id)
+        if value is not None:
+            options[name] = value
+    intensity = _typed(header, "emotion_intensity", (int, float), request_id)
+    if intensity is not None:
+        options["emotion_intensity"] = float(intensity)
+    emotion = _typed(header, "emotion", (str,), request_id)
+    if emotion is not None:
+        options["emotion"] = emotion
+    channels = header.get("channels", list(LIVE_CHANNELS))
+    if not isinstance(channels, list) or not all(isinstance(c, str) and c in LIVE_CHANNELS for c in channels):
+        raise ProtocolError("invalid_field", f"channels must be a list drawn from {', '.join(LIVE_CHANNELS)}",
+                            request_id, field="channels")
+    curve_format = header.get("curve_format", "f32")
+    if curve_format not in CURVE_FORMATS:
+        raise ProtocolError("invalid_field", "curve_format must be 'f32' or 'f16'", request_id, field="curve_format")
+    return ListenRequest(request_id, 16000 if sample_rate is None else sample_rate, audio_format,
+                         SynthesisOptions(**options), frozenset(channels), curve_format)
+
+
+def parse_push(header: dict[str, Any], payload: bytes, request: ListenRequest, limits: Limits,
+               received: int) -> tuple[np.ndarray, bool]:
+    """The pushed samples as float32 in [-1, 1], and whether this is the stream's last push."""
+    last = header.get("last", False)
+    if not isinstance(last, bool):
+        raise ProtocolError("invalid_field", "last must be true or false", request.id, field="last")
+    dtype = request.sample_dtype
+    if len(payload) % dtype.itemsize:
+        raise ProtocolError("invalid_audio", f"the payload is not a whole number of {request.audio_format} samples "
+                            f"({len(payload)} bytes)", request.id)
+    count = len(payload) // dtype.itemsize
+    if count > limits.max_push_s * request.sample_rate:
+        raise ProtocolError("invalid_audio", f"a push holds at most {limits.max_push_s:g} s of audio "
+                            f"({int(limits.max_push_s * request.sample_rate)} samples); got {count}", request.id)
+    if received + count > limits.max_listen_s * request.sample_rate:
+        raise ProtocolError("too_long", f"a listen stream holds at most {limits.max_listen_s:g} s of audio; "
+                            "start a new stream", request.id)
+    samples = np.frombuffer(payload, dtype=dtype)
+    if request.audio_format == "pcm16le":
+        audio = samples.astype(np.float32) / 32768.0
+    else:
+        audio = np.nan_to_num(samples.astype(np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
+    return audio, last
+
+
 # ---- stream messages ----------------------------------------------------------------------
 
 #: A message before its request's ``seq`` is assigned: the header map and the payload frames.
@@ -202,7 +285,7 @@ class StreamWriter:
     after a cancel leave no gap in the numbering.
     """
 
-    request: SpeakRequest
+    request: SpeakRequest | ListenRequest
     seq: int = 0
     frames_sent: int = 0
     chunks: int = 0
@@ -246,6 +329,38 @@ class StreamWriter:
                 num_channels=matrix.shape[1], sample_offset=chunk.sample_offset))
         if "events" in channels and (chunk.phonemes or chunk.words or chunk.visemes):
             messages.append(self._message("events", **events_fields(chunk)))
+        return messages
+
+    def live_start(self, request: ListenRequest, max_delay_s: float, model: str) -> Outgoing:
+        groups = [{"name": name, "channels": list(GROUPS[name])} for name in request.groups]
+        return self._message(
+            "start", voice=None, model=model, sample_rate=request.sample_rate, fps=request.options.fps,
+            audio_format=request.audio_format, curve_format=request.curve_format, groups=groups,
+            num_channels=sum(len(g["channels"]) for g in groups), max_delay_s=round(max_delay_s, 6),
+            max_delay_samples=int(math.ceil(max_delay_s * request.sample_rate)),
+        )
+
+    def live_update(self, update: Any, sample_rate: int) -> list[Outgoing]:
+        """One ``frames`` message per push (num_frames may be 0), then ``events`` if visemes closed."""
+        self.chunks += 1
+        self.samples = update.samples_in
+        frames = update.frames
+        self.frames_sent += len(frames)
+        fps = self.request.options.fps
+        sample_offset = -(-frames.start_frame * sample_rate // fps)
+        if self.request.groups:
+            matrix = np.concatenate([getattr(frames, name) for name in self.request.groups], axis=1)
+            matrix = np.ascontiguousarray(matrix, dtype=CURVE_FORMATS[self.request.curve_format])
+            payload, num_channels = matrix.tobytes(), matrix.shape[1]
+        else:
+            payload, num_channels = b"", 0
+        messages = [self._message("frames", payload, start_frame=frames.start_frame, num_frames=len(frames),
+                                  num_channels=num_channels, sample_offset=sample_offset,
+                                  samples_in=update.samples_in)]
+        if "events" in self.request.channels and update.visemes:
+            messages.append(self._message("events", phonemes=[], words=[], visemes=[
+                {"viseme": v.viseme, "start": v.start, "end": v.end, "phoneme": v.phoneme_index}
+                for v in update.visemes]))
         return messages
 
     def end(self, status: str, stats: dict[str, Any]) -> Outgoing:

@@ -29,9 +29,12 @@ from .. import __version__
 from ..engine import Engine, SynthesisChunk
 from ..errors import AvatarLabError, InvalidOptionError, InvalidTextError, VoiceConfigError, VoiceNotFoundError
 from ..options import checked_text
+from ..live.model import default_model
+from .live import LiveRequest, open_live_request
 from .protocol import (
-    DEFAULT_URL, HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS, SUPPORTED_VERSIONS, VERSION, Limits, ProtocolError,
-    Outgoing, SpeakRequest, StreamWriter, check_envelope, error_header, pack, parse_speak, request_id_of, unpack_header,
+    DEFAULT_URL, HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS, PAYLOAD_TYPES, SUPPORTED_VERSIONS, VERSION, Limits,
+    ProtocolError, Outgoing, SpeakRequest, StreamWriter, check_envelope, error_header, pack, parse_push, parse_speak,
+    request_id_of, unpack_header,
 )
 from .scheduler import DeadlineScheduler
 
@@ -108,6 +111,14 @@ class Request:
     first_audio: float | None = None
     compute_s: float = 0.0
 
+    @property
+    def id(self) -> str:
+        return self.speak.id
+
+    def ready(self) -> bool:
+        """A speak stream always has a next chunk to compute (its last step says when it is over)."""
+        return True
+
     def deadline(self) -> float:
         """When the listener runs out of audio from this stream (monotonic seconds); new requests are due now."""
         if self.first_audio is None:
@@ -131,7 +142,7 @@ class Request:
 class ClientState:
     identity: bytes
     outbox: deque = field(default_factory=deque)  # (request serial or None, message type, frames)
-    requests: dict[str, Request] = field(default_factory=dict)
+    requests: dict[str, Request | LiveRequest] = field(default_factory=dict)
     stalled_since: float | None = None
 
     @property
@@ -141,7 +152,7 @@ class ClientState:
 
 @dataclass
 class WorkResult:
-    request: Request
+    request: Request | LiveRequest
     messages: list[Outgoing]
     finished: bool
     compute_s: float
@@ -289,13 +300,20 @@ class Daemon:
                 self._reply(identity, error_header(None, "internal", "internal error; see the daemon log"))
 
     def _handle(self, identity: bytes, body: list[bytes]) -> None:
-        if len(body) != 1:
-            raise ProtocolError("bad_message", f"a request is one frame (a MessagePack map); got {len(body)} frames")
+        if not 1 <= len(body) <= 2:
+            raise ProtocolError("bad_message", f"a message is a header frame and at most one payload; got {len(body)} frames")
         header = unpack_header(body[0], self.limits.max_header_bytes)
         kind = check_envelope(header)
-        request_id = request_id_of(header, self.limits, required=kind in ("speak", "cancel"))
+        request_id = request_id_of(header, self.limits, required=kind in ("speak", "listen", "push", "cancel"))
+        if (len(body) == 2) != (kind in PAYLOAD_TYPES):
+            raise ProtocolError("bad_message", f"{kind} takes {'one payload frame' if kind in PAYLOAD_TYPES else 'no payload'}"
+                                f"; got {len(body) - 1}", request_id)
         if kind == "speak":
             self._speak(identity, header)
+        elif kind == "listen":
+            self._listen(identity, header)
+        elif kind == "push":
+            self._push(identity, header, body[1], request_id)
         elif kind == "cancel":
             self._cancel(identity, request_id)
         elif kind == "bye":
@@ -328,16 +346,51 @@ class Daemon:
     def _voices(self, header: dict[str, Any]) -> dict[str, Any]:
         return {"voices": self.voices.describe()}
 
-    def _speak(self, identity: bytes, header: dict[str, Any]) -> None:
-        speak = parse_speak(header, self.limits)
+    def _check_capacity(self, identity: bytes, request_id: str) -> None:
         client = self.clients.get(identity)
-        if client is not None and speak.id in client.requests:
-            raise ProtocolError("duplicate_id", f"request {speak.id!r} is already running", speak.id, field="id")
+        if client is not None and request_id in client.requests:
+            raise ProtocolError("duplicate_id", f"request {request_id!r} is already running", request_id, field="id")
         if client is not None and len(client.requests) >= self.limits.max_requests_per_client:
             raise ProtocolError("busy", f"at most {self.limits.max_requests_per_client} running requests per client",
-                                speak.id)
+                                request_id)
         if self.active >= self.limits.max_active_requests:
-            raise ProtocolError("busy", f"the daemon runs {self.active} requests, its limit; retry later", speak.id)
+            raise ProtocolError("busy", f"the daemon runs {self.active} requests, its limit; retry later", request_id)
+
+    def _listen(self, identity: bytes, header: dict[str, Any]) -> None:
+        request = open_live_request(header, self.limits, next(self._serials), identity)
+        self._check_capacity(identity, request.id)
+        client = self.clients.setdefault(identity, ClientState(identity))
+        client.requests[request.id] = request
+        self.active += 1
+        self._enqueue(request, [request.start_message()])
+        self._flush(client)
+
+    def _push(self, identity: bytes, header: dict[str, Any], payload: bytes, request_id: str | None) -> None:
+        client = self.clients.get(identity)
+        request = client.requests.get(request_id) if client and request_id else None
+        if not isinstance(request, LiveRequest):
+            raise ProtocolError("unknown_request", f"no running listen request {request_id!r} to push audio to",
+                                request_id)
+        if request.closing:  # the stream's own terminal message is on its way: answer outside it
+            raise ProtocolError("invalid_audio", f"audio pushed to {request_id!r} after its push marked last")
+        try:
+            audio, last = parse_push(header, payload, request.listen, self.limits, request.samples_queued)
+        except ProtocolError as error:  # a bad push ends its stream: the client learns which audio was lost
+            self._fail(request, error.code, error.message)
+            self._flush(client)
+            return
+        if len(request.inbox) >= self.limits.max_pending_pushes:
+            self._fail(request, "overrun", f"more than {self.limits.max_pending_pushes} pushes wait to be processed: "
+                       "read the replies, and push audio no faster than it is processed")
+            self._flush(client)
+            return
+        request.queue(audio, last)
+        if request.pending == 0:
+            self.scheduler.add(identity, request)
+
+    def _speak(self, identity: bytes, header: dict[str, Any]) -> None:
+        speak = parse_speak(header, self.limits)
+        self._check_capacity(identity, speak.id)
         engine = self.voices.get(speak.voice, speak.id)
         _validate(speak, engine)
         client = self.clients.setdefault(identity, ClientState(identity))
@@ -383,6 +436,8 @@ class Daemon:
 
     def _step(self, request: Request) -> tuple[list[Outgoing], bool]:
         """Compute one chunk of a request (in a worker thread): its messages, and whether it is over."""
+        if isinstance(request, LiveRequest):
+            return request.step()
         messages: list[Outgoing] = []
         if request.started is None:
             request.started = time.monotonic()
@@ -396,7 +451,7 @@ class Daemon:
         except (InvalidTextError, InvalidOptionError, VoiceConfigError, VoiceNotFoundError) as error:
             return [request.writer.error(_error_code(error), str(error), getattr(error, "option", None))], True
         except Exception:
-            LOG.exception("internal error in request %s", request.speak.id)
+            LOG.exception("internal error in request %s", request.id)
             return [request.writer.error("internal", "internal error; see the daemon log")], True
         messages.extend(request.writer.chunk(chunk))
         return messages, chunk.final
@@ -418,7 +473,7 @@ class Daemon:
                 self._end(request, cancelled=False)
             elif result.finished:
                 self._retire(request)
-            elif request.pending == 0:  # a step that had nothing to send: go straight on
+            elif request.pending == 0 and request.ready():  # a step that had nothing to send: go straight on
                 self.scheduler.add(request.client, request)
 
     # ---- sending -----------------------------------------------------------------------------------
@@ -472,7 +527,7 @@ class Daemon:
         request.pending -= 1
         if request.first_audio is None and kind == "audio":
             request.first_audio = time.monotonic()
-        if request.pending == 0 and not request.finished and not request.in_worker:
+        if request.pending == 0 and not request.finished and not request.in_worker and request.ready():
             self.scheduler.add(client.identity, request)
 
     # ---- ending requests -----------------------------------------------------------------------------
@@ -507,8 +562,8 @@ class Daemon:
         self.scheduler.discard(request)
         self.active -= 1
         client = self.clients.get(request.client)
-        if client is not None and client.requests.get(request.speak.id) is request:
-            del client.requests[request.speak.id]
+        if client is not None and client.requests.get(request.id) is request:
+            del client.requests[request.id]
 
     def _expire_slow_consumers(self) -> None:
         now = time.monotonic()
@@ -573,6 +628,7 @@ def run(config: DaemonConfig) -> int:
     try:
         try:
             voices = VoiceRegistry(config.voices, threads=config.threads_per_worker or default_threads(config.workers))
+            default_model()  # the live audio-to-face network: load it now, not on the first listen
         except _StopDuringLoad:
             LOG.info("stopped while loading voices")
             return 0

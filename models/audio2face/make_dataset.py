@@ -1,0 +1,181 @@
+"""Generate the audio-to-viseme training set: speech whose every phone time is known by construction.
+
+Sources: the default Piper voice through our own Engine (timings from the voice's duration predictor),
+at varied speed and noise settings, and libespeak-ng formant voices (timings from its phoneme events).
+Each clean line is also kept in augmented copies (speed/pitch, reverb, band limits, codecs, noise, gain).
+The espeak-ng variants in HELD_OUT_VARIANTS never enter training: the tests and the benchmark use them.
+
+    .venv/bin/python models/audio2face/make_dataset.py --out /tmp/a2f-data --minutes 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import importlib
+import multiprocessing
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "sdk"))
+
+from augment import augment  # noqa: E402
+from espeak_voice import EspeakVoice  # noqa: E402
+
+from avatarlab.channels import VISEME_INDEX  # noqa: E402
+from avatarlab.animation import viseme_of  # noqa: E402
+from avatarlab.live.features import CENTRE_S, HOP_S, SAMPLE_RATE, log_mel  # noqa: E402
+from avatarlab.lipsync.audio_input import resample  # noqa: E402
+
+TRAIN_VARIANTS = ("m1", "m2", "m4", "m5", "m6", "f1", "f2", "f4", "klatt", "klatt3")
+HELD_OUT_VARIANTS = ("f3", "m3")  # never in training: the held-out voices of tests and benchmarks
+_TEXT_MODULES = ("os", "json", "collections", "argparse", "logging", "email.message", "http.client", "pathlib",
+                 "subprocess", "threading", "asyncio", "datetime", "textwrap", "shutil", "random", "statistics",
+                 "string", "calendar", "heapq", "functools", "itertools", "difflib", "csv", "zipfile", "tarfile",
+                 "unittest", "inspect", "typing", "decimal", "fractions", "socket", "ssl", "urllib.request")
+
+
+@dataclass(frozen=True)
+class Segment:
+    viseme: int
+    start: float  # seconds
+    end: float
+
+
+@dataclass(frozen=True)
+class Job:
+    source: str  # "joe" or an espeak-ng variant
+    text: str
+    seed: int
+    copies: int  # augmented copies besides the clean one
+
+
+def docstring_sentences() -> list[str]:
+    """Plain English sentences from the standard library's docstrings (varied words, natural order)."""
+    out: set[str] = set()
+    for name in _TEXT_MODULES:
+        module = importlib.import_module(name)
+        for _, obj in inspect.getmembers(module):
+            doc = inspect.getdoc(obj) or ""
+            for sentence in re.split(r"(?<=[.!?])\s+", doc.replace("\n", " ")):
+                words = sentence.split()
+                if 4 <= len(words) <= 24 and all(re.fullmatch(r"[A-Za-z][a-z']*[,.;:!?]?", w) for w in words):
+                    out.add(sentence)
+    return sorted(out)
+
+
+def dictionary_words() -> list[str]:
+    """Alphabetic words from pocketsphinx's pronunciation dictionary, for phone coverage."""
+    from pocketsphinx import get_model_path
+
+    words = []
+    with open(Path(get_model_path()) / "en-us" / "cmudict-en-us.dict", encoding="utf-8") as f:
+        for line in f:
+            word = line.split(" ", 1)[0]
+            if word.isalpha() and 2 <= len(word) <= 10:
+                words.append(word)
+    return words
+
+
+def make_jobs(minutes: float, copies: int, seed: int) -> list[Job]:
+    rng = np.random.default_rng(seed)
+    sentences, words = docstring_sentences(), dictionary_words()
+    jobs, seconds = [], 0.0
+    while seconds < minutes * 60:
+        if rng.random() < 0.7:
+            text = sentences[int(rng.integers(len(sentences)))]
+        else:
+            text = " ".join(words[int(i)] for i in rng.integers(len(words), size=int(rng.integers(4, 12)))) + "."
+        source = "joe" if rng.random() < 0.6 else TRAIN_VARIANTS[int(rng.integers(len(TRAIN_VARIANTS)))]
+        jobs.append(Job(source, text, int(rng.integers(2**31)), copies))
+        seconds += 0.33 * len(text.split()) + 0.4
+    return jobs
+
+
+def _labels(segments: list[Segment], frames: int, time_scale: float = 1.0) -> np.ndarray:
+    """Viseme index at each feature frame's centre."""
+    starts = np.array([s.start * time_scale for s in segments])
+    centres = CENTRE_S + HOP_S * np.arange(frames)
+    index = np.clip(np.searchsorted(starts, centres, side="right") - 1, 0, len(segments) - 1)
+    return np.array([segments[i].viseme for i in index], dtype=np.int8)
+
+
+_ENGINE = None
+
+
+def _speak(job: Job, rng: np.random.Generator) -> tuple[np.ndarray, list[Segment]]:
+    global _ENGINE
+    if job.source == "joe":
+        if _ENGINE is None:
+            from avatarlab import Engine
+
+            _ENGINE = Engine(threads=1)
+        utterance = _ENGINE.speak(job.text, speed=float(rng.uniform(0.8, 1.25)),
+                                  noise_scale=float(rng.uniform(0.4, 0.9)), noise_w=float(rng.uniform(0.4, 1.0)),
+                                  seed=job.seed)
+        rate, audio = utterance.sample_rate, utterance.audio
+        segments = [Segment(VISEME_INDEX[viseme_of(p.symbol)], p.start / rate, p.end / rate)
+                    for p in utterance.timeline.phonemes]
+    else:
+        voice = EspeakVoice(job.source, rate_wpm=int(rng.integers(130, 230)), pitch=int(rng.integers(25, 75)),
+                            pitch_range=int(rng.integers(20, 80)))
+        speech = voice.speak(job.text)
+        rate, audio = speech.sample_rate, speech.audio
+        segments = [Segment(VISEME_INDEX[viseme_of(p.symbol)], p.start / rate, p.end / rate) for p in speech.phones]
+    return resample(audio, rate, SAMPLE_RATE), segments
+
+
+def run_job(job: Job) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """(features float16, labels int8, source) for the clean line and each augmented copy."""
+    import imageio_ffmpeg
+
+    rng = np.random.default_rng(job.seed)
+    audio, segments = _speak(job, rng)
+    out = []
+    for copy in range(job.copies + 1):
+        if copy == 0:
+            version, factor = audio, 1.0
+        else:
+            version, factor = augment(audio, rng, imageio_ffmpeg.get_ffmpeg_exe())
+        features = log_mel(version)
+        out.append((features.astype(np.float16), _labels(segments, len(features), 1.0 / factor), job.source))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="folder for shard_*.npz")
+    parser.add_argument("--minutes", type=float, default=40.0, help="clean speech to generate (about)")
+    parser.add_argument("--copies", type=int, default=2, help="augmented copies per clean line")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    jobs = make_jobs(args.minutes, args.copies, args.seed)
+    print(f"{len(jobs)} lines, about {args.minutes:g} min clean, {args.copies} augmented copies each", flush=True)
+    started, done, shard, buffer = time.time(), 0, 0, []
+    with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+        for items in pool.imap_unordered(run_job, jobs, chunksize=4):
+            buffer.extend(items)
+            done += 1
+            if done % 50 == 0 or done == len(jobs):
+                _write_shard(args.out / f"shard_{shard:03d}.npz", buffer)
+                shard, buffer = shard + 1, []
+                print(f"  {done}/{len(jobs)} lines, {time.time() - started:.0f} s", flush=True)
+
+
+def _write_shard(path: Path, items: list[tuple[np.ndarray, np.ndarray, str]]) -> None:
+    lengths = np.array([len(f) for f, _, _ in items])
+    np.savez(path, features=np.concatenate([f for f, _, _ in items]), labels=np.concatenate([l for _, l, _ in items]),
+             lengths=lengths, sources=np.array([s for _, _, s in items]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Train the streaming audio-to-viseme network on make_dataset.py's shards and export it to ONNX.
+
+    .venv/bin/python models/audio2face/train.py --data /tmp/a2f-data --out sdk/avatarlab/data
+
+writes ``audio2face.onnx`` (the only committed weights, about 1 MB) and ``audio2face.json`` (its look-ahead,
+feature settings, decoder setting and the accuracy it reached). CPU only; about 15 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "sdk"))
+
+from model import NetConfig, VisemeNet, export_onnx  # noqa: E402
+
+from avatarlab.live.evaluation import SHAPE_OF_VISEME  # noqa: E402
+from avatarlab.live import features as feat  # noqa: E402
+
+IGNORE = -100
+
+
+def load(data: Path) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    items = []
+    for shard in sorted(data.glob("shard_*.npz")):
+        d = np.load(shard)
+        bounds = np.concatenate([[0], np.cumsum(d["lengths"])])
+        for k, source in enumerate(d["sources"]):
+            s, e = bounds[k], bounds[k + 1]
+            items.append((d["features"][s:e].astype(np.float32), d["labels"][s:e].astype(np.int64), str(source)))
+    return items
+
+
+def batches(items, rng: np.random.Generator, batch: int, crop: int, lookahead: int):
+    """Random crops, padded; the label of output t is the frame t - lookahead."""
+    order = rng.permutation(len(items))
+    for i in range(0, len(order) - batch + 1, batch):
+        chosen = [items[j] for j in order[i:i + batch]]
+        length = min(crop, max(len(f) for f, _, _ in chosen))
+        x = np.zeros((batch, feat.N_MELS, length), np.float32)
+        y = np.full((batch, length), IGNORE, np.int64)
+        for b, (f, l, _) in enumerate(chosen):
+            start = int(rng.integers(0, max(1, len(f) - length + 1)))
+            piece, labels = f[start:start + length], l[start:start + length]
+            x[b, :, : len(piece)] = piece.T
+            x[b, :, len(piece):] = f.min()  # silence after the end
+            y[b, lookahead: len(labels)] = labels[: len(labels) - lookahead] if lookahead else labels
+        yield torch.from_numpy(x), torch.from_numpy(y)
+
+
+@torch.no_grad()
+def predict(net: VisemeNet, features: np.ndarray) -> np.ndarray:
+    """(frames, classes) log-probabilities per feature frame, look-ahead removed (silence appended)."""
+    L = net.config.lookahead
+    padded = np.concatenate([features, np.repeat(features.min(axis=0, keepdims=True), L, axis=0)])
+    logits = net(torch.from_numpy(padded.T[None].astype(np.float32)), *net.initial_states())[0][0]
+    return torch.log_softmax(logits, dim=0).T[L:].numpy()
+
+
+def evaluate(net: VisemeNet, items) -> dict[str, float]:
+    net.eval()
+    hits = shapes = total = 0
+    for f, l, _ in items:
+        p = predict(net, f).argmax(axis=1)
+        hits += int((p == l).sum())
+        shapes += int((SHAPE_OF_VISEME[p] == SHAPE_OF_VISEME[l]).sum())
+        total += len(l)
+    net.train()
+    return {"viseme_accuracy": hits / total, "shape_accuracy": shapes / total}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="folder for audio2face.onnx and audio2face.json")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--lookahead", type=int, default=4, help="feature frames of look-ahead (10 ms each)")
+    parser.add_argument("--channels", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--crop", type=int, default=400)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+
+    items = load(args.data)
+    order = rng.permutation(len(items))
+    n_val = max(1, len(items) // 20)
+    val, train = [items[i] for i in order[:n_val]], [items[i] for i in order[n_val:]]
+    stacked = np.concatenate([f for f, _, _ in train])
+    mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-3
+    config = NetConfig(channels=args.channels, lookahead=args.lookahead)
+    net = VisemeNet(config, torch.from_numpy(mean), torch.from_numpy(std))
+    print(f"{len(train)} training clips ({len(stacked) / 6000:.0f} min), {len(val)} validation; "
+          f"{sum(p.numel() for p in net.parameters())} parameters", flush=True)
+
+    steps = args.epochs * (len(train) // args.batch)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.1)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE, label_smoothing=0.05)
+    started, step = time.time(), 0
+    for epoch in range(args.epochs):
+        total = 0.0
+        for x, y in batches(train, rng, args.batch, args.crop, args.lookahead):
+            logits = net(x, *net.initial_states(x.shape[0]))[0]
+            loss = loss_fn(logits, y)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            total, step = total + float(loss), step + 1
+        scores = evaluate(net, val)
+        print(f"epoch {epoch + 1}/{args.epochs}: loss {total / max(1, len(train) // args.batch):.3f}, "
+              f"validation {scores['viseme_accuracy']:.3f} visemes / {scores['shape_accuracy']:.3f} shapes, "
+              f"{time.time() - started:.0f} s", flush=True)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    net.eval()
+    export_onnx(net, str(args.out / "audio2face.onnx"))
+    meta = {
+        "about": "streaming audio -> 15 Oculus viseme log-probabilities; trained by models/audio2face/train.py",
+        "net": config.to_dict(),
+        "features": {"sample_rate": feat.SAMPLE_RATE, "hop": feat.HOP, "window": feat.WINDOW, "n_fft": feat.N_FFT,
+                     "n_mels": feat.N_MELS, "f_min": feat.F_MIN, "f_max": feat.F_MAX},
+        "lookahead_frames": args.lookahead,
+        "training": {"clips": len(train), "minutes": round(len(stacked) / 6000, 1), "epochs": args.epochs,
+                     "seconds": round(time.time() - started), "validation": evaluate(net, val)},
+    }
+    (args.out / "audio2face.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"wrote {args.out / 'audio2face.onnx'}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
