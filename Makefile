@@ -9,7 +9,7 @@ STAMP := $(VENV)/.stamp-install
 WEB_STAMP := threejs_client/node_modules/.stamp-npm-ci
 DEMO_TEXT ?= Hello there, traveler! The bridge to the northern village washed away in the storm, so mind your step.
 
-.PHONY: demo test test-tools unity-tools bench-unity install bench bench-export bench-web avatar clean web-tools
+.PHONY: demo test test-tools unity-tools voice-tools bench-unity install bench bench-export bench-web bench-live avatar clean web-tools audio2face
 
 install: $(STAMP)
 
@@ -51,7 +51,12 @@ test-tools:
 unity-tools:
 	(command -v mcs && command -v mono) >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends mono-mcs mono-runtime)
 
-test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools unity-tools
+# libespeak-ng's formant voices: speech with exact phone timings from a synthesizer the audio-to-face
+# network never heard (the held-out voices of tests/test_heldout_voice.py; models/audio2face trains on others)
+voice-tools:
+	test -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 || ldconfig -p | grep -q libespeak-ng.so.1 || (apt-get update && apt-get install -y --no-install-recommends libespeak-ng1)
+
+test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools unity-tools voice-tools
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -65,6 +70,15 @@ bench-unity: $(STAMP) unity-tools
 
 bench-web: $(STAMP) $(WEB_STAMP) web-tools
 	$(PY) benchmarks/bench_web.py
+
+bench-live: $(STAMP) voice-tools
+	$(PY) benchmarks/bench_live.py
+
+# regenerate the training data and retrain the live audio-to-face network (about 40 min on 2 cores)
+A2F_DATA ?= /tmp/avatarlab-a2f-data
+audio2face: $(STAMP) voice-tools
+	$(PY) models/audio2face/make_dataset.py --out $(A2F_DATA) --minutes 60
+	$(PY) models/audio2face/train.py --data $(A2F_DATA) --out sdk/avatarlab/data
 
 # regenerate the committed default avatar (tests check it matches the generator)
 avatar: $(STAMP)

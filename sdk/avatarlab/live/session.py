@@ -140,7 +140,8 @@ class LiveLipSync:
         if end_frame <= first or not self._segments:
             return LiveUpdate(FaceFrames.empty(first, self.fps), visemes, self.samples_in)
         timeline = self._timeline(committed16)
-        frames = self.animator.animate(timeline, first, end_frame, self._audio, self._audio_start)
+        with np.errstate(invalid="ignore"):  # a timeline of one pause: the animator masks inf - inf itself
+            frames = self.animator.animate(timeline, first, end_frame, self._audio, self._audio_start)
         self._next_frame = end_frame
         self._forget_old()
         return LiveUpdate(frames, visemes, self.samples_in)
@@ -167,8 +168,8 @@ class LiveLipSync:
         out = []
         for k in range(self._reported, closed):
             label, start, end = self._segments[k]
-            out.append(VisemeEvent(OCULUS_VISEMES[label], self._to_input(start), self._to_input(end),
-                                   self._segment_base + k))
+            end_in = self.samples_in if final and k == len(self._segments) - 1 else self._to_input(end)
+            out.append(VisemeEvent(OCULUS_VISEMES[label], self._to_input(start), end_in, self._segment_base + k))
         self._reported = max(self._reported, closed)
         return out
 

@@ -1,0 +1,145 @@
+"""Live and recorded lip sync on voices never trained on: accuracy and cost of each path, in one run.
+
+Held-out voices are libespeak-ng variants that neither the audio-to-face network (models/audio2face) nor
+pocketsphinx heard; ground truth is espeak-ng's own phoneme events. For every path the benchmark reports
+frame-level accuracy (15 Oculus visemes, and 7 mouth shapes) and speed (seconds of audio per second):
+  - network: the streaming network over the whole recording (avatarlab.live.offline.animate_recording)
+  - recognized: pocketsphinx phone recognition (lipsync without transcript), the alternative we had
+  - aligned: pocketsphinx forced alignment with the transcript (lipsync with transcript)
+and the CPU cost of live streaming in 20 ms and 100 ms pushes: the network alone (features, ONNX Runtime,
+smoothing) and the whole LiveLipSync session (plus the face animation). Writes benchmarks/results/live.*.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "models" / "audio2face"))
+
+from bench_engine import machine_info  # noqa: E402
+from espeak_voice import EspeakVoice  # noqa: E402
+from make_dataset import HELD_OUT_VARIANTS  # noqa: E402
+
+from avatarlab.animation import viseme_of  # noqa: E402
+from avatarlab.lipsync import lipsync  # noqa: E402
+from avatarlab.lipsync.audio_input import resample  # noqa: E402
+from avatarlab.live import LiveLipSync  # noqa: E402
+from avatarlab.live import features as feat  # noqa: E402
+from avatarlab.live.evaluation import accuracy, frame_labels  # noqa: E402
+from avatarlab.live.model import VisemeStream  # noqa: E402
+from avatarlab.live.offline import animate_recording  # noqa: E402
+from avatarlab.live.smoothing import ForwardFilter  # noqa: E402
+
+SENTENCES = (
+    "The old lighthouse keeper climbed the stairs every evening before sunset.",
+    "Bring me four bottles of fresh milk and a loaf of brown bread, please.",
+    "Which way leads to the village market, and how far is it from here?",
+    "My brother fixed the broken fence while the sheep watched from the hill.",
+    "You should visit the museum on Thursday when the new paintings arrive.",
+    "Five hungry foxes jumped over the wall and vanished into the dark forest.",
+)
+RESULTS = HERE / "results"
+FPS = 100
+
+
+def _times(duration_s: float) -> np.ndarray:
+    return (np.arange(int(duration_s * FPS)) + 0.5) / FPS
+
+
+def _labels_of_phones(phones, rate: int, duration_s: float) -> np.ndarray:
+    return frame_labels([(viseme_of(p.symbol), p.start / rate, p.end / rate) for p in phones], _times(duration_s))
+
+
+def _run_path(name: str, lines, run) -> dict:
+    truth, predicted, audio_s, wall = [], [], 0.0, 0.0
+    for text, speech in lines:
+        started = time.perf_counter()
+        result = run(text, speech)
+        wall += time.perf_counter() - started
+        duration = len(speech.audio) / speech.sample_rate
+        audio_s += duration
+        a = _labels_of_phones(speech.phones, speech.sample_rate, duration)
+        b = _labels_of_phones(result.timeline.phonemes, result.sample_rate, duration)
+        n = min(len(a), len(b))
+        truth.append(a[:n])
+        predicted.append(b[:n])
+    visemes, shapes = accuracy(np.concatenate(truth), np.concatenate(predicted))
+    return {"path": name, "viseme_accuracy": round(visemes, 3), "shape_accuracy": round(shapes, 3),
+            "audio_s": round(audio_s, 2), "wall_s": round(wall, 3), "audio_s_per_s": round(audio_s / wall, 1)}
+
+
+def _streaming_cost(audio: np.ndarray, rate: int, piece_s: float) -> dict:
+    """CPU seconds per second of audio for live pushes of ``piece_s`` (one thread; process time)."""
+    piece = int(piece_s * rate)
+    audio16 = resample(audio, rate, feat.SAMPLE_RATE)
+    stream, filt, logmel = VisemeStream(), ForwardFilter(15), feat.StreamingLogMel()
+    piece16 = int(piece_s * feat.SAMPLE_RATE)
+    started = time.process_time()
+    for s in range(0, len(audio16), piece16):
+        filt.push(stream.push(logmel.push(audio16[s:s + piece16])))
+    network = time.process_time() - started
+    session = LiveLipSync(rate, fps=60)
+    started = time.process_time()
+    for s in range(0, len(audio), piece):
+        session.push(audio[s:s + piece], last=s + piece >= len(audio))
+    whole = time.process_time() - started
+    seconds = len(audio) / rate
+    return {"push_ms": round(piece_s * 1000), "network_cpu_percent": round(100 * network / seconds, 2),
+            "session_cpu_percent": round(100 * whole / seconds, 2)}
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    rows, per_voice = [], {}
+    for variant in HELD_OUT_VARIANTS:
+        voice = EspeakVoice(variant, rate_wpm=165)
+        lines = [(text, voice.speak(text)) for text in SENTENCES]
+        per_voice[variant] = lines
+        for name, run in (
+            ("network", lambda t, s: animate_recording(s.audio, s.sample_rate)),
+            ("recognized", lambda t, s: lipsync(s.audio, sample_rate=s.sample_rate)),
+            ("aligned", lambda t, s: lipsync(s.audio, t, sample_rate=s.sample_rate)),
+        ):
+            row = _run_path(name, lines, run)
+            row["voice"] = f"espeak-ng en-us+{variant}"
+            rows.append(row)
+            print(row, flush=True)
+    joined = np.concatenate([s.audio for _, s in per_voice[HELD_OUT_VARIANTS[0]]])
+    rate = per_voice[HELD_OUT_VARIANTS[0]][0][1].sample_rate
+    costs = [_streaming_cost(joined, rate, p) for p in (0.02, 0.1)]
+    for c in costs:
+        print(c, flush=True)
+    delay = LiveLipSync(16000).max_delay_s
+    meta = json.loads((Path(__import__("avatarlab").__file__).parent / "data" / "audio2face.json").read_text())
+    result = {"machine": machine_info(), "load_average": os.getloadavg(), "held_out_voices": list(HELD_OUT_VARIANTS),
+              "sentences": len(SENTENCES), "paths": rows, "streaming_cost": costs,
+              "max_delay_s_16k": round(delay, 4), "network": {"lookahead_frames": meta["lookahead_frames"],
+                                                              "training": meta["training"]}}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "live.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = ["# Live and recorded lip sync on held-out voices", "",
+             f"`benchmarks/bench_live.py`, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+             f"load average {os.getloadavg()[0]:.2f}. Voices: espeak-ng en-us+{', en-us+'.join(HELD_OUT_VARIANTS)} "
+             f"(never in training), {len(SENTENCES)} sentences each; truth: espeak-ng's phoneme events.", "",
+             "| voice | path | viseme accuracy | mouth-shape accuracy | audio s per s |", "|---|---|---:|---:|---:|"]
+    lines += [f"| {r['voice']} | {r['path']} | {r['viseme_accuracy']} | {r['shape_accuracy']} | {r['audio_s_per_s']} |"
+              for r in rows]
+    lines += ["", f"Live delay bound (`max_delay_s`, 16 kHz input): {delay * 1000:.1f} ms.", "",
+              "| push size | network CPU (% of one core) | whole session with face animation (% of one core) |",
+              "|---:|---:|---:|"]
+    lines += [f"| {c['push_ms']} ms | {c['network_cpu_percent']} | {c['session_cpu_percent']} |" for c in costs]
+    (RESULTS / "live.md").write_text("\n".join(lines) + "\n")
+    print((RESULTS / "live.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
