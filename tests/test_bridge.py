@@ -1,4 +1,5 @@
-"""The WebSocket bridge against the real daemon: faithful relay, bad input, origin check, daemon down/restart."""
+"""The WebSocket bridge against the real daemon: faithful relay (speak, and listen/push with audio payloads),
+bad input, origin check, daemon down/restart."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import time
 import urllib.request
 
 import msgpack
+import numpy as np
 import pytest
+import zmq
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -17,6 +20,19 @@ from web_processes import health, running_bridge
 
 def send(ws, header):
     ws.send(msgpack.packb([{"v": 1, **header}], use_bin_type=True))
+
+
+def send_push(ws, request_id, pcm: bytes, last=False):
+    ws.send(msgpack.packb([{"v": 1, "type": "push", "id": request_id, "last": last}, pcm], use_bin_type=True))
+
+
+def buzz_pcm(rate, seconds=1.5):
+    """A voiced-sounding test signal (a buzz with a moving formant and pauses), as pcm16le, reproducible."""
+    t = np.arange(int(rate * seconds)) / rate
+    buzz = np.sign(np.sin(2 * np.pi * 120 * t)) * 0.3 + 0.4 * np.sin(2 * np.pi * (500 + 400 * np.sin(3 * t)) * t)
+    gate = (np.sin(2 * np.pi * 1.7 * t) > -0.3).astype(float)
+    noise = np.random.default_rng(7).normal(0, 0.02, len(t))
+    return ((buzz * gate + noise) * 0.5 * 32767).astype("<i2")
 
 
 def recv(ws, timeout=30):
@@ -37,9 +53,14 @@ def stream(ws, request_id, timeout=60):
 
 
 @pytest.fixture(scope="module")
-def bridge():
+def bridge_and_daemon():
     with running_daemon() as daemon, running_bridge(daemon.url) as port:
-        yield port
+        yield port, daemon.url
+
+
+@pytest.fixture(scope="module")
+def bridge(bridge_and_daemon):
+    return bridge_and_daemon[0]
 
 
 def test_speak_is_relayed_faithfully(bridge):
@@ -74,6 +95,111 @@ def test_bad_input_gets_errors_and_the_connection_keeps_working(bridge):
         assert error["code"] in ("invalid_text", "invalid_option") and error["id"] == "x" and "source" not in error
         send(ws, {"type": "nope", "id": "y"})
         assert recv(ws)[0]["code"] == "unknown_type"
+        send(ws, {"type": "ping", "id": "p", "t": 1})
+        assert recv(ws)[0]["type"] == "pong"
+
+
+def pieces(pcm, rate, ms=20):
+    step = rate * ms // 1000
+    return [pcm[i:i + step] for i in range(0, len(pcm), step)]
+
+
+def listen_over_websocket(port, rate, cuts):
+    """listen, then push each piece as [header, bin] and wait for its frames reply; every message of the stream."""
+    with connect(f"ws://127.0.0.1:{port}/ws") as ws:
+        send(ws, {"type": "listen", "id": "L1", "sample_rate": rate, "fps": 60})
+        messages = [recv(ws)]
+        for k, piece in enumerate(cuts):
+            send_push(ws, "L1", piece.tobytes(), last=k == len(cuts) - 1)
+            while True:  # events of the previous push may come first
+                messages.append(recv(ws))
+                if messages[-1][0]["type"] in ("frames", "end", "error"):
+                    break
+        while messages[-1][0]["type"] not in ("end", "error"):
+            messages.append(recv(ws))
+    return messages
+
+
+def listen_over_zeromq(url, rate, cuts):
+    """The same stream straight to the daemon (a bare DEALER), for comparison."""
+    socket = zmq.Context.instance().socket(zmq.DEALER)
+    socket.setsockopt(zmq.LINGER, 0)
+    socket.connect(url)
+    try:
+        def receive():
+            assert socket.poll(30_000), "no reply from the daemon"
+            frames = socket.recv_multipart()
+            messages.append((msgpack.unpackb(frames[0], raw=False), frames[1:]))
+            return messages[-1][0]["type"]
+
+        messages = []
+        socket.send(msgpack.packb({"v": 1, "type": "listen", "id": "L1", "sample_rate": rate, "fps": 60}))
+        receive()
+        for k, piece in enumerate(cuts):  # lock-step, as over the WebSocket (more than 32 waiting is an overrun)
+            socket.send_multipart([msgpack.packb({"v": 1, "type": "push", "id": "L1", "last": k == len(cuts) - 1}),
+                                   piece.tobytes()])
+            while receive() not in ("frames", "end", "error"):
+                pass
+        while messages[-1][0]["type"] not in ("end", "error"):
+            receive()
+        return messages
+    finally:
+        socket.close()
+
+
+def test_listen_and_push_audio_payloads_are_relayed(bridge_and_daemon):
+    port, url = bridge_and_daemon
+    rate = 22050
+    cuts = pieces(buzz_pcm(rate), rate)
+    messages = listen_over_websocket(port, rate, cuts)
+    kinds = [h["type"] for h, _ in messages]
+    assert kinds[0] == "start" and kinds[-1] == "end", kinds
+    start, end = messages[0][0], messages[-1][0]
+    assert start["model"] == "audio2face" and start["sample_rate"] == rate and start["max_delay_s"] > 0
+    assert [h["seq"] for h, _ in messages] == list(range(len(messages)))
+    frames = [(h, p) for h, p in messages if h["type"] == "frames"]
+    assert len(frames) == len(cuts) == end["stats"]["pushes"]          # exactly one frames reply per push
+    assert [h["samples_in"] for h, _ in frames] == list(np.cumsum([len(c) for c in cuts]))
+    assert end["stats"]["audio_samples"] == sum(len(c) for c in cuts)  # every payload byte reached the daemon
+    expected_start = 0
+    for header, payloads in frames:
+        assert header["start_frame"] == expected_start
+        expected_start += header["num_frames"]
+        assert len(payloads) == 1 and len(payloads[0]) == 4 * header["num_frames"] * header["num_channels"]
+    assert expected_start == end["stats"]["frames"] > 0
+    # the curves are the daemon's own bytes: the same stream straight over ZeroMQ gives identical payloads
+    direct = listen_over_zeromq(url, rate, cuts)
+    assert [h["type"] for h, _ in direct] == kinds
+    assert b"".join(p[0] for h, p in direct if h["type"] == "frames") == b"".join(p[0] for _, p in frames)
+    assert [h.get("visemes") for h, _ in direct] == [h.get("visemes") for h, _ in messages]
+
+
+def test_payload_rules_per_type(bridge):
+    with connect(f"ws://127.0.0.1:{bridge}/ws") as ws:
+        for header, payloads in [({"type": "ping", "id": "p1"}, [b"\0\0"]),
+                                 ({"type": "speak", "id": "s1", "text": "Hi."}, [b"\0\0"]),
+                                 ({"type": "listen", "id": "l0"}, [b"\0\0"]),
+                                 ({"type": "push", "id": "l0"}, []),
+                                 ({"type": "push", "id": "l0"}, [b"\0\0", b"\0\0"])]:
+            ws.send(msgpack.packb([{"v": 1, **header}, *payloads], use_bin_type=True))
+            error, _ = recv(ws)
+            assert (error["type"], error["code"], error["source"], error["id"]) == (
+                "error", "bad_message", "bridge", header["id"]), (header, error)
+            assert f"got {len(payloads)}" in error["message"]
+        send_push(ws, "nope", b"\0\0")                          # the daemon's own push errors pass through
+        error, _ = recv(ws)
+        assert (error["code"], error["id"]) == ("unknown_request", "nope") and "source" not in error
+        send(ws, {"type": "listen", "id": "l1", "sample_rate": 16000})
+        assert recv(ws)[0]["type"] == "start"
+        send_push(ws, "l1", b"\0\0\0")                          # not whole samples: the stream ends
+        error, _ = recv(ws)
+        assert (error["code"], error["id"]) == ("invalid_audio", "l1") and "source" not in error
+        send(ws, {"type": "listen", "id": "l2", "sample_rate": 16000})
+        assert recv(ws)[0]["type"] == "start"
+        send_push(ws, "l2", b"", last=True)                     # an empty last push ends it
+        reply, payloads = recv(ws)
+        assert (reply["type"], reply["num_frames"], reply["samples_in"]) == ("frames", 0, 0), reply
+        assert recv(ws)[0]["type"] == "end"
         send(ws, {"type": "ping", "id": "p", "t": 1})
         assert recv(ws)[0]["type"] == "pong"
 
@@ -114,12 +240,21 @@ def test_daemon_down_then_restarted():
                 while health(port)[1]["daemon"] != "up":
                     assert time.monotonic() < deadline
                     time.sleep(0.1)
+                send(ws, {"type": "listen", "id": "l2", "sample_rate": 16000})   # a live stream in flight too
+                assert stream_until(ws, "l2", "start")
+                send_push(ws, "l2", buzz_pcm(16000, 0.1).tobytes())
+                assert stream_until(ws, "l2", "frames")
                 send(ws, {"type": "speak", "id": "d2", "text": "A long line that is still playing when the daemon "
                           "goes away, so the bridge has to tell the page that it is gone. " * 3})
                 assert stream_until(ws, "d2", "audio")
                 daemon.stop(signal.SIGKILL)
-                error = stream(ws, "d2", timeout=30)[-1][0]
-                assert error["type"] == "error" and error["code"] in ("daemon_unavailable", "daemon_restarted")
+                terminal = {}
+                while len(terminal) < 2:
+                    header, _ = recv(ws)
+                    if header.get("id") in ("d2", "l2") and header["type"] in ("end", "error"):
+                        terminal[header["id"]] = header
+                for error in terminal.values():
+                    assert error["type"] == "error" and error["code"] in ("daemon_unavailable", "daemon_restarted")
                 daemon = spawn_daemon(url=url)
                 wait_ready(daemon)
                 deadline = time.monotonic() + 20

@@ -18,12 +18,13 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from .framing import FramingError, error_frame, from_websocket, to_websocket, to_zmq
+from .framing import FramingError, error_frame, from_websocket, payload_error, to_websocket, to_zmq
 from .monitor import DaemonMonitor, new_dealer
 
 log = logging.getLogger("avatarlab_bridge")
 REPO = Path(__file__).resolve().parents[2]
 TERMINAL = ("end", "error")
+STREAMS = ("speak", "listen")  # requests whose streams the bridge tracks, to report them lost when the daemon goes
 SEND_WAIT_MS = 3000  # how long a request waits for the DEALER to (re)connect before daemon_unavailable/busy
 
 
@@ -50,6 +51,7 @@ class Relay:
         self.ws, self.config, self.monitor = websocket, config, monitor
         self.dealer = new_dealer(config.daemon_url, config.queue)
         self.in_flight: set[str] = set()
+        self.lost_streams: set[str] = set()  # listen streams one of whose pushes could not be relayed: to cancel
         self.outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)  # bridge-made messages only
         self._send_lock = asyncio.Lock()
 
@@ -62,6 +64,7 @@ class Relay:
             with contextlib.suppress(asyncio.QueueFull):
                 self.outbox.put_nowait(error_frame(request_id, code, text))
         self.in_flight.clear()
+        self.lost_streams.clear()  # gone with the daemon's state
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(self._from_client()), asyncio.create_task(self._from_daemon()),
@@ -101,14 +104,25 @@ class Relay:
                 await self._send_ws(error_frame(None, "bad_message", str(error)))
                 continue
             request_id = header.get("id") if isinstance(header.get("id"), str) else None
+            kind = header.get("type")
+            problem = payload_error(header, payloads)
+            if problem is not None:  # answered as the daemon answers it, without bothering the daemon
+                await self._send_ws(error_frame(request_id, "bad_message", problem))
+                continue
             if self.monitor.state == "down":
                 await self._send_ws(error_frame(request_id, "daemon_unavailable",
                                                 f"the daemon at {self.config.daemon_url} does not answer"))
                 continue
             try:
+                await self._cancel_lost_streams()
                 await self._send_daemon(to_zmq(header, payloads))
             except zmq.Again:
                 down = self.monitor.state != "up"
+                if kind == "push" and request_id is not None:
+                    # audio that never reached the daemon: the stream is broken. Say so (a terminal error
+                    # for the page) and cancel it at the daemon as soon as the DEALER takes messages again.
+                    self.in_flight.discard(request_id)
+                    self.lost_streams.add(request_id)
                 await self._send_ws(error_frame(
                     request_id, "daemon_unavailable" if down else "busy",
                     f"the daemon at {self.config.daemon_url} is not connected" if down
@@ -117,8 +131,16 @@ class Relay:
             except (TypeError, ValueError) as error:  # an unpackable header (never expected after decoding)
                 await self._send_ws(error_frame(request_id, "bad_message", str(error)))
                 continue
-            if header.get("type") == "speak" and request_id is not None:
+            if kind in STREAMS and request_id is not None:
                 self.in_flight.add(request_id)
+
+    async def _cancel_lost_streams(self) -> None:
+        for request_id in sorted(self.lost_streams):
+            try:
+                await self.dealer.send(msgpack.packb({"v": 1, "type": "cancel", "id": request_id}), zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self.lost_streams.discard(request_id)
 
     async def _send_daemon(self, frames: list[bytes]) -> None:
         """Send now, or wait a little while this DEALER (re)connects (IMMEDIATE: nothing queues while it is away)."""

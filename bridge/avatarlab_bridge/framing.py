@@ -3,6 +3,7 @@
 A WebSocket frame is a MessagePack **array** ``[header, payload...]``: the header map exactly as on
 ZeroMQ, then each payload frame as MessagePack ``bin``. Daemon-to-client frames are built without
 re-encoding the header (its bytes already are a MessagePack map), so the relay is byte-faithful.
+Clients send ``[header]``, or ``[header, payload]`` for ``push`` (live audio, relayed unchanged).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ BRIDGE_ERRORS = {
     "bad_message": False,         # the WebSocket frame is not a MessagePack array starting with a map
     "busy": True,                 # the bridge's own queue towards the daemon is full
 }
+
+
+#: client message types that carry exactly one payload frame; every other type carries none
+PAYLOAD_TYPES = frozenset({"push"})
 
 
 class FramingError(ValueError):
@@ -61,6 +66,17 @@ def from_websocket(data: bytes) -> tuple[dict[str, Any], list[bytes]]:
     if not all(isinstance(p, (bytes, bytearray)) for p in payloads):
         raise FramingError("payloads after the header must be MessagePack bin")
     return value[0], [bytes(p) for p in payloads]
+
+
+def payload_error(header: dict[str, Any], payloads: list[bytes]) -> str | None:
+    """Why this client message has the wrong number of payloads for its type, or None when it is right."""
+    kind = header.get("type")
+    if kind in PAYLOAD_TYPES:
+        if len(payloads) != 1:
+            return f"{kind} takes one payload frame (the audio, MessagePack bin); got {len(payloads)}"
+    elif payloads:
+        return f"{kind if isinstance(kind, str) else 'this message'} takes no payload; got {len(payloads)}"
+    return None
 
 
 def to_zmq(header: dict[str, Any], payloads: list[bytes]) -> list[bytes]:
