@@ -4,6 +4,10 @@
         async for message in client.speak("Hello", emotion="happy"):
             ...
         utterance = await client.speak("Hello").collect()
+        async with client.listen(sample_rate=16000) as live:       # or: live = await client.listen(...)
+            await live.push(block)
+            replies = await live.poll()
+            stats = await live.finish()
 
 Same API as the synchronous Client, with ``await`` on every call that talks to the daemon. One task
 reads the socket and routes messages (through the shared ``Session``); any number of tasks may wait
@@ -14,26 +18,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import zmq
 import zmq.asyncio
 
 from .messages import (
-    DaemonTimeoutError, End, Message, Pong, StatusReply, StreamMessage, VoiceDescription, VoicesReply, Welcome,
+    DaemonTimeoutError, End, LiveMessage, Message, Pong, StatusReply, StreamMessage, VoiceDescription, VoicesReply,
+    Welcome,
 )
 from .protocol import DEFAULT_URL
 from .session import (
-    DEFAULT_MAX_BUFFER, ReplyState, Session, Waiter, check_collectable, configure_socket,
-    StreamHandle, speak_fields,
+    DEFAULT_MAX_BUFFER, LiveHandle, ReplyState, Session, Waiter, check_collectable, configure_socket,
+    StreamHandle, listen_fields, speak_fields,
 )
 
 if TYPE_CHECKING:
     from ..engine import Utterance
 
-__all__ = ["AsyncClient", "AsyncStream"]
+__all__ = ["AsyncClient", "AsyncLiveStream", "AsyncStream"]
 
 
 class AsyncClient:
@@ -114,14 +120,24 @@ class AsyncClient:
                               sentence_silence=sentence_silence, channels=channels, curve_format=curve_format)
         return AsyncStream(self, self._session.open_stream(text, request_id, fields))
 
+    def listen(self, *, sample_rate: int = 16000, fps: int = 60, channels: Sequence[str] | None = None,
+               audio_format: str = "pcm16le", emotion: str | None = None, emotion_intensity: float | None = None,
+               seed: int | None = None, curve_format: str = "f32", request_id: str | None = None) -> AsyncLiveStream:
+        """Queue a listen request (see ``Client.listen``); ``await`` the returned stream (or enter it with
+        ``async with``) to wait for its start, after which ``max_delay_s`` is known."""
+        fields = listen_fields(sample_rate=sample_rate, fps=fps, audio_format=audio_format, emotion=emotion,
+                               emotion_intensity=emotion_intensity, seed=seed, channels=channels,
+                               curve_format=curve_format)
+        return AsyncLiveStream(self, self._session.open_live(request_id, fields))
+
     # ---- plumbing ----
     async def _reply(self, reply: ReplyState) -> Message:
         while not reply.done:
             await self._wait(reply)
         return reply.value()
 
-    async def _wait(self, waiter: Waiter) -> None:
-        """Send what is queued, then wait once for traffic or the next heartbeat."""
+    async def _wait(self, waiter: Waiter, limit_s: float | None = None) -> None:
+        """Send what is queued, then wait once for traffic or the next heartbeat (at most ``limit_s``)."""
         if self._socket.closed:
             raise RuntimeError("this AsyncClient is closed")
         if self._reader_error is not None:
@@ -129,7 +145,12 @@ class AsyncClient:
         self._start_reader()
         changed = self._changed
         wait_s = self._session.due(waiter)
+        if limit_s is not None:
+            wait_s = max(0.0, min(wait_s, limit_s))
         await self._flush()
+        if wait_s <= 0:
+            await asyncio.sleep(0)  # let the reader route what has arrived
+            return
         try:
             await asyncio.wait_for(changed.wait(), wait_s)
         except asyncio.TimeoutError:
@@ -212,6 +233,101 @@ class AsyncStream(StreamHandle):
 
     async def __aenter__(self) -> AsyncStream:
         return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+
+class AsyncLiveStream(LiveHandle):
+    """A live stream on an AsyncClient: the API of ``LiveStream`` with ``await`` (``async for`` the replies)."""
+
+    def __await__(self) -> Generator[Any, None, AsyncLiveStream]:
+        return self._open().__await__()
+
+    async def _open(self) -> AsyncLiveStream:
+        while not self._opened():
+            await self._client._wait(self._state)
+        return self
+
+    async def push(self, samples: Any, last: bool = False) -> int:
+        """Send audio (see ``LiveStream.push``); returns how many push messages went out."""
+        if self.start is None:
+            await self._open()
+        count = self._queue_push(samples, last)
+        await self._client._flush()
+        self._client._start_reader()
+        return count
+
+    async def poll(self, timeout: float = 0.0) -> list[LiveMessage]:
+        """The replies received so far; with ``timeout`` > 0, waits up to that long for the first one."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        out: list[LiveMessage] = []
+        await self._client._wait(self._state, 0.0)
+        while True:
+            self._take(out)
+            left = deadline - loop.time()
+            if out or self._state.done or left <= 0:
+                return out
+            await self._client._wait(self._state, left)
+
+    async def wait(self) -> list[LiveMessage]:
+        """Read until every push sent so far has its reply (see ``LiveStream.wait``)."""
+        out: list[LiveMessage] = []
+        await self._client._wait(self._state, 0.0)
+        while True:
+            self._take(out)
+            state = self._state
+            if not state.pending or state.done or state.terminal_received or state.failure is not None:
+                return out
+            await self._client._wait(state)
+
+    def __aiter__(self) -> AsyncIterator[LiveMessage]:
+        return self
+
+    async def __anext__(self) -> LiveMessage:
+        while True:
+            message = self._state.pop()
+            if message is not None:
+                return message  # type: ignore[return-value]
+            if self._state.done:
+                raise StopAsyncIteration
+            await self._client._wait(self._state)
+
+    async def finish(self) -> dict[str, Any]:
+        """Push the end of the audio and read up to ``end``; returns its stats (see ``LiveStream.finish``)."""
+        if self.start is None:
+            await self._open()
+        if not self._state.last_sent and not self._state.done and not self._state.terminal_received:
+            await self.push(np.zeros(0, np.float32), last=True)
+        while (stats := self._end_stats()) is None:
+            await self._client._wait(self._state)
+        return stats
+
+    async def cancel(self) -> End | None:
+        """Cancel and wait for the terminal ``end`` (see ``LiveStream.cancel``)."""
+        if self._state.done:
+            return None
+        self._client._session.cancel(self._state)
+        while True:
+            message = self._state.pop()
+            if isinstance(message, End):
+                return message
+            if message is None:
+                if self._state.done:
+                    return None
+                await self._client._wait(self._state)
+
+    async def close(self) -> None:
+        """Stop reading: cancel the stream if it still runs (without waiting) and forget it."""
+        if self._state.done:
+            return
+        self._client._session.abandon(self._state)
+        if not self._client.closed:
+            await self._client._flush(block=False)
+
+    async def __aenter__(self) -> AsyncLiveStream:
+        return await self._open()
 
     async def __aexit__(self, *_: object) -> None:
         await self.close()

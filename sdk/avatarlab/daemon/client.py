@@ -4,6 +4,11 @@
         for message in client.speak("Hello there!", emotion="happy"):
             ...  # Start, Audio, Frames, Events, then End
         utterance = client.speak("Hello there!", seed=1).collect()  # an avatarlab.engine.Utterance
+        with client.listen(sample_rate=16000) as live:                # live audio -> face curves
+            live.push(block)                                          # float32 -1..1 or int16 PCM
+            for message in live.poll():
+                ...  # LiveFrames (one per push), Events (visemes), End
+            stats = live.finish()
 
 One Client is one DEALER connection; several streams may be open on it at once. It is not
 thread-safe: use it from one thread (or one Client per thread).
@@ -12,20 +17,23 @@ thread-safe: use it from one thread (or one Client per thread).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import zmq
 
 from .messages import (
-    Audio, DaemonProtocolError, DaemonRestartedError, DaemonTimeoutError, End, Events, Frames, Message, Pong,
-    RequestError, Start, StatusReply, StreamMessage, VoiceDescription, VoicesReply, Welcome,
+    Audio, DaemonProtocolError, DaemonRestartedError, DaemonTimeoutError, End, Events, Frames, LiveFrames,
+    LiveMessage, LiveStart, Message, Pong, RequestError, Start, StatusReply, StreamMessage, VoiceDescription,
+    VoicesReply, Welcome,
 )
 from .protocol import DEFAULT_URL
 from .session import (
-    DEFAULT_MAX_BUFFER, ReplyState, Session, Waiter, check_collectable, configure_socket,
-    StreamHandle, speak_fields,
+    DEFAULT_MAX_BUFFER, LiveCollector, LiveHandle, ReplyState, Session, Waiter, check_collectable, configure_socket,
+    StreamHandle, listen_fields, speak_fields,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Audio", "Client", "DaemonProtocolError", "DaemonRestartedError", "DaemonTimeoutError", "End", "Events",
-    "Frames", "RequestError", "Start", "Stream", "VoiceDescription", "Welcome",
+    "Frames", "LiveCollector", "LiveFrames", "LiveStart", "LiveStream", "RequestError", "Start", "Stream",
+    "VoiceDescription", "Welcome",
 ]
 
 #: Messages read from the socket in one go before the waiting stream looks at its buffer again.
@@ -130,6 +139,27 @@ class Client:
         self._flush()
         return Stream(self, state)
 
+    # ---- listen ----
+    def listen(self, *, sample_rate: int = 16000, fps: int = 60, channels: Sequence[str] | None = None,
+               audio_format: str = "pcm16le", emotion: str | None = None, emotion_intensity: float | None = None,
+               seed: int | None = None, curve_format: str = "f32", request_id: str | None = None) -> LiveStream:
+        """Open a live stream (docs/protocol.md section 5a): push audio, get face curves back.
+
+        ``sample_rate`` is the rate of the audio you will push (8000 to 48000); ``channels`` any of
+        ``visemes``, ``blendshapes``, ``head``, ``eyes``, ``events`` (default all); ``audio_format`` how
+        samples travel (``pcm16le`` or ``f32le``; push() converts). Waits for the daemon's ``start``, so
+        ``max_delay_s`` is known on return; a refused stream (bad sample rate...) raises RequestError here.
+        """
+        fields = listen_fields(sample_rate=sample_rate, fps=fps, audio_format=audio_format, emotion=emotion,
+                               emotion_intensity=emotion_intensity, seed=seed, channels=channels,
+                               curve_format=curve_format)
+        state = self._session.open_live(request_id, fields)
+        self._flush()
+        live = LiveStream(self, state)
+        while not live._opened():
+            self._wait(state)
+        return live
+
     # ---- plumbing ----
     def _reply(self, reply: ReplyState) -> Message:
         self._flush()
@@ -137,10 +167,15 @@ class Client:
             self._wait(reply)
         return reply.value()
 
-    def _wait(self, waiter: Waiter) -> None:
-        """Wait once for traffic (sending heartbeats as they fall due) and route what arrives."""
+    def _wait(self, waiter: Waiter, limit_s: float | None = None) -> None:
+        """Wait once for traffic (sending heartbeats as they fall due) and route what arrives.
+
+        ``limit_s`` caps the wait (0: only read what has already arrived).
+        """
         self._check_open()
         wait_s = self._session.due(waiter)
+        if limit_s is not None:
+            wait_s = max(0.0, min(wait_s, limit_s))
         self._flush()
         if self._socket.poll(math.ceil(wait_s * 1000), zmq.POLLIN):
             for _ in range(_DRAIN_BATCH):
@@ -228,6 +263,102 @@ class Stream(StreamHandle):
             self._client._flush(block=False)
 
     def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class LiveStream(LiveHandle):
+    """A live stream: ``push()`` audio, read the replies (``poll``, ``wait`` or iteration), ``finish()``.
+
+    Every push is answered by one ``LiveFrames`` (``num_frames`` may be 0), then an ``Events`` when
+    viseme segments closed; the stream ends with ``End``. An ``error`` raises RequestError. Also a
+    context manager: leaving it cancels the stream if it still runs.
+    """
+
+    def push(self, samples: Any, last: bool = False) -> int:
+        """Send mono audio at the stream's ``sample_rate``: float -1..1 or int16 PCM (converted to the
+        stream's ``audio_format``). An array longer than the daemon's ``max_push_s`` goes out as several
+        pushes; returns how many were sent. ``last=True`` ends the audio (an empty array is fine then).
+        Does not wait for the replies.
+        """
+        count = self._queue_push(samples, last)
+        self._client._flush()
+        return count
+
+    def poll(self, timeout: float = 0.0) -> list[LiveMessage]:
+        """The replies received so far, without waiting; with ``timeout`` > 0, waits up to that many
+        seconds for the first one when none has arrived yet."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        out: list[LiveMessage] = []
+        self._client._wait(self._state, 0.0)
+        while True:
+            self._take(out)
+            left = deadline - time.monotonic()
+            if out or self._state.done or left <= 0:
+                return out
+            self._client._wait(self._state, left)
+
+    def wait(self) -> list[LiveMessage]:
+        """Read until every push sent so far has its reply; returns the messages read (with any
+        ``Events`` that came along)."""
+        out: list[LiveMessage] = []
+        self._client._wait(self._state, 0.0)
+        while True:
+            self._take(out)
+            state = self._state
+            if not state.pending or state.done or state.terminal_received or state.failure is not None:
+                return out  # an error that ended the stream is raised by the next call
+            self._client._wait(state)
+
+    def __iter__(self) -> Iterator[LiveMessage]:
+        return self
+
+    def __next__(self) -> LiveMessage:
+        """The next reply, waiting for it (until the stream's End; after it, StopIteration)."""
+        while True:
+            message = self._state.pop()
+            if message is not None:
+                return message  # type: ignore[return-value]
+            if self._state.done:
+                raise StopIteration
+            self._client._wait(self._state)
+
+    def finish(self) -> dict[str, Any]:
+        """Push the end of the audio (unless a push was marked last) and read up to the stream's ``end``;
+        returns its stats. The replies read on the way stay queued: ``poll()`` or iteration yields them."""
+        if not self._state.last_sent and not self._state.done and not self._state.terminal_received:
+            self.push(np.zeros(0, np.float32), last=True)
+        while (stats := self._end_stats()) is None:
+            self._client._wait(self._state)
+        return stats
+
+    def cancel(self) -> End | None:
+        """Cancel the stream and wait for its terminal ``end`` (status "cancelled", or "ok" if it had ended),
+        which it returns; replies not read yet are dropped. None if the end had already been read."""
+        if self._state.done:
+            return None
+        self._client._session.cancel(self._state)
+        self._client._flush()
+        while True:
+            message = self._state.pop()
+            if isinstance(message, End):
+                return message
+            if message is None:
+                if self._state.done:
+                    return None
+                self._client._wait(self._state)
+
+    def close(self) -> None:
+        """Stop reading: cancel the stream if it still runs (without waiting) and forget it."""
+        if self._state.done:
+            return
+        self._client._session.abandon(self._state)
+        if not self._client.closed:
+            self._client._flush(block=False)
+
+    def __enter__(self) -> LiveStream:
         return self
 
     def __exit__(self, *_: object) -> None:

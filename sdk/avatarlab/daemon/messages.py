@@ -1,4 +1,4 @@
-"""Typed daemon-to-client messages (docs/protocol.md section 5) and the client's errors.
+"""Typed daemon-to-client messages (docs/protocol.md sections 5 and 5a) and the client's errors.
 
 ``decode_message(frames)`` turns one multipart ZeroMQ message into one of the dataclasses below. It is
 pure (no sockets), so the synchronous and the asyncio client share it, and it can be tested alone.
@@ -109,7 +109,7 @@ class Start:
 
     id: str
     seq: int
-    voice: str
+    voice: str | None  # None on a listen stream (LiveStart)
     sample_rate: int
     fps: int
     audio_format: str
@@ -124,6 +124,19 @@ class Start:
             spans[name] = slice(first, first + len(channels))
             first += len(channels)
         return spans
+
+
+@dataclass(frozen=True)
+class LiveStart(Start):
+    """The first message of a ``listen`` stream (docs/protocol.md section 5a); ``voice`` is None.
+
+    ``max_delay_s`` / ``max_delay_samples``: a frame is released at the latest by the push after which
+    this much audio beyond the frame's own moment has been pushed.
+    """
+
+    model: str = ""
+    max_delay_s: float = 0.0
+    max_delay_samples: int = 0
 
 
 @dataclass(frozen=True)
@@ -160,6 +173,17 @@ class Frames:
         if name not in self.columns:
             raise KeyError(f"group {name!r} is not in this stream; it has {', '.join(self.columns) or 'none'}")
         return self.values[:, self.columns[name]]
+
+
+@dataclass(frozen=True)
+class LiveFrames(Frames):
+    """The one reply to a ``push``: the frames it released (``num_frames`` may be 0).
+
+    ``samples_in`` is the number of samples pushed so far, this push included. Frame ``start_frame + i``
+    shows the face at input sample ``(start_frame + i) * sample_rate / fps``.
+    """
+
+    samples_in: int = 0
 
 
 @dataclass(frozen=True)
@@ -237,6 +261,8 @@ class UnknownMessage:
 
 
 StreamMessage = Union[Start, Audio, Frames, Events, End]
+#: What a live stream yields: LiveFrames (one per push), Events (visemes that closed), then End.
+LiveMessage = Union[LiveFrames, Events, End]
 Message = Union[Welcome, Pong, StatusReply, VoicesReply, Start, Audio, Frames, Events, End, ErrorMessage,
                 UnknownMessage]
 STREAM_TYPES = (Start, Audio, Frames, Events, End)
@@ -317,8 +343,11 @@ def decode_message(frames: list[bytes], starts: Mapping[str, Start] | None = Non
         dtype = CURVE_FORMATS.get(start.curve_format if start else "f32", CURVE_FORMATS["f32"])
         raw = _payload(frames, kind, rows * cols * dtype.itemsize)
         values = np.frombuffer(raw, dtype=dtype).reshape(rows, cols).astype(np.float32)
-        return Frames(_get(header, "id", str), seq, _get(header, "start_frame", int),
-                      _get(header, "sample_offset", int), values, start.columns() if start else {})
+        common = (_get(header, "id", str), seq, _get(header, "start_frame", int), _get(header, "sample_offset", int),
+                  values, start.columns() if start else {})
+        if "samples_in" in header:  # the reply to a push
+            return LiveFrames(*common, samples_in=_get(header, "samples_in", int))
+        return Frames(*common)
     if len(frames) != 1:
         raise DaemonProtocolError(f"{kind!r} message carries {len(frames) - 1} unexpected payload frame(s)")
     if kind == "start":
@@ -326,6 +355,16 @@ def decode_message(frames: list[bytes], starts: Mapping[str, Start] | None = Non
         if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
             raise DaemonProtocolError("'start' message: groups must be a list of maps")
         parsed = [(str(g.get("name")), tuple(str(c) for c in g.get("channels") or ())) for g in groups]
+        if "max_delay_s" in header:  # a listen stream: no voice, a stated delay
+            voice = header.get("voice")
+            if voice is not None and not isinstance(voice, str):
+                raise DaemonProtocolError("'start' message: voice must be a string or nil")
+            return LiveStart(_get(header, "id", str), seq, voice, _get(header, "sample_rate", int),
+                             _get(header, "fps", int), str(header.get("audio_format", "pcm16le")),
+                             str(header.get("curve_format", "f32")), parsed,
+                             int(header.get("num_channels", sum(len(c) for _, c in parsed))),
+                             str(header.get("model", "")), float(_get(header, "max_delay_s", (int, float))),
+                             int(header.get("max_delay_samples", 0)))
         return Start(_get(header, "id", str), seq, _get(header, "voice", str), _get(header, "sample_rate", int),
                      _get(header, "fps", int), str(header.get("audio_format", "pcm16le")),
                      str(header.get("curve_format", "f32")), parsed,

@@ -4,7 +4,8 @@
 requests are open, the messages buffered for each stream, the daemon instance each request was sent
 to, and when to ping or give up. The clients only move frames between it and their socket: they
 send what ``Session.outbox`` holds, pass every received message to ``Session.feed``, and sleep for
-as long as ``Session.due`` says.
+as long as ``Session.due`` says. ``LiveHandle`` and ``LiveCollector`` do the same for ``listen``
+streams (section 5a): sample conversion, splitting, matching replies to pushes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +23,16 @@ import numpy as np
 import zmq
 
 from .. import __version__
+from ..errors import InvalidOptionError
 from ..options import SynthesisOptions
 from .messages import (
-    Audio, DaemonProtocolError, DaemonRestartedError, DaemonTimeoutError, End, ErrorMessage, Events, Frames, Message,
-    Pong, RequestError, Start, StatusReply, UnknownMessage, Welcome, decode_message,
+    Audio, DaemonProtocolError, DaemonRestartedError, DaemonTimeoutError, End, ErrorMessage, Events, Frames,
+    LiveFrames, LiveMessage, LiveStart, Message, Pong, RequestError, Start, StatusReply, UnknownMessage, VisemeMark,
+    Welcome, decode_message,
 )
-from .protocol import GROUPS, HEARTBEAT_TIMEOUT_MS, STREAM_CHANNELS, SUPPORTED_VERSIONS, VERSION, Limits, pack
+from .protocol import (
+    GROUPS, HEARTBEAT_TIMEOUT_MS, LIVE_AUDIO_FORMATS, STREAM_CHANNELS, SUPPORTED_VERSIONS, VERSION, Limits, pack,
+)
 
 if TYPE_CHECKING:
     from ..engine import Utterance
@@ -43,6 +48,11 @@ _MAX_ID_CHARS = Limits().max_id_chars
 #: ``speak`` fields passed through as given (None means "the daemon's default").
 SPEAK_FIELDS = ("voice", "fps", "emotion", "emotion_intensity", "seed", "speed", "noise_scale", "noise_w",
                 "speaker", "sentence_silence", "channels", "curve_format")
+#: ``listen`` header fields passed through as given (None means "the daemon's default").
+LISTEN_FIELDS = ("sample_rate", "fps", "audio_format", "emotion", "emotion_intensity", "seed", "channels",
+                 "curve_format")
+#: Bytes of a push message left for its header below the daemon's whole-message limit.
+_PUSH_HEADER_ROOM = 4096
 
 
 def new_request_id() -> str:
@@ -91,6 +101,17 @@ def speak_fields(**given: Any) -> dict[str, Any]:
     unknown = set(given) - set(SPEAK_FIELDS)
     if unknown:
         raise TypeError(f"unknown speak option(s): {', '.join(sorted(unknown))}")
+    result = {name: value for name, value in given.items() if value is not None}
+    if "channels" in result:
+        result["channels"] = list(result["channels"])
+    return result
+
+
+def listen_fields(**given: Any) -> dict[str, Any]:
+    """The ``listen`` header fields among ``given`` that are not None."""
+    unknown = set(given) - set(LISTEN_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown listen option(s): {', '.join(sorted(unknown))}")
     result = {name: value for name, value in given.items() if value is not None}
     if "channels" in result:
         result["channels"] = list(result["channels"])
@@ -170,6 +191,29 @@ class StreamState(Waiter):
         return None
 
 
+@dataclass(eq=False)
+class LiveState(StreamState):
+    """One listen request: besides the stream's messages, the pushes sent and the replies they got."""
+
+    limits: Limits | None = None  # the daemon's, from the welcome that answers this stream's hello
+    pushes: int = 0  # push messages sent
+    replies: int = 0  # frames replies received (one per push)
+    samples_pushed: int = 0
+    next_frame: int = 0  # the frame the next reply must start at
+    expected: deque = field(default_factory=deque)  # samples_in each unanswered push must report
+    last_sent: bool = False
+
+    @property
+    def pending(self) -> int:
+        """Pushes sent whose ``frames`` reply has not arrived yet."""
+        return self.pushes - self.replies
+
+    @property
+    def idle(self) -> bool:
+        """Started, every push answered and more audio may come: silence is no sign of trouble."""
+        return self.start is not None and not self.pending and not self.last_sent and not self.terminal_received
+
+
 # ---- the session ---------------------------------------------------------------------------
 
 
@@ -209,14 +253,18 @@ class Session:
     def hello(self, timeout: float | None = None) -> ReplyState:
         return self.request("hello", Welcome, timeout, versions=list(SUPPORTED_VERSIONS), client=CLIENT_NAME)
 
-    def open_stream(self, text: str | bytes, request_id: str | None, fields_: dict[str, Any]) -> StreamState:
-        """Queue a ping (to learn which daemon instance takes the request) and the ``speak`` itself."""
+    def _new_id(self, request_id: str | None) -> str:
         request_id = new_request_id() if request_id is None else request_id
         if not isinstance(request_id, str) or not 1 <= len(request_id) <= _MAX_ID_CHARS:
             raise RequestError("invalid_field", f"request_id must be a string of 1 to {_MAX_ID_CHARS} characters",
                                field="id")
         if request_id in self.streams:
             raise RequestError("duplicate_id", f"request {request_id!r} is still running on this client")
+        return request_id
+
+    def open_stream(self, text: str | bytes, request_id: str | None, fields_: dict[str, Any]) -> StreamState:
+        """Queue a ping (to learn which daemon instance takes the request) and the ``speak`` itself."""
+        request_id = self._new_id(request_id)
         if isinstance(text, (bytes, bytearray)):
             try:  # the daemon reports bytes that are not UTF-8 as invalid_text
                 text = bytes(text).decode("utf-8")
@@ -229,6 +277,27 @@ class Session:
         self._ping(state.ping_id)
         self._send({"type": "speak", "id": request_id, "text": text, **fields_})
         return state
+
+    def open_live(self, request_id: str | None, fields_: dict[str, Any]) -> LiveState:
+        """Queue a ``hello`` (its welcome gives the daemon instance and the push limits) and the ``listen``."""
+        request_id = self._new_id(request_id)
+        state = LiveState(request_id, self.timeout, self.clock(), request=fields_, ping_id=f"h-{new_request_id()}")
+        self.streams[request_id] = state
+        self._stream_pings[state.ping_id] = state
+        self._send({"type": "hello", "id": state.ping_id, "versions": list(SUPPORTED_VERSIONS),
+                    "client": CLIENT_NAME})
+        self.last_ping = self.clock()
+        self._send({"type": "listen", "id": request_id, **fields_})
+        return state
+
+    def push(self, state: LiveState, payload: bytes, count: int, last: bool) -> None:
+        """Queue one ``push`` of ``count`` samples (``payload``, already in the stream's audio format)."""
+        self.outbox.append(pack({"v": VERSION, "type": "push", "id": state.id, "last": last}, payload))
+        state.pushes += 1
+        state.samples_pushed += count
+        state.expected.append(state.samples_pushed)
+        state.last_sent = state.last_sent or last
+        state.last_activity = self.clock()
 
     def cancel(self, state: StreamState) -> None:
         """Queue a ``cancel`` (unless the stream already ended) and drop buffered non-terminal messages."""
@@ -264,6 +333,8 @@ class Session:
         Raises DaemonTimeoutError once ``waiter`` has had no message for its timeout.
         """
         now = self.clock()
+        if isinstance(waiter, LiveState) and waiter.idle:
+            waiter.last_activity = now  # a live stream waiting for its next push expects nothing
         deadline = waiter.last_activity + waiter.timeout
         if now >= deadline:
             if isinstance(waiter, StreamState):
@@ -301,7 +372,7 @@ class Session:
             return
         instance = message.instance if isinstance(message, (Pong, Welcome, StatusReply)) else None
         if instance is not None:
-            self._observe(instance, message.id)
+            self._observe(instance, message)
         if message.id is None and isinstance(message, ErrorMessage):
             self._orphan_error(message)
             return
@@ -313,11 +384,14 @@ class Session:
         if reply is not None:
             self._to_reply(reply, message)
 
-    def _observe(self, instance: str, reply_id: str | None) -> None:
+    def _observe(self, instance: str, message: Message) -> None:
         """A daemon instance was seen; requests sent to an earlier instance are gone."""
+        reply_id = message.id
         own = self._stream_pings.pop(reply_id, None) if reply_id is not None else None
         if own is not None and own.instance is None:
             own.instance = instance
+        if isinstance(own, LiveState) and isinstance(message, Welcome):
+            own.limits = message.limits
         for stream in list(self.streams.values()):
             if stream.instance is not None and stream.instance != instance and not stream.terminal_received:
                 stream.failure = DaemonRestartedError(
@@ -340,6 +414,8 @@ class Session:
             stream.next_seq = seq + 1
         if isinstance(message, Start):
             stream.start = message
+        if isinstance(stream, LiveState) and isinstance(message, LiveFrames) and not self._matches_push(stream, message):
+            return
         if terminal:
             stream.terminal_received = True
             self._forget(stream)
@@ -354,6 +430,24 @@ class Session:
             self._forget(stream)
             return
         stream.queue.append(message)
+
+    def _matches_push(self, stream: LiveState, message: LiveFrames) -> bool:
+        """Count a push's reply; a reply that answers no push, or the wrong one, breaks the protocol."""
+        expected = stream.expected.popleft() if stream.expected else None
+        stream.replies += 1
+        problem = None
+        if expected is None:
+            problem = "a frames reply arrived for no push"
+        elif message.samples_in != expected:
+            problem = f"the reply to a push reports {message.samples_in} samples in, {expected} were pushed"
+        elif message.start_frame != stream.next_frame:
+            problem = f"frames start at {message.start_frame}, not at {stream.next_frame} (frames lost)"
+        if problem is None:
+            stream.next_frame += message.num_frames
+            return True
+        stream.failure = DaemonProtocolError(f"request {stream.id}: {problem}")
+        self._forget(stream)
+        return False
 
     def _to_reply(self, reply: ReplyState, message: Message) -> None:
         reply.answered = True
@@ -502,3 +596,240 @@ class StreamHandle:
     def end(self) -> End | None:
         """The terminal end message, once it has been read."""
         return self._state.end
+
+
+# ---- live audio (listen / push) -------------------------------------------------------------
+
+#: ``Utterance.voice`` of a take animated from pushed audio (as ``avatarlab lipsync`` labels its input).
+LIVE_VOICE_LABEL = "input audio"
+
+
+def encode_samples(samples: Any, audio_format: str) -> np.ndarray:
+    """Mono audio as the stream's wire samples: float arrays are -1..1, int16 arrays are PCM.
+
+    Returns a little-endian array of ``audio_format`` (``pcm16le`` or ``f32le``); raises InvalidOptionError
+    for anything else (a 2-D array, integers other than int16, complex numbers).
+    """
+    array = np.asarray(samples)
+    if array.ndim != 1:
+        raise InvalidOptionError(f"push() takes mono audio, a 1-D array; got shape {array.shape} "
+                                 "(average or pick the channels first)", option="samples")
+    if array.dtype == np.int16:
+        if audio_format == "pcm16le":
+            return array.astype("<i2", copy=False)
+        return (array.astype(np.float32) / np.float32(32768.0)).astype("<f4", copy=False)
+    if array.dtype.kind != "f":
+        raise InvalidOptionError(f"push() takes float audio in -1..1 or int16 PCM; got {array.dtype} "
+                                 "(convert it, e.g. int32 PCM / 2**31)", option="samples")
+    clean = np.clip(np.nan_to_num(array.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    if audio_format == "pcm16le":
+        return (clean * np.float32(32767.0)).round().astype("<i2")
+    return clean.astype("<f4", copy=False)
+
+
+def push_size(limits: Limits, sample_rate: int, audio_format: str) -> int:
+    """The most samples one push may carry: ``max_push_s`` of audio, within the whole-message limit."""
+    itemsize = LIVE_AUDIO_FORMATS[audio_format].itemsize if audio_format in LIVE_AUDIO_FORMATS else 4
+    by_time = int(limits.max_push_s * sample_rate)
+    by_bytes = (limits.max_message_bytes - _PUSH_HEADER_ROOM) // itemsize
+    return max(1, min(by_time, by_bytes))
+
+
+@dataclass
+class LiveCollector:
+    """Joins the replies of a listen stream: one curve matrix, the viseme events, the end.
+
+    Feed it every message read (``add``); it checks that the frames are contiguous. ``utterance()``
+    turns the take into an ``avatarlab.engine.Utterance`` that ``avatarlab.output.write_utterance`` writes
+    like ``avatarlab speak`` (it needs every curve group).
+    """
+
+    start: LiveStart
+    parts: list[np.ndarray] = field(default_factory=list)
+    visemes: list[VisemeMark] = field(default_factory=list)
+    num_frames: int = 0
+    replies: int = 0
+    end: End | None = None
+
+    def add(self, message: LiveMessage) -> None:
+        if isinstance(message, LiveFrames):
+            if message.start_frame != self.num_frames:
+                raise DaemonProtocolError(f"frame gap: a reply starts at frame {message.start_frame}, "
+                                          f"not {self.num_frames}")
+            self.replies += 1
+            self.num_frames += message.num_frames
+            if message.num_frames:
+                self.parts.append(message.values)
+        elif isinstance(message, Events):
+            self.visemes.extend(message.visemes)
+        elif isinstance(message, End):
+            self.end = message
+
+    def values(self) -> np.ndarray:
+        """Every frame so far, (num_frames, num_channels) float32, frame 0 first."""
+        if not self.parts:
+            return np.zeros((0, self.start.num_channels), np.float32)
+        return np.concatenate(self.parts)
+
+    def group(self, name: str) -> np.ndarray:
+        columns = self.start.columns()
+        if name not in columns:
+            raise KeyError(f"group {name!r} is not in this stream; it has {', '.join(columns) or 'none'}")
+        return self.values()[:, columns[name]]
+
+    def utterance(self, audio: np.ndarray, options: SynthesisOptions | None = None, text: str = "") -> Utterance:
+        """The take as an Utterance: ``audio`` is what was pushed (float32 at the stream's rate)."""
+        from ..animation import FaceFrames
+        from ..engine import Utterance, VisemeEvent
+        from ..timeline import PhonemeTimeline
+
+        start = self.start
+        groups = [name for name, _ in start.groups]
+        if groups != list(GROUPS):
+            raise ValueError(f"an utterance needs all curve groups ({', '.join(GROUPS)}); this stream has "
+                             f"{', '.join(groups) or 'none'}")
+        values, columns = self.values(), start.columns()
+        frames = FaceFrames(0, start.fps, *(np.ascontiguousarray(values[:, columns[name]]) for name in GROUPS))
+        options = replace(options or SynthesisOptions(), fps=start.fps)
+        audio = np.asarray(audio, dtype=np.float32)
+        return Utterance(
+            text=text, voice=LIVE_VOICE_LABEL, options=options, sample_rate=start.sample_rate, audio=audio,
+            timeline=PhonemeTimeline(start.sample_rate, [], []), frames=frames,
+            visemes=[VisemeEvent(v.viseme, v.start, v.end, v.phoneme) for v in self.visemes],
+        )
+
+
+class LiveHandle(StreamHandle):
+    """What the sync and async live streams share: the stream's terms, sample handling, reading buffered replies."""
+
+    _state: LiveState
+
+    # ---- the stream's terms (valid once opened) ----
+    @property
+    def start(self) -> LiveStart | None:
+        return self._collector.start  # type: ignore[return-value]
+
+    def _started(self) -> LiveStart:
+        if self.start is None:
+            raise RuntimeError("this live stream is not open yet: await it (AsyncClient) first")
+        return self.start
+
+    @property
+    def max_delay_s(self) -> float:
+        """A frame arrives at the latest with the push after which this much audio beyond its moment was pushed."""
+        return self._started().max_delay_s
+
+    @property
+    def max_delay_samples(self) -> int:
+        return self._started().max_delay_samples
+
+    @property
+    def sample_rate(self) -> int:
+        return self._started().sample_rate
+
+    @property
+    def fps(self) -> int:
+        return self._started().fps
+
+    @property
+    def audio_format(self) -> str:
+        return self._started().audio_format
+
+    @property
+    def max_push_samples(self) -> int:
+        """The most samples one push message carries (longer arrays are split)."""
+        start = self._started()
+        return push_size(self._state.limits or Limits(), start.sample_rate, start.audio_format)
+
+    @property
+    def pushes(self) -> int:
+        """Push messages sent so far (one array may take several)."""
+        return self._state.pushes
+
+    @property
+    def pending(self) -> int:
+        """Pushes whose ``frames`` reply has not been received yet."""
+        return self._state.pending
+
+    @property
+    def samples_pushed(self) -> int:
+        return self._state.samples_pushed
+
+    @property
+    def finished(self) -> bool:
+        """The push marked last has been sent (or the stream is over)."""
+        return self._state.last_sent or self._state.done or self._state.terminal_received
+
+    # ---- opening ----
+    def _opened(self) -> bool:
+        """Take the stream's ``start`` if it has arrived (raises the daemon's error for a refused listen)."""
+        if self.start is not None:
+            return True
+        message = self._state.pop()
+        if message is None:
+            if self._state.done:
+                raise DaemonProtocolError(f"listen {self.id} ended before its start message")
+            return False
+        if not isinstance(message, LiveStart):
+            self._client._session.abandon(self._state)
+            raise DaemonProtocolError(f"listen {self.id}: the first message is a {type(message).__name__}, "
+                                      "not a start with max_delay_s (is the daemon older than protocol 5a?)")
+        self._collector.add(message)
+        return True
+
+    # ---- pushing ----
+    def _queue_push(self, samples: Any, last: bool) -> int:
+        """Convert and split ``samples`` and queue the pushes (no I/O); returns how many were queued."""
+        state = self._state
+        self._started()
+        self._check_running()
+        wire = encode_samples(samples, self.audio_format)
+        size = self.max_push_samples
+        pieces = [wire[i:i + size] for i in range(0, len(wire), size)]
+        if not pieces and last:
+            pieces = [wire[:0]]
+        for k, piece in enumerate(pieces):
+            self._client._session.push(state, piece.tobytes(), len(piece), last and k == len(pieces) - 1)
+        return len(pieces)
+
+    def _check_running(self) -> None:
+        state = self._state
+        if state.last_sent:
+            raise RequestError("invalid_audio", f"listen {self.id}: audio pushed after the push marked last; "
+                               "open a new stream")
+        error = next((m for m in state.queue if isinstance(m, ErrorMessage)), None)
+        if error is not None:
+            raise error.to_exception()
+        if state.failure is not None:
+            raise state.failure
+        if state.done or state.terminal_received or state.cancel_sent:
+            raise RequestError("unknown_request", f"listen {self.id} is not running any more (it ended or was "
+                               "cancelled); open a new stream")
+
+    # ---- reading ----
+    def _take(self, into: list) -> list:
+        """Move the buffered replies into ``into``; an error is raised only when nothing precedes it."""
+        state = self._state
+        while True:
+            if into and ((state.queue and isinstance(state.queue[0], ErrorMessage))
+                         or (not state.queue and state.failure is not None and not state.done)):
+                return into  # hand over what came before; the next call raises
+            message = state.pop()
+            if message is None:
+                return into
+            into.append(message)
+
+    def _end_stats(self) -> dict[str, Any] | None:
+        """The stats of the stream's ``end`` once it has arrived (read or still buffered); raises its error."""
+        state = self._state
+        if state.end is not None:
+            return state.end.stats
+        tail = state.queue[-1] if state.queue else None
+        if isinstance(tail, End):
+            return tail.stats
+        if isinstance(tail, ErrorMessage) or (state.failure is not None and not state.done):
+            state.queue = deque(m for m in state.queue if isinstance(m, ErrorMessage))
+            state.pop()  # raises
+        if state.done:
+            raise RequestError("cancelled", f"listen {self.id} was closed before its end")
+        return None
