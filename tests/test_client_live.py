@@ -103,8 +103,7 @@ class Checker:
                 assert message.sample_offset == -(-message.start_frame * start.sample_rate // start.fps)
                 done = self.take.num_frames
                 due = frames_due(message.samples_in, start.sample_rate, start.fps, start.max_delay_s)
-                # Frame 0 is exempt: see test_first_frame_within_max_delay (a daemon-side defect).
-                assert done >= due or due == 1, (
+                assert done >= due, (
                     f"after {message.samples_in} samples pushed only {done} frames arrived; {due} are due "
                     f"within max_delay_s {start.max_delay_s}")
                 if message.samples_in < self.n:  # frames only for moments inside the pushed audio
@@ -211,8 +210,6 @@ def test_sample_conversion() -> None:
         encode_samples(np.zeros(10, np.int32), "pcm16le")
 
 
-@pytest.mark.xfail(strict=True, reason="daemon: frame 0 (before the first feature frame's span) needs ~65 ms of "
-                   "16 kHz audio, more than the stated max_delay_s (57.7 ms); see the report of this change")
 def test_first_frame_within_max_delay(client: Client, line: np.ndarray) -> None:
     with client.listen(sample_rate=16000, fps=FPS, channels=["visemes"]) as live:
         for first in range(0, 16000, 320):  # 20 ms pieces (the line, played as if at 16 kHz)

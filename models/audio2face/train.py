@@ -26,6 +26,10 @@ from model import NetConfig, VisemeNet, export_onnx  # noqa: E402
 
 from avatarlab.live.evaluation import SHAPE_OF_VISEME  # noqa: E402
 from avatarlab.live import features as feat  # noqa: E402
+from avatarlab.live.model import VisemeModel, VisemeStream  # noqa: E402
+from avatarlab.live.smoothing import ForwardFilter  # noqa: E402
+
+STAY_CHOICES = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9)  # 0: no smoothing (each frame's argmax)
 
 IGNORE = -100
 
@@ -79,6 +83,32 @@ def evaluate(net: VisemeNet, items) -> dict[str, float]:
     return {"viseme_accuracy": hits / total, "shape_accuracy": shapes / total}
 
 
+def tune_smoothing(onnx_path: Path, val) -> dict[str, float]:
+    """The forward filter's stay probability that scores best on validation clips, through the ONNX graph."""
+    model = VisemeModel.load(onnx_path)
+    log_probs = []
+    for f, _, _ in val:
+        stream = VisemeStream(model)
+        log_probs.append(np.concatenate([stream.push(f), stream.finish()]))
+    scores = {}
+    for stay in STAY_CHOICES:
+        hits = total = 0
+        for lp, (_, labels, _) in zip(log_probs, val):
+            decided = ForwardFilter(model.classes, stay).push(lp)
+            hits += int((decided == labels).sum())
+            total += len(labels)
+        scores[stay] = hits / total
+    best = max(scores, key=scores.get)
+    print("smoothing: " + ", ".join(f"stay {k}: {v:.3f}" for k, v in scores.items()), flush=True)
+    return {"stay": best, "viseme_accuracy": round(scores[best], 4)}
+
+
+def split(items, seed: int):
+    order = np.random.default_rng(seed).permutation(len(items))
+    n_val = max(1, len(items) // 20)
+    return [items[i] for i in order[:n_val]], [items[i] for i in order[n_val:]]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True)
@@ -91,15 +121,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tune-only", action="store_true",
+                        help="only re-tune the smoothing of an exported model in --out on the validation split")
     args = parser.parse_args(argv)
+    if args.tune_only:
+        val, _ = split(load(args.data), args.seed)
+        meta_path = args.out / "audio2face.json"
+        meta = json.loads(meta_path.read_text())
+        meta["smoothing"] = tune_smoothing(args.out / "audio2face.onnx", val)
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        return
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
 
-    items = load(args.data)
-    order = rng.permutation(len(items))
-    n_val = max(1, len(items) // 20)
-    val, train = [items[i] for i in order[:n_val]], [items[i] for i in order[n_val:]]
+    val, train = split(load(args.data), args.seed)
     stacked = np.concatenate([f for f, _, _ in train])
     mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-3
     config = NetConfig(channels=args.channels, lookahead=args.lookahead)
@@ -140,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
         "training": {"clips": len(train), "minutes": round(len(stacked) / 6000, 1), "epochs": args.epochs,
                      "seconds": round(time.time() - started), "validation": evaluate(net, val)},
     }
+    (args.out / "audio2face.json").write_text(json.dumps(meta, indent=2) + "\n")
+    meta["smoothing"] = tune_smoothing(args.out / "audio2face.onnx", val)
     (args.out / "audio2face.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {args.out / 'audio2face.onnx'}", flush=True)
 

@@ -66,6 +66,12 @@ class LiveRequest:
         self.samples_queued += len(audio)
         self.closing = self.closing or last
 
+    def queue_error(self, code: str, message: str) -> None:
+        """End the stream with this error after the pushes before it are answered (one reply per push)."""
+        with self._lock:
+            self.inbox.append((None, (code, message), time.monotonic()))
+        self.closing = True
+
     def start_message(self) -> Outgoing:
         return self.writer.live_start(self.listen, self.session.max_delay_s, MODEL_NAME)
 
@@ -79,6 +85,9 @@ class LiveRequest:
                 if not self.inbox:
                     return messages, False
                 audio, last, arrived = self.inbox.popleft()
+            if audio is None:  # a refused push: the stream's terminal error, after every earlier reply
+                code, message = last
+                return messages + [self.writer.error(code, message)], True
             try:
                 update = self.session.push(audio, last=last)
             except InvalidOptionError as error:

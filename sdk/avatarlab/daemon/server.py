@@ -77,6 +77,17 @@ def default_threads(workers: int) -> int:
     return max(1, len(os.sched_getaffinity(0)) // max(1, workers))
 
 
+def check_limits(config: DaemonConfig) -> None:
+    """Limits that contradict each other would cut connections instead of answering with errors."""
+    limits = config.limits
+    biggest_push = limits.max_push_s * 48000 * 4 + limits.max_header_bytes  # 48 kHz float32
+    if biggest_push > limits.max_message_bytes:
+        raise DaemonConfigError(f"--max-push-s {limits.max_push_s:g} allows pushes of up to {biggest_push:.0f} bytes, "
+                                f"over the {limits.max_message_bytes}-byte message limit; lower --max-push-s")
+    if limits.max_pending_pushes < 1 or limits.max_push_s <= 0 or limits.max_listen_s <= 0:
+        raise DaemonConfigError("--max-pending-pushes, --max-push-s and --max-listen-s must be positive")
+
+
 def check_security(config: DaemonConfig) -> None:
     if (config.curve_secret is None) != (config.allow_keys is None):
         raise DaemonConfigError("CURVE needs both --curve-secret (server key) and --allow-keys (client keys folder)")
@@ -192,6 +203,7 @@ class Daemon:
 
     def __init__(self, config: DaemonConfig, voices: VoiceRegistry) -> None:
         check_security(config)
+        check_limits(config)
         self.config = config
         self.limits = config.limits
         self.voices = voices
@@ -372,19 +384,18 @@ class Daemon:
             raise ProtocolError("unknown_request", f"no running listen request {request_id!r} to push audio to",
                                 request_id)
         if request.closing:  # the stream's own terminal message is on its way: answer outside it
-            raise ProtocolError("invalid_audio", f"audio pushed to {request_id!r} after its push marked last")
+            raise ProtocolError("invalid_audio", f"audio pushed to {request_id!r} after its push marked last, or "
+                                "after a refused push; the stream is ending", about=request_id)
         try:
             audio, last = parse_push(header, payload, request.listen, self.limits, request.samples_queued)
-        except ProtocolError as error:  # a bad push ends its stream: the client learns which audio was lost
-            self._fail(request, error.code, error.message)
-            self._flush(client)
-            return
-        if len(request.inbox) >= self.limits.max_pending_pushes:
-            self._fail(request, "overrun", f"more than {self.limits.max_pending_pushes} pushes wait to be processed: "
-                       "read the replies, and push audio no faster than it is processed")
-            self._flush(client)
-            return
-        request.queue(audio, last)
+        except ProtocolError as error:  # a refused push ends its stream, after the pushes before it are answered
+            request.queue_error(error.code, error.message)
+        else:
+            if len(request.inbox) >= self.limits.max_pending_pushes:
+                request.queue_error("overrun", f"more than {self.limits.max_pending_pushes} pushes waited to be "
+                                    "processed: read the replies, and push audio no faster than it is processed")
+            else:
+                request.queue(audio, last)
         if request.pending == 0:
             self.scheduler.add(identity, request)
 
@@ -616,6 +627,7 @@ class _StopDuringLoad(Exception):
 def run(config: DaemonConfig) -> int:
     """Load and warm the voices, then serve until SIGTERM/SIGINT. Returns the exit code."""
     check_security(config)
+    check_limits(config)
     daemon: Daemon | None = None
 
     def on_signal(signum: int, _frame: Any) -> None:

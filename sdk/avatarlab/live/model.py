@@ -30,6 +30,13 @@ class VisemeModel:
     classes: int
     meta: dict
 
+    @property
+    def smoothing_stay(self) -> float:
+        """The forward filter setting tuned on validation speech when the model was trained."""
+        from .smoothing import DEFAULT_STAY
+
+        return float(self.meta.get("smoothing", {}).get("stay", DEFAULT_STAY))
+
     @classmethod
     def load(cls, path: Path = MODEL_PATH, meta_path: Path | None = None) -> VisemeModel:
         meta_path = meta_path or path.with_suffix(".json")

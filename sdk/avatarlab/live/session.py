@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..animation import FaceAnimator, FaceFrames
+from ..animation.loudness import MAX_WINDOW
 from ..channels import OCULUS_VISEMES
 from ..engine import VisemeEvent, frame_range
 from ..errors import InvalidOptionError
@@ -30,7 +31,8 @@ REPRESENTATIVE = {
 MIN_RATE, MAX_RATE = 8000, 48000
 #: Decided visemes older than this are dropped from the animated timeline (bounded cost on endless streams).
 TIMELINE_WINDOW_S = 8.0
-_AUDIO_KEEP = 4096  # samples of 16 kHz audio kept for the animator's loudness and pitch windows
+#: 16 kHz samples kept before the next frame to animate: the animator's loudness and pitch windows.
+_AUDIO_KEEP = MAX_WINDOW
 _RATE = feat.SAMPLE_RATE
 #: The animator's 16 kHz sample where decided feature frame j's span begins (centre - half a hop).
 _SPAN_OFFSET = feat.WINDOW // 2 - feat.HOP // 2
@@ -63,7 +65,7 @@ class LiveLipSync:
         self._resampler = StreamingResampler(sample_rate, _RATE)
         self._features = feat.StreamingLogMel()
         self._net = VisemeStream(model)
-        self._filter = ForwardFilter(self._net.model.classes)
+        self._filter = ForwardFilter(self._net.model.classes, self._net.model.smoothing_stay)
         self._labels: list[int] = []  # decided viseme per feature frame (kept only in segments below)
         self._segments: list[list[int]] = []  # [viseme, start16k, end16k] runs; the last one is still open
         self._decided = 0  # feature frames decided
@@ -79,8 +81,10 @@ class LiveLipSync:
     @property
     def max_delay_s(self) -> float:
         """Longest time from a frame's own moment to the push that releases it (any piece sizes)."""
-        # frame j is decided once feature frame j + lookahead exists, i.e. its window's last sample arrived
-        feature_delay = feat.HOP * self._net.model.lookahead + feat.WINDOW - _SPAN_OFFSET
+        # Feature frame j is decided once frame j + lookahead exists (its window's last sample arrived), and it
+        # commits the timeline up to its span's end. The worst case is the frame at time 0, which waits for
+        # feature frame 0 to be decided: lookahead hops plus one whole window.
+        feature_delay = feat.HOP * self._net.model.lookahead + feat.WINDOW
         return (feature_delay + 1) / _RATE + self._resampler.delay_input_samples / self.sample_rate
 
     # ---- pushing -------------------------------------------------------------------------------------------
@@ -116,7 +120,11 @@ class LiveLipSync:
     def _take_audio(self, audio16: np.ndarray) -> None:
         self._audio = np.concatenate([self._audio, audio16])
         self._received16 += len(audio16)
-        extra = len(self._audio) - _AUDIO_KEEP - 4 * _RATE // self.fps
+
+    def _trim_audio(self) -> None:
+        """Drop audio no frame still to be animated looks at."""
+        keep_from = self._next_frame * _RATE // self.fps - _AUDIO_KEEP
+        extra = keep_from - self._audio_start
         if extra > 0:
             self._audio, self._audio_start = self._audio[extra:], self._audio_start + extra
 
@@ -144,6 +152,7 @@ class LiveLipSync:
             frames = self.animator.animate(timeline, first, end_frame, self._audio, self._audio_start)
         self._next_frame = end_frame
         self._forget_old()
+        self._trim_audio()
         return LiveUpdate(frames, visemes, self.samples_in)
 
     def _timeline(self, committed16: int) -> PhonemeTimeline:
