@@ -4,19 +4,34 @@ using System.Collections.Generic;
 
 namespace AvatarLab.Protocol
 {
-    /// <summary>The frames of one stream, growing as `frames` messages arrive, sampled at an audio position.</summary>
+    /// <summary>
+    /// The frames of one stream, growing as `frames` messages arrive, sampled at an audio position.
+    /// With a window (live streams, which may run for hours) only the latest frames are held: frames
+    /// older than the latest WindowFrames may be dropped, so memory stays bounded.
+    /// </summary>
     public sealed class CurveTrack
     {
         public readonly int Fps, SampleRate, NumChannels;
         public readonly string[] Channels;
+        /// <summary>0: every frame is kept (a speak line). Otherwise at most 2 x WindowFrames frames are held.</summary>
+        public readonly int WindowFrames;
         float[] data = new float[0];
+        float[] lastFrame;      // the newest frame, for gaps
+        int first;              // the frame held at data[0]
+        /// <summary>One past the newest frame received (frames count from the stream's start).</summary>
         public int FrameCount { get; private set; }
+        /// <summary>The oldest frame still held (0 unless a window dropped older ones).</summary>
+        public int FirstFrame { get { return first; } }
         /// <summary>Frames that were missing from the stream and filled by holding the previous one.</summary>
         public int FilledFrames { get; private set; }
 
-        public CurveTrack(string[] channels, int fps, int sampleRate)
+        public CurveTrack(string[] channels, int fps, int sampleRate) : this(channels, fps, sampleRate, 0) { }
+
+        public CurveTrack(string[] channels, int fps, int sampleRate, int windowFrames)
         {
-            Channels = channels; NumChannels = channels.Length; Fps = fps; SampleRate = sampleRate;
+            if (windowFrames < 0) throw new ArgumentOutOfRangeException("windowFrames");
+            Channels = channels; NumChannels = channels.Length; Fps = fps; SampleRate = sampleRate; WindowFrames = windowFrames;
+            lastFrame = new float[NumChannels];
         }
 
         /// <summary>The first frame shown at or after a sample: ceil(sample * fps / sample_rate), exact.</summary>
@@ -34,35 +49,53 @@ namespace AvatarLab.Protocol
         {
             if (values.Length != numFrames * NumChannels) throw new ArgumentException("values do not match frames x channels");
             if (startFrame < FrameCount) throw new ArgumentException("frame " + startFrame + " arrives after frame " + (FrameCount - 1));
+            if (numFrames < 0) throw new ArgumentException("negative frame count");
             int total = startFrame + numFrames;
-            if (total * NumChannels > data.Length)
+            if (total == FrameCount) return;   // an empty `frames` message (live streams send them)
+            if (WindowFrames > 0 && total - first > 2 * WindowFrames) Drop(total - WindowFrames);
+            int held = total - first;
+            if ((long)held * NumChannels > data.Length)
             {
-                var nd = new float[Math.Max(total * NumChannels, data.Length * 2)];
-                Buffer.BlockCopy(data, 0, nd, 0, FrameCount * NumChannels * 4);
+                var nd = new float[Math.Max(held * NumChannels, Math.Min(data.Length * 2, WindowFrames > 0 ? 2 * WindowFrames * NumChannels : int.MaxValue))];
+                Buffer.BlockCopy(data, 0, nd, 0, Math.Max(0, FrameCount - first) * NumChannels * 4);
                 data = nd;
             }
-            for (int f = FrameCount; f < startFrame; f++)   // a gap: hold the last frame
-            {
-                if (f > 0) Array.Copy(data, (f - 1) * NumChannels, data, f * NumChannels, NumChannels);
-                FilledFrames++;
-            }
-            Buffer.BlockCopy(values, 0, data, startFrame * NumChannels * 4, values.Length * 4);
+            for (int f = Math.Max(FrameCount, first); f < startFrame; f++)   // a gap: hold the last frame
+                Array.Copy(lastFrame, 0, data, (f - first) * NumChannels, NumChannels);
+            FilledFrames += startFrame - FrameCount;
+            int skip = Math.Max(0, first - startFrame);   // frames that fall before the window already
+            Buffer.BlockCopy(values, skip * NumChannels * 4, data, (startFrame + skip - first) * NumChannels * 4, (values.Length - skip * NumChannels) * 4);
+            if (numFrames > 0) Array.Copy(values, (numFrames - 1) * NumChannels, lastFrame, 0, NumChannels);
             FrameCount = total;
         }
 
-        public float Value(int frame, int column) { return data[frame * NumChannels + column]; }
+        /// <summary>Forget frames before newFirst (windowed tracks).</summary>
+        void Drop(int newFirst)
+        {
+            if (newFirst <= first) return;
+            int keep = Math.Max(0, FrameCount - newFirst);
+            if (keep > 0) Buffer.BlockCopy(data, (newFirst - first) * NumChannels * 4, data, 0, keep * NumChannels * 4);
+            first = newFirst;
+        }
+
+        /// <summary>Frame `frame`'s value in `column`; the frame must be held (FirstFrame to FrameCount - 1).</summary>
+        public float Value(int frame, int column)
+        {
+            if (frame < first || frame >= FrameCount) throw new ArgumentOutOfRangeException("frame", "frame " + frame + " is not held (" + first + " to " + (FrameCount - 1) + ")");
+            return data[(frame - first) * NumChannels + column];
+        }
 
         /// <summary>
         /// Linear interpolation between the frames around audio sample position `sample` (a fractional
-        /// sample count from the stream's start); holds the first/last frame outside. False if no frames yet.
+        /// sample count from the stream's start); holds the first/last frame held outside. False if no frames yet.
         /// </summary>
         public bool Sample(double sample, float[] into)
         {
             if (FrameCount == 0) return false;
-            double pos = FramePosition(sample);
+            double pos = FramePosition(sample) - first;
             if (pos <= 0) { Array.Copy(data, 0, into, 0, NumChannels); return true; }
-            int f0 = (int)Math.Floor(pos);
-            if (f0 >= FrameCount - 1) { Array.Copy(data, (FrameCount - 1) * NumChannels, into, 0, NumChannels); return true; }
+            int f0 = (int)Math.Floor(pos), held = FrameCount - first;
+            if (f0 >= held - 1) { Array.Copy(data, (held - 1) * NumChannels, into, 0, NumChannels); return true; }
             float t = (float)(pos - f0);
             int a = f0 * NumChannels, b = a + NumChannels;
             for (int c = 0; c < NumChannels; c++) into[c] = data[a + c] + (data[b + c] - data[a + c]) * t;

@@ -67,6 +67,43 @@ namespace AvatarLab.Protocol
             return id;
         }
 
+        /// <summary>
+        /// Open a listen stream (live audio, docs/protocol.md section 5a): push audio with the returned
+        /// stream's Push; its messages (`start`, one `frames` per push, `events`, then `end` or `error`)
+        /// come through the queue: give them to ListenStream.Apply.
+        /// </summary>
+        public ListenStream Listen(ListenOptions options, string id = null)
+        {
+            if (options == null) throw new ArgumentNullException("options");
+            string format = options.EffectiveAudioFormat;
+            if (format != "pcm16le" && format != "f32le") throw new ArgumentException("audio_format must be pcm16le or f32le, not " + format);
+            id = id ?? NewId();
+            var stream = new ListenStream(this, id, options, MaxPushSamples(options.EffectiveSampleRate));
+            lock (active) active.Add(id);
+            SendRequest(options.ToHeader(id), id);
+            return stream;
+        }
+
+        /// <summary>The most samples one push may hold at this rate: the daemon's max_push_s (1 s until greeted).</summary>
+        public int MaxPushSamples(int sampleRate)
+        {
+            double seconds = 1.0;
+            var welcome = Welcome;
+            object limits, v;
+            if (welcome != null && welcome.TryGetValue("limits", out limits) && limits is Dictionary<string, object>
+                && ((Dictionary<string, object>)limits).TryGetValue("max_push_s", out v))
+                seconds = v is double ? (double)v : v is long ? (long)v : seconds;
+            return (int)Math.Max(1, Math.Floor(seconds * sampleRate));
+        }
+
+        /// <summary>Send one `push` ([header, audio]) of a listen stream; ListenStream.Push calls this.</summary>
+        internal void SendPush(string id, bool last, byte[] payload)
+        {
+            var header = Wire.Request("push", id);
+            if (last) header["last"] = true;
+            SendRequest(header, id, payload);
+        }
+
         public void Cancel(string id) { SendRequest(Wire.Request("cancel", id), null); }
 
         /// <summary>Send any request header (hello, ping, status, voices...).</summary>
@@ -80,14 +117,14 @@ namespace AvatarLab.Protocol
             s.Send(frames);
         }
 
-        void SendRequest(Dictionary<string, object> header, string streamId)
+        void SendRequest(Dictionary<string, object> header, string streamId, byte[] payload = null)
         {
             var s = current;
             string why = null;
             if (s == null || !connectedEvent.WaitOne(0)) why = "not connected to the daemon at " + Url;
             else
             {
-                try { s.Send(new[] { MsgPack.Pack(header) }); }
+                try { s.Send(payload == null ? new[] { MsgPack.Pack(header) } : new[] { MsgPack.Pack(header), payload }); }
                 catch (ZmtpDisconnectedException e) { why = e.Message; }
             }
             if (why == null) return;

@@ -108,6 +108,39 @@ namespace AvatarLab.Protocol
         }
     }
 
+    /// <summary>The options of a `listen` request (docs/protocol.md section 5a). Null fields are left to the daemon.</summary>
+    public sealed class ListenOptions
+    {
+        public const int DefaultSampleRate = 16000;
+        /// <summary>The rate of the pushed audio, 8000 to 48000 (the daemon's default: 16000).</summary>
+        public int? SampleRate;
+        /// <summary>"pcm16le" (the default) or "f32le": how pushes go on the wire, whatever Push is given.</summary>
+        public string AudioFormat;
+        public int? Fps;
+        public string Emotion;
+        public double? EmotionIntensity;
+        public long? Seed;
+        public string[] Channels;      // visemes, blendshapes, head, eyes, events
+        public string CurveFormat;     // f32 or f16
+
+        public int EffectiveSampleRate { get { return SampleRate ?? DefaultSampleRate; } }
+        public string EffectiveAudioFormat { get { return AudioFormat ?? "pcm16le"; } }
+
+        public Dictionary<string, object> ToHeader(string id)
+        {
+            var h = new Dictionary<string, object> { { "v", Wire.Version }, { "type", "listen" }, { "id", id } };
+            if (SampleRate.HasValue) h["sample_rate"] = SampleRate.Value;
+            if (AudioFormat != null) h["audio_format"] = AudioFormat;
+            if (Fps.HasValue) h["fps"] = Fps.Value;
+            if (Emotion != null) h["emotion"] = Emotion;
+            if (EmotionIntensity.HasValue) h["emotion_intensity"] = EmotionIntensity.Value;
+            if (Seed.HasValue) h["seed"] = Seed.Value;
+            if (Channels != null) h["channels"] = Channels;
+            if (CurveFormat != null) h["curve_format"] = CurveFormat;
+            return h;
+        }
+    }
+
     public static class Wire
     {
         public const int Version = 1;
@@ -121,15 +154,25 @@ namespace AvatarLab.Protocol
         }
     }
 
-    /// <summary>The `start` of a speak stream.</summary>
+    /// <summary>The `start` of a speak stream, or of a listen stream (ParseLive: Model and the delay are set).</summary>
     public sealed class StreamStart
     {
         public string Voice, CurveFormat, AudioFormat;
         public int SampleRate, Fps, NumChannels;
         public string[] GroupNames;
         public string[] Channels;       // column names of `frames`, groups in order
+        /// <summary>Listen streams: the model ("audio2face"); null for speak.</summary>
+        public string Model;
+        /// <summary>Listen streams: the longest time from a frame's moment to the push that releases it (0 for speak).</summary>
+        public double MaxDelaySeconds;
+        public long MaxDelaySamples;
 
-        public static StreamStart Parse(DaemonMessage m)
+        public static StreamStart Parse(DaemonMessage m) { return Parse(m, false); }
+
+        /// <summary>The `start` of a listen stream (docs/protocol.md section 5a).</summary>
+        public static StreamStart ParseLive(DaemonMessage m) { return Parse(m, true); }
+
+        static StreamStart Parse(DaemonMessage m, bool live)
         {
             if (m.Type != "start") throw new ProtocolException("bad_message", "expected start, got " + m.Type);
             var s = new StreamStart
@@ -139,7 +182,16 @@ namespace AvatarLab.Protocol
                 SampleRate = (int)m.Require("sample_rate"), Fps = (int)m.Require("fps"),
                 NumChannels = (int)m.GetLong("num_channels", 0),
             };
-            if (s.AudioFormat != "pcm16le") throw new ProtocolException("bad_message", "unknown audio_format " + s.AudioFormat);
+            if (s.AudioFormat != "pcm16le" && !(live && s.AudioFormat == "f32le"))
+                throw new ProtocolException("bad_message", "unknown audio_format " + s.AudioFormat);
+            if (live)
+            {
+                s.Model = m.GetString("model");
+                s.MaxDelaySeconds = m.GetDouble("max_delay_s", -1);
+                s.MaxDelaySamples = m.GetLong("max_delay_samples", -1);
+                if (s.MaxDelaySeconds < 0 || s.MaxDelaySamples < 0)
+                    throw new ProtocolException("bad_message", "a listen start lacks max_delay_s or max_delay_samples");
+            }
             if (s.SampleRate <= 0 || s.Fps <= 0) throw new ProtocolException("bad_message", "sample_rate and fps must be positive");
             var groups = m.GetList("groups") ?? new object[0];
             var names = new List<string>(); var channels = new List<string>();
@@ -206,6 +258,46 @@ namespace AvatarLab.Protocol
             }
             else for (int i = 0; i < count; i++) r[i] = HalfToFloat((ushort)(m.Payload[2 * i] | m.Payload[2 * i + 1] << 8));
             return r;
+        }
+
+        /// <summary>Floats in [-1, 1] to PCM16 LE (clamped, rounded), the `pcm16le` push format.</summary>
+        public static byte[] FloatToPcm16(float[] samples, int offset, int count)
+        {
+            var r = new byte[count * 2];
+            for (int i = 0, b = 0; i < count; i++, b += 2)
+            {
+                float x = samples[offset + i] * 32767f;
+                int v = float.IsNaN(x) ? 0 : x >= 32767f ? 32767 : x <= -32768f ? -32768 : (int)Math.Round(x);
+                r[b] = (byte)v; r[b + 1] = (byte)(v >> 8);
+            }
+            return r;
+        }
+
+        public static byte[] Int16ToPcm16(short[] samples, int offset, int count)
+        {
+            var r = new byte[count * 2];
+            for (int i = 0, b = 0; i < count; i++, b += 2) { short v = samples[offset + i]; r[b] = (byte)v; r[b + 1] = (byte)(v >> 8); }
+            return r;
+        }
+
+        /// <summary>Floats to float32 LE, the `f32le` push format (the daemon clamps to [-1, 1]).</summary>
+        public static byte[] FloatToF32(float[] samples, int offset, int count)
+        {
+            var r = new byte[count * 4];
+            if (BitConverter.IsLittleEndian) Buffer.BlockCopy(samples, offset * 4, r, 0, count * 4);
+            else for (int i = 0; i < count; i++)
+                {
+                    byte[] b = BitConverter.GetBytes(samples[offset + i]);
+                    r[4 * i] = b[3]; r[4 * i + 1] = b[2]; r[4 * i + 2] = b[1]; r[4 * i + 3] = b[0];
+                }
+            return r;
+        }
+
+        public static byte[] Int16ToF32(short[] samples, int offset, int count)
+        {
+            var f = new float[count];
+            for (int i = 0; i < count; i++) f[i] = samples[offset + i] * (1f / 32768f);
+            return FloatToF32(f, 0, count);
         }
 
         /// <summary>IEEE 754 binary16 to float (subnormals, infinities and NaN included).</summary>

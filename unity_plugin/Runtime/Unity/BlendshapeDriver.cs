@@ -5,9 +5,20 @@ using UnityEngine;
 namespace AvatarLab
 {
     /// <summary>
+    /// Where a stream's audio is now, in samples of the stream: the position BlendshapeDriver samples the
+    /// curves at. StreamingAudioPlayer (the DSP position of a spoken line) and LiveLipSync (the pushed
+    /// audio, behind its newest sample by the delay the daemon states) are clocks.
+    /// </summary>
+    public interface IAudioClock
+    {
+        /// <summary>Samples of the stream from its start (fractional), or a negative number before it starts.</summary>
+        double PlaybackSample { get; }
+    }
+
+    /// <summary>
     /// Animates SkinnedMeshRenderers (blendshapes through a RetargetProfile) and head and eye bones from
-    /// the curves of the stream that AvatarLabClient is playing, sampled at the audio player's DSP
-    /// position, so the face stays on the sound whatever the frame rate.
+    /// the curves of the stream that AvatarLabClient is playing (or LiveLipSync is listening to), sampled
+    /// at that stream's audio clock, so the face stays on the sound whatever the frame rate.
     /// </summary>
     [AddComponentMenu("AvatarLab/Blendshape Driver")]
     public sealed class BlendshapeDriver : MonoBehaviour
@@ -25,7 +36,7 @@ namespace AvatarLab
         [Tooltip("Per-axis signs for pitch, yaw, roll if the rig's bone axes differ from Unity's")] public Vector3 axisSigns = new Vector3(1, -1, 1);
         [Tooltip("Seconds to ease back to rest after a line")] public float releaseSeconds = 0.2f;
 
-        StreamingAudioPlayer player;
+        IAudioClock clock;
         CurveTrack track;
         RetargetMap map;
         float[] frame, weights;
@@ -84,10 +95,10 @@ namespace AvatarLab
             return null;
         }
 
-        /// <summary>Called by AvatarLabClient when a stream starts: bind the profile to its channels.</summary>
-        public void Bind(CurveTrack curves, StreamingAudioPlayer audioPlayer)
+        /// <summary>Called by AvatarLabClient (or LiveLipSync) when a stream starts: bind the profile to its channels.</summary>
+        public void Bind(CurveTrack curves, IAudioClock audioClock)
         {
-            track = curves; player = audioPlayer;
+            track = curves; clock = audioClock;
             var p = Profile;
             if (p == null) return;
             map = new RetargetMap(p.ToData(), curves.Channels);
@@ -104,10 +115,18 @@ namespace AvatarLab
 
         public void Unbind() { track = null; }
 
+        bool ClockAlive()
+        {
+            if (clock == null) return false;
+            var o = clock as Object;          // a destroyed component compares equal to null in Unity
+            return ReferenceEquals(o, null) || o != null;
+        }
+
         void LateUpdate()
         {
             if (map == null) return;
-            bool live = track != null && player != null && player.PlaybackSample >= 0 && track.Sample(player.PlaybackSample, frame);
+            double at = ClockAlive() ? clock.PlaybackSample : -1;
+            bool live = track != null && at >= 0 && track.Sample(at, frame);
             float rate = releaseSeconds > 0 ? Time.deltaTime / releaseSeconds : 1f;
             envelope = live ? 1f : Mathf.Clamp01(envelope - rate);
             if (!live && envelope <= 0f) return;

@@ -12,7 +12,7 @@ namespace AvatarLab
     /// </summary>
     [RequireComponent(typeof(AudioSource))]
     [AddComponentMenu("AvatarLab/Streaming Audio Player")]
-    public sealed class StreamingAudioPlayer : MonoBehaviour
+    public sealed class StreamingAudioPlayer : MonoBehaviour, IAudioClock
     {
         [Tooltip("Seconds of audio buffered before playback starts")] [Range(0.02f, 1f)] public float prebufferSeconds = 0.1f;
         [Tooltip("Seconds the ring buffer holds; chunks beyond wait on the main thread")] public float ringSeconds = 10f;

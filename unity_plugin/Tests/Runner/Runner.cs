@@ -1,6 +1,7 @@
 // A tiny test runner for the engine-free assembly under Mono (no NUnit needed):
 //   mono runner.exe [--url tcp://127.0.0.1:PORT] [--router-echo URL] [--dealer-echo URL]
-//                   [--heartbeat-router URL] [--restart-via-stdio] [--filter TEXT] [--bench OUT.json]
+//                   [--heartbeat-router URL] [--restart-via-stdio] [--live-wav LINE.wav]
+//                   [--filter TEXT] [--bench OUT.json]
 // Each public static method marked [Test] runs once; a test whose needs are not given on the
 // command line is skipped. The last line is "N passed, N failed".
 using System;
@@ -14,7 +15,7 @@ namespace AvatarLab.Tests
     [AttributeUsage(AttributeTargets.Method)]
     public sealed class TestAttribute : Attribute
     {
-        /// <summary>What the test needs: "daemon", "router-echo", "dealer-echo", "heartbeat-router", "restart".</summary>
+        /// <summary>What the test needs: "daemon", "router-echo", "dealer-echo", "heartbeat-router", "restart", "live".</summary>
         public string Needs;
     }
 
@@ -44,6 +45,8 @@ namespace AvatarLab.Tests
     public static class Env
     {
         public static string Url, RouterEcho, DealerEcho, HeartbeatRouter;
+        /// <summary>A spoken line (mono PCM16 WAV) for the live-audio tests, with --url.</summary>
+        public static string LiveWav;
         public static bool RestartViaStdio;
 
         public static bool Has(string need)
@@ -56,6 +59,7 @@ namespace AvatarLab.Tests
                 case "dealer-echo": return DealerEcho != null;
                 case "heartbeat-router": return HeartbeatRouter != null;
                 case "restart": return Url != null && RestartViaStdio;
+                case "live": return Url != null && LiveWav != null;
                 default: return false;
             }
         }
@@ -86,6 +90,7 @@ namespace AvatarLab.Tests
                     case "--dealer-echo": Env.DealerEcho = next(); break;
                     case "--heartbeat-router": Env.HeartbeatRouter = next(); break;
                     case "--restart-via-stdio": Env.RestartViaStdio = true; break;
+                    case "--live-wav": Env.LiveWav = next(); break;
                     case "--filter": filter = next(); break;
                     case "--bench": bench = next(); break;
                     default: Console.Error.WriteLine("unknown option " + a); return 2;

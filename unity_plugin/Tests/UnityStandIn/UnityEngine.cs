@@ -54,6 +54,10 @@ namespace UnityEngine
         public delegate void PCMReaderCallback(float[] data);
         public delegate void PCMSetPositionCallback(int position);
         public int frequency { get { return 0; } }
+        public int samples { get { return 0; } }
+        public int channels { get { return 1; } }
+        public float length { get { return 0; } }
+        public bool GetData(float[] data, int offsetSamples) { return true; }
         public static AudioClip Create(string name, int lengthSamples, int channels, int frequency, bool stream, PCMReaderCallback pcmreadercallback) { return new AudioClip(); }
         public static AudioClip Create(string name, int lengthSamples, int channels, int frequency, bool stream, PCMReaderCallback pcmreadercallback, PCMSetPositionCallback pcmsetpositioncallback) { return new AudioClip(); }
     }
@@ -64,6 +68,15 @@ namespace UnityEngine
         public void PlayScheduled(double time) { }
         public void Play() { }
         public void Stop() { }
+    }
+    public static class Microphone
+    {
+        public static string[] devices { get { return new string[0]; } }
+        public static AudioClip Start(string deviceName, bool loop, int lengthSec, int frequency) { return new AudioClip(); }
+        public static void End(string deviceName) { }
+        public static bool IsRecording(string deviceName) { return false; }
+        public static int GetPosition(string deviceName) { return 0; }
+        public static void GetDeviceCaps(string deviceName, out int minFreq, out int maxFreq) { minFreq = 0; maxFreq = 0; }
     }
     public static class AudioSettings
     {
@@ -86,7 +99,12 @@ namespace UnityEngine
         public static float Lerp(float a, float b, float t) { return a + (b - a) * t; }
         public static float Exp(float v) { return (float)Math.Exp(v); }
     }
-    public static class Time { public static float deltaTime { get { return 0; } } }
+    public static class Time
+    {
+        public static float deltaTime { get { return 0; } }
+        public static float unscaledDeltaTime { get { return 0; } }
+        public static float realtimeSinceStartup { get { return 0; } }
+    }
     public static class Debug
     {
         public static void Log(object m) { }
