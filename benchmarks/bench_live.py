@@ -35,7 +35,8 @@ from avatarlab.lipsync.audio_input import resample  # noqa: E402
 from avatarlab.live import LiveLipSync  # noqa: E402
 from avatarlab.live import features as feat  # noqa: E402
 from avatarlab.live.evaluation import accuracy, frame_labels  # noqa: E402
-from avatarlab.live.model import VisemeStream  # noqa: E402
+from avatarlab.engine import Engine  # noqa: E402
+from avatarlab.live.model import VisemeModel, VisemeStream  # noqa: E402
 from avatarlab.live.offline import animate_recording  # noqa: E402
 from avatarlab.live.smoothing import ForwardFilter  # noqa: E402
 
@@ -97,11 +98,28 @@ def _streaming_cost(audio: np.ndarray, rate: int, piece_s: float) -> dict:
             "session_cpu_percent": round(100 * whole / seconds, 2)}
 
 
+class _EngineSpeech:
+    """An engine utterance seen like an espeak-ng one: audio, rate, phones (the timeline's segments)."""
+
+    def __init__(self, utterance) -> None:
+        self.audio, self.sample_rate, self.phones = utterance.audio, utterance.sample_rate, utterance.timeline.phonemes
+
+
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ablation", type=Path, help="also score this audio2face.onnx (e.g. one trained on the "
+                        "Piper voice only: train.py --sources joe) on the held-out voices")
+    args = parser.parse_args()
     warnings.simplefilter("ignore")
+    warm = EspeakVoice(HELD_OUT_VARIANTS[0]).speak("Warm up.")
+    animate_recording(warm.audio, warm.sample_rate)  # load the network before timing
+    lipsync(warm.audio, sample_rate=warm.sample_rate)
     rows, per_voice = [], {}
     for variant in HELD_OUT_VARIANTS:
         voice = EspeakVoice(variant, rate_wpm=165)
+        # (the rows below are per voice; the ablation, when given, follows each voice's three paths)
         lines = [(text, voice.speak(text)) for text in SENTENCES]
         per_voice[variant] = lines
         for name, run in (
@@ -113,6 +131,24 @@ def main() -> None:
             row["voice"] = f"espeak-ng en-us+{variant}"
             rows.append(row)
             print(row, flush=True)
+        if args.ablation:
+            other = VisemeModel.load(args.ablation)
+            row = _run_path("network, trained on the Piper voice only", lines,
+                            lambda t, s: animate_recording(s.audio, s.sample_rate, model=other))
+            row["voice"] = f"espeak-ng en-us+{variant}"
+            rows.append(row)
+            print(row, flush=True)
+    engine = Engine()
+    joe = [(text, _EngineSpeech(engine.speak(text, seed=11))) for text in SENTENCES]
+    for name, run in (
+        ("network", lambda t, s: animate_recording(s.audio, s.sample_rate)),
+        ("recognized", lambda t, s: lipsync(s.audio, sample_rate=s.sample_rate)),
+        ("aligned", lambda t, s: lipsync(s.audio, t, sample_rate=s.sample_rate)),
+    ):
+        row = _run_path(name, joe, run)
+        row["voice"] = "en_US-joe-medium (trained on; unseen text)"
+        rows.append(row)
+        print(row, flush=True)
     joined = np.concatenate([s.audio for _, s in per_voice[HELD_OUT_VARIANTS[0]]])
     rate = per_voice[HELD_OUT_VARIANTS[0]][0][1].sample_rate
     costs = [_streaming_cost(joined, rate, p) for p in (0.02, 0.1)]
@@ -129,7 +165,9 @@ def main() -> None:
     lines = ["# Live and recorded lip sync on held-out voices", "",
              f"`benchmarks/bench_live.py`, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
              f"load average {os.getloadavg()[0]:.2f}. Voices: espeak-ng en-us+{', en-us+'.join(HELD_OUT_VARIANTS)} "
-             f"(never in training), {len(SENTENCES)} sentences each; truth: espeak-ng's phoneme events.", "",
+             f"(never in training), {len(SENTENCES)} sentences each; truth: espeak-ng's phoneme events. "
+             "Last rows: the default Piper voice (in training) on the same unseen sentences; truth: the engine's "
+             "timeline.", "",
              "| voice | path | viseme accuracy | mouth-shape accuracy | audio s per s |", "|---|---|---:|---:|---:|"]
     lines += [f"| {r['voice']} | {r['path']} | {r['viseme_accuracy']} | {r['shape_accuracy']} | {r['audio_s_per_s']} |"
               for r in rows]

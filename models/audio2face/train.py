@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sources", default="",
+                        help="train only on clips of these comma-separated sources (joe, m1, f2, ...); "
+                        "e.g. --sources joe for the cross-synthesizer ablation")
     parser.add_argument("--tune-only", action="store_true",
                         help="only re-tune the smoothing of an exported model in --out on the validation split")
     args = parser.parse_args(argv)
@@ -135,7 +138,11 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
 
-    val, train = split(load(args.data), args.seed)
+    items = load(args.data)
+    if args.sources:
+        keep = set(args.sources.split(","))
+        items = [item for item in items if item[2] in keep]
+    val, train = split(items, args.seed)
     stacked = np.concatenate([f for f, _, _ in train])
     mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-3
     config = NetConfig(channels=args.channels, lookahead=args.lookahead)

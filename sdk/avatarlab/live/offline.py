@@ -13,16 +13,18 @@ from ..animation import FaceFrames
 from ..engine import Utterance, VisemeEvent
 from ..options import SynthesisOptions
 from ..timeline import SILENCE_SYMBOL, PhonemeTimeline, TimedPhoneme
+from .model import VisemeModel
 from .session import REPRESENTATIVE, LiveLipSync
 
 PIECE_S = 10.0
 VOICE_LABEL = "input audio"
 
 
-def animate_recording(audio: np.ndarray, sample_rate: int, options: SynthesisOptions | None = None) -> Utterance:
+def animate_recording(audio: np.ndarray, sample_rate: int, options: SynthesisOptions | None = None,
+                      model: VisemeModel | None = None) -> Utterance:
     """Mono float audio at ``sample_rate`` -> Utterance (method 'network'); frames from 0 to the end."""
     options = (options or SynthesisOptions()).checked()
-    session = LiveLipSync(sample_rate, options.fps, options.seed, options.emotion, options.emotion_intensity)
+    session = LiveLipSync(sample_rate, options.fps, options.seed, options.emotion, options.emotion_intensity, model)
     audio = np.asarray(audio, dtype=np.float32)
     piece = int(PIECE_S * sample_rate)
     frames: list[FaceFrames] = []
