@@ -1,7 +1,7 @@
 // The demo page: the package used as a user would, through an import map (everything served locally).
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
-import { AvatarSpeaker } from 'avatarlab-three';
+import { AvatarSpeaker, LiveListener } from 'avatarlab-three';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -34,8 +34,11 @@ analyser.fftSize = 512;
 analyser.connect(audioContext.destination);
 const samples = new Float32Array(analyser.fftSize);
 const speaker = new AvatarSpeaker({ url: wsUrl, audioContext, destination: analyser });
+// live lip sync from the microphone shares the speaker's connection, AudioContext and face
+const live = new LiveListener({ speaker, monitorDestination: analyser });
 /** instrumentation for tests and the benchmark: one entry per rendered frame while `recording` */
-const demo = { speaker, ready: false, recording: false, frames: [], results: [], avatar: null, error: null };
+const demo = { speaker, live, ready: false, recording: false, frames: [], results: [], liveFrames: [], liveResults: [],
+  avatar: null, error: null };
 window.demo = demo;
 
 const gltf = await new GLTFLoader().loadAsync('/avatar/default_head.glb');
@@ -79,8 +82,31 @@ speaker.onFrame = (info) => {
   if (demo.frames.length > 20000) demo.frames.splice(0, 10000);
 };
 
+live.onFrame = (info) => {
+  if (!demo.recording) return;
+  analyser.getFloatTimeDomainData(samples);
+  let energy = 0;
+  for (const x of samples) energy += x * x;
+  const rms = Math.sqrt(energy / samples.length); // the monitored microphone, when "hear the mic" is on
+  const track = live.stream && live.stream.track;
+  const frame = info.t === null ? null : info.t * info.fps;
+  let viseme = 0;
+  let visemeName = null;
+  if (track && frame !== null) {
+    for (const name of ['PP', 'FF', 'TH', 'DD', 'kk', 'CH', 'SS', 'nn', 'RR', 'aa', 'E', 'ih', 'oh', 'ou']) {
+      const v = track.value(name, frame);
+      if (v > viseme) { viseme = v; visemeName = name; }
+    }
+  }
+  demo.liveFrames.push({ wall: info.wall, t: info.t, newest: info.newest, speaking: info.speaking,
+    jawOpen: speaker.face.influence('jawOpen'), mouthClose: speaker.face.influence('mouthClose'),
+    jawCurve: track && frame !== null ? track.value('jawOpen', frame) : 0, viseme, visemeName, rms,
+    ctx: audioContext.currentTime });
+  if (demo.liveFrames.length > 20000) demo.liveFrames.splice(0, 10000);
+};
+
 renderer.setAnimationLoop(() => {
-  speaker.update();
+  if (live.active) live.update(); else speaker.update();
   renderer.render(scene, camera);
 });
 
@@ -107,6 +133,7 @@ function setStatus(text, error = false) {
 
 /** What the Speak button does (tests call it too): the press time is taken here. */
 demo.speak = async (text = $('text').value) => {
+  if (live.active) await demo.toggleLive();
   setStatus('speaking…');
   const result = await speaker.speak(text, { voice: $('voice').value || undefined, emotion: $('emotion').value });
   demo.results.push(result);
@@ -119,6 +146,65 @@ demo.speak = async (text = $('text').value) => {
   $('metrics').textContent = lines.join('\n');
   return result;
 };
+
+function liveMetrics() {
+  const st = live.stats;
+  if (!st) return '';
+  const ms = (v) => (v === null || v === undefined ? '–' : `${v.toFixed(0)} ms`);
+  const lines = [
+    `live: ${st.status}, ${st.sampleRate} Hz${st.resampled ? ' (resampled)' : ''}, ${st.capture || 'no capture'}`,
+    `lip-sync delay (max_delay): ${ms(st.maxDelayMs)}`,
+    `face behind the mic: ${ms(st.lagMs)} (mean ${ms(st.meanLagMs)}, max ${ms(st.maxLagMs)})`,
+    `push round trip: ${ms(st.rttMs)} (max ${ms(st.maxRttMs)})`,
+    `pushes ${st.pushes}, replies ${st.replies}, frames ${st.frames}, visemes ${st.visemes}`,
+  ];
+  if (st.monitorDelayMs !== null) lines.splice(2, 0, `mic played back ${ms(st.monitorDelayMs)} late; late frames: ${st.late}`);
+  return lines.join('\n');
+}
+
+let liveTimer = null;
+function setLiveButton(on) {
+  $('live').setAttribute('aria-pressed', on ? 'true' : 'false');
+  $('live').textContent = on ? 'Stop mic' : 'Live mic';
+}
+live.addEventListener('end', (e) => {
+  setLiveButton(false);
+  clearInterval(liveTimer);
+  $('metrics').textContent = liveMetrics();
+  const r = e.detail;
+  demo.liveResults.push(r);
+  if (r.status === 'error') setStatus(`live: ${r.error.code}: ${r.error.message}`, true);
+  else setStatus('ready');
+});
+
+/** What the Live mic toggle does (tests call it too): start listening to the microphone, or stop. */
+demo.toggleLive = async () => {
+  const button = $('live');
+  button.disabled = true;
+  try {
+    if (live.active) return await live.stop();
+    speaker.interrupt();
+    live.monitor = $('monitor').checked;
+    setStatus('starting the microphone…');
+    const info = await live.startMicrophone();
+    setLiveButton(true);
+    setStatus(`listening: the face follows the mic ${(info.maxDelay * 1000).toFixed(0)} ms+ behind`);
+    demo.liveInfo = info;
+    clearInterval(liveTimer);
+    liveTimer = setInterval(() => { $('metrics').textContent = liveMetrics(); }, 250);
+    return info;
+  } catch (error) {
+    setLiveButton(false);
+    setStatus(`live mic: ${error.message}`, true);
+    demo.error = String(error.message || error);
+    return null;
+  } finally {
+    button.disabled = false;
+  }
+};
+demo.liveMetrics = liveMetrics;
+
 $('speak').onclick = () => demo.speak();
-$('stop').onclick = () => speaker.interrupt();
+$('live').onclick = () => demo.toggleLive();
+$('stop').onclick = () => { speaker.interrupt(); if (live.active) live.stop(); };
 await loadVoices();

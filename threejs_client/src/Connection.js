@@ -14,11 +14,12 @@ export function decodeFrame(data) {
 }
 
 /**
- * One client message for the bridge: [header].
+ * One client message for the bridge: [header], or [header, payload] (a `push` carries its audio as bin).
  * @param {Record<string, any>} header
+ * @param {...(Uint8Array|ArrayBufferView|ArrayBuffer)} payloads
  */
-export function encodeFrame(header) {
-  return encode([{ v: 1, ...header }]);
+export function encodeFrame(header, ...payloads) {
+  return encode([{ v: 1, ...header }, ...payloads]);
 }
 
 /**
@@ -114,13 +115,17 @@ export class Connection extends EventTarget {
   }
 
   /**
-   * Send one header.
+   * Send one header, with its payload for a `push`.
    * @param {Record<string, any>} header
+   * @param {Uint8Array} [payload] raw bytes, sent as MessagePack bin
    */
-  send(header) {
+  send(header, payload) {
     if (!this.connected) throw new Error(`not connected to ${this.url}`);
-    this.ws.send(encodeFrame(header));
+    this.ws.send(payload === undefined ? encodeFrame(header) : encodeFrame(header, payload));
   }
+
+  /** Bytes queued in the WebSocket and not yet sent (0 when closed). */
+  get bufferedAmount() { return this.ws ? this.ws.bufferedAmount : 0; }
 
   /**
    * A simple request (`hello`, `ping`, `status`, `voices`): resolves with the reply header, also an `error` one.
