@@ -15,7 +15,7 @@ from avatarlab.animation import viseme_of
 from avatarlab.cli import main
 from avatarlab.engine import Engine, Utterance
 from avatarlab.errors import AvatarLabError
-from avatarlab.lipsync import AudioTooLongError, InvalidAudioError, lipsync
+from avatarlab.lipsync import AudioTooLongError, InvalidAudioError, audio_input, lipsync
 from avatarlab.lipsync.arpabet import ARPABET_TO_IPA
 from avatarlab.lipsync.audio_input import ffmpeg_exe, load_audio
 from avatarlab.output import wav_bytes
@@ -172,3 +172,41 @@ def test_unknown_words_and_a_wrong_transcript_still_give_a_tiling_timeline(spoke
         r.timeline.check()
         assert r.timeline.num_samples == len(r.audio)
     assert [w.text for w in result.timeline.words][:4] == ["The", "bridge", "to", "Zxqvor"]
+
+
+def test_reused_decoders_give_the_same_result_whatever_ran_before(spoken: list[Utterance]) -> None:
+    """Pooled decoders are primed before each use: without that, pocketsphinx's scorer (with frame
+    downsampling) carries state over from the previous utterance and this line moves by a frame."""
+    utterance, rate = spoken[1], spoken[1].sample_rate
+    first = lipsync(utterance.audio, utterance.text, sample_rate=rate)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        lipsync(utterance.audio[::-1].copy(), spoken[2].text, sample_rate=rate)  # nonsense in between
+    again = lipsync(utterance.audio, utterance.text, sample_rate=rate)
+    assert [(p.symbol, p.start, p.end) for p in again.timeline.phonemes] == \
+        [(p.symbol, p.start, p.end) for p in first.timeline.phonemes]
+    assert np.array_equal(again.frames.blendshapes, first.frames.blendshapes)
+
+
+@pytest.mark.parametrize(("channels", "width"), [(1, 2), (2, 2), (1, 3), (2, 4), (1, 1)])
+def test_pcm_wav_read_without_ffmpeg_gives_ffmpegs_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          channels: int, width: int) -> None:
+    import wave
+
+    rng = np.random.default_rng(channels * 10 + width)
+    values = (rng.standard_normal(8000 * channels) * 0.3).clip(-1, 1)
+    if width == 1:
+        raw = (values * 127 + 128).astype(np.uint8).tobytes()
+    else:
+        ints = (values * (2 ** (8 * width - 1) - 1)).astype(np.int64)
+        raw = b"".join(int(v).to_bytes(width, "little", signed=True) for v in ints)
+    path = tmp_path / "in.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(width)
+        out.setframerate(16000)
+        out.writeframes(raw)
+    fast = load_audio(path, 16000)
+    assert audio_input._read_pcm_wav(path, 16000, 600.0) is not None  # the stdlib path was taken
+    monkeypatch.setattr(audio_input, "_read_pcm_wav", lambda *args: None)
+    assert np.array_equal(fast, load_audio(path, 16000))  # ffmpeg's decode of the same file

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 
 from .speech import (
-    SPHINX_RATE, SpeechPhone, SpeechTimings, SpeechWord, base_word, frame_seconds, is_filler, split_at_silences,
-    to_pcm,
+    SPHINX_RATE, SpeechPhone, SpeechTimings, SpeechWord, base_word, frame_seconds, is_filler, lease_decoder,
+    split_at_silences, to_pcm,
 )
 
 
@@ -16,17 +18,27 @@ def _model(name: str) -> str:
     return get_model_path(f"en-us/{name}")
 
 
+def phone_settings() -> dict:
+    """Phone recognition: pocketsphinx's phone LM (allphone), tuned for phones rather than words."""
+    return {"allphone": _model("en-us-phone.lm.bin"), "lw": 2.0, "pip": 0.3, "beam": 1e-200, "pbeam": 1e-20}
+
+
+#: Word recognition: pocketsphinx's defaults (its en-US word LM).
+WORD_SETTINGS: dict = {}
+
+
 def phone_decoder():
+    """A new phone-recognition decoder (``recognize`` itself reuses pooled ones)."""
     from pocketsphinx import Decoder
 
-    return Decoder(samprate=SPHINX_RATE, loglevel="FATAL", allphone=_model("en-us-phone.lm.bin"),
-                   lw=2.0, pip=0.3, beam=1e-200, pbeam=1e-20)
+    return Decoder(samprate=SPHINX_RATE, loglevel="FATAL", **phone_settings())
 
 
 def word_decoder():
+    """A new word-recognition decoder (``recognize`` itself reuses pooled ones)."""
     from pocketsphinx import Decoder
 
-    return Decoder(samprate=SPHINX_RATE, loglevel="FATAL")
+    return Decoder(samprate=SPHINX_RATE, loglevel="FATAL", **WORD_SETTINGS)
 
 
 def _decode(decoder, pcm: bytes) -> list:
@@ -56,11 +68,13 @@ def recognize_segment(audio16k: np.ndarray, offset_s: float, phones_dec, words_d
 
 def recognize(audio16k: np.ndarray, words: bool = True) -> SpeechTimings:
     """Phones and words of 16 kHz mono audio without a transcript; long audio is decoded segment by segment."""
-    phones_dec, words_dec = phone_decoder(), word_decoder() if words else None
     result = SpeechTimings(method="recognized")
-    for start, end in split_at_silences(audio16k):
-        part = recognize_segment(audio16k[start:end], start / SPHINX_RATE, phones_dec, words_dec, words)
-        merge(result, part)
+    with lease_decoder(**phone_settings()) as phones, \
+            (lease_decoder(**WORD_SETTINGS) if words else nullcontext()) as words_lease:
+        words_dec = words_lease.decoder if words_lease is not None else None
+        for start, end in split_at_silences(audio16k):
+            part = recognize_segment(audio16k[start:end], start / SPHINX_RATE, phones.decoder, words_dec, words)
+            merge(result, part)
     return result
 
 
