@@ -16,8 +16,10 @@ from avatarlab.cli import main
 from avatarlab.engine import Engine, Utterance
 from avatarlab.errors import AvatarLabError
 from avatarlab.lipsync import AudioTooLongError, InvalidAudioError, audio_input, lipsync
+from avatarlab.lipsync.align import AlignmentFallbackWarning
 from avatarlab.lipsync.arpabet import ARPABET_TO_IPA
 from avatarlab.lipsync.audio_input import ffmpeg_exe, load_audio
+from avatarlab.lipsync.speech import MAX_SEGMENT_S
 from avatarlab.output import wav_bytes
 
 SENTENCES = [
@@ -172,6 +174,38 @@ def test_unknown_words_and_a_wrong_transcript_still_give_a_tiling_timeline(spoke
         r.timeline.check()
         assert r.timeline.num_samples == len(r.audio)
     assert [w.text for w in result.timeline.words][:4] == ["The", "bridge", "to", "Zxqvor"]
+
+
+def test_a_long_file_is_aligned_piece_by_piece_with_exactly_its_words(engine: Engine, spoken: list[Utterance]) -> None:
+    """~75 s of engine lines with pauses of 0.3 to 1.2 s: the transcript is located across the 30 s pieces,
+    so every piece aligns (no recognition fallback) and the word timings stay as accurate as on single lines."""
+    lines = list(spoken) + [engine.speak(text, seed=seed, speed=speed) for seed, speed in ((4, 1.15), (5, 0.9))
+                            for text in SENTENCES]
+    lines += lines
+    rate = lines[0].sample_rate
+    rng = np.random.default_rng(0)
+    parts, reference, position = [], [], 0
+    for line in lines:
+        pause = np.zeros(int(rng.uniform(0.3, 1.2) * rate), dtype=np.float32)
+        reference += [((position + w.start) / rate, (position + w.end) / rate) for w in line.timeline.words]
+        parts += [line.audio, pause]
+        position += len(line.audio) + len(pause)
+    audio = np.concatenate(parts)
+    assert len(audio) / rate > 2 * MAX_SEGMENT_S
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AlignmentFallbackWarning)
+        result = lipsync(audio, " ".join(line.text for line in lines), sample_rate=rate)
+    assert result.method == "aligned"
+    result.timeline.check()
+    assert len(result.timeline.words) == len(reference)
+    errors = []
+    for (start, end), word in zip(reference, result.timeline.words):
+        errors += [abs(start - word.start / rate), abs(end - word.end / rate)]
+    median = statistics.median(errors)
+    print(f"{len(audio) / rate:.0f} s file: median word-boundary error {median * 1000:.1f} ms, "
+          f"90th percentile {np.percentile(errors, 90) * 1000:.0f} ms")
+    assert median <= 0.040
+    assert np.percentile(errors, 90) <= 0.150  # no stretch is misplaced
 
 
 def test_reused_decoders_give_the_same_result_whatever_ran_before(spoken: list[Utterance]) -> None:

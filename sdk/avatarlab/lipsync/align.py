@@ -6,8 +6,10 @@ boundaries it found. Decoder settings are tuned for speed (FAST_ALIGN); a stretc
 retried with pocketsphinx's defaults, and one that still fails falls back to phone recognition with an
 AlignmentFallbackWarning.
 
-Long audio is first cut at silences into segments (speech.split_at_silences) and the transcript's words are
-shared among the segments in proportion to their speech.
+Audio longer than MAX_SEGMENT_S is first *located*: a word pass over a 30 s window, with a grammar that may
+stop after any word, finds where the transcript's words fall; the window is cut at the longest pause between
+two words found well inside it, and the piece before the cut is aligned with exactly the words found there.
+The next window starts at the cut with the next word. See docs/lipsync.md.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from ..errors import AvatarLabError
 from .recognize import phone_settings, recognize_segment
 from .speech import (
-    SPHINX_RATE, Lease, SpeechPhone, SpeechTimings, SpeechWord,
+    FRAME_S, MAX_SEGMENT_S, MIN_SEGMENT_S, PAD_S, SPHINX_RATE, Lease, SpeechPhone, SpeechTimings, SpeechWord,
     base_word, frame_energy, frame_seconds, is_filler, lease_decoder, split_at_silences, to_pcm,
 )
 
@@ -33,6 +35,9 @@ _VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 FAST_ALIGN = {"lm": None, "ds": 2, "topn": 2, "beam": 1e-64, "wbeam": 1e-40, "pbeam": 1e-64}
 #: pocketsphinx's own settings: the retry for a stretch the fast settings cannot align.
 ACCURATE_ALIGN = {"lm": None}
+#: When locating words in a long file, words ending this close to the end of the 30 s window are not trusted.
+_LOCATE_GUARD_S = 2.0
+_HOP = int(FRAME_S * SPHINX_RATE)
 
 
 class AlignmentError(AvatarLabError, RuntimeError):
@@ -115,25 +120,110 @@ def _align_segment(lease: Lease, audio16k: np.ndarray, offset_s: float, words: l
     return result
 
 
-def _share_words(audio16k: np.ndarray, ranges: list[tuple[int, int]], words: list[tuple[int, str]],
-                 sizes: list[int]) -> list[list[tuple[int, str]]]:
-    """Split the words among segments in proportion to each segment's speech (frames above the noise floor)."""
-    if len(ranges) == 1:
-        return [words]
+def _locate_window(lease: Lease, window: np.ndarray, words: list[str], entries: int) -> list[tuple[int, int, int]] | None:
+    """Word pass over ``window`` with a grammar that may start at any of the first ``entries`` words and stop
+    after any word: (word position in ``words``, first sample, end sample) of the words found, in the window's
+    samples; None when pocketsphinx finds nothing."""
+    decoder = lease.decoder
+    n = len(words)
+    start_state, final_state = n + 1, n + 2
+    transitions = []
+    for i, word in enumerate(words):
+        transitions.append((i, i + 1, 1.0, word))
+        transitions.append((i, final_state, 1.0, word))
+        if i < entries:
+            transitions.append((start_state, i + 1, 1.0, word))
+            transitions.append((start_state, final_state, 1.0, word))
+    try:
+        lease.prime()
+        fsg = decoder.create_fsg("_locate", start_state, final_state, transitions)
+        decoder.add_fsg("_locate", fsg)
+        decoder.activate_search("_locate")
+        _decode(decoder, to_pcm(window))
+        if decoder.hyp() is None:
+            return None
+        segs = [(base_word(s.word), s.start_frame, s.end_frame + 1) for s in decoder.seg() if not is_filler(s.word)]
+    except RuntimeError:
+        lease.discard = True
+        return None
+    if not segs:
+        return None
+    pad = int(PAD_S * SPHINX_RATE)
+    # the grammar is linear, so the words found are consecutive: find where they start
+    names = [w for w, _, _ in segs]
+    for first in range(min(entries, n)):
+        if words[first:first + len(names)] == names:
+            return [(first + k, s * _HOP - pad, e * _HOP - pad) for k, (_, s, e) in enumerate(segs)]
+    return None
+
+
+def _quietest(energy: np.ndarray, lo: int, hi: int) -> int:
+    """Sample at the start of the quietest 10 ms frame of samples [lo, hi) (lo when the span is empty)."""
+    a, b = lo // _HOP, max(lo // _HOP + 1, hi // _HOP)
+    if b > energy.size or a >= b:
+        return lo
+    return (a + int(np.argmin(energy[a:b]))) * _HOP
+
+
+def _pieces(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]]) -> list[tuple[int, int, list]]:
+    """Cut long audio into pieces of at most MAX_SEGMENT_S, each with exactly the words spoken in it."""
+    total = len(audio16k)
+    max_len, min_len = int(MAX_SEGMENT_S * SPHINX_RATE), int(MIN_SEGMENT_S * SPHINX_RATE)
+    if total <= max_len:
+        return [(0, total, list(words))]
     energy = frame_energy(audio16k)
     threshold = max(1e-4, 0.1 * float(np.percentile(energy, 95))) if energy.size else 1e-4
-    hop = int(0.01 * SPHINX_RATE)
-    speech = np.array([(energy[s // hop: e // hop] > threshold).sum() for s, e in ranges], dtype=float)
-    bounds = np.cumsum(speech) / max(speech.sum(), 1.0)
-    cumulative = np.cumsum(sizes) / max(sum(sizes), 1)
-    shares, begin = [], 0
-    for bound in bounds[:-1]:
-        end = begin + int(np.searchsorted(cumulative[begin:], bound - 1e-9)) + (1 if begin < len(words) else 0)
-        end = min(end, len(words))
-        shares.append(words[begin:end])
-        begin = end
-    shares.append(words[begin:])
-    return shares
+    speech = np.concatenate([[0], np.cumsum(energy > threshold)])  # speech frames before each frame
+    pieces: list[tuple[int, int, list]] = []
+    start, first, sure = 0, 0, True  # sure: words[first] is the first word spoken after `start`
+    guard = int(_LOCATE_GUARD_S * SPHINX_RATE)
+    while total - start > max_len and first < len(words):
+        end = start + max_len
+        left_speech = max(1, speech[-1] - speech[start // _HOP])
+        expected = (len(words) - first) * (speech[end // _HOP] - speech[start // _HOP]) / left_speech
+        # after a guess, look around it (but not before the guessed piece)
+        back = 0 if sure else min(len(pieces[-1][2]), int(expected / 2) + 5)
+        take = words[first - back: first + int(2 * expected) + 20]
+        found = _locate_window(lease, audio16k[start:end], [w for _, w in take], 1 if sure else 2 * back + 1)
+        cut = None
+        if found and len(found) >= 2:
+            best = None
+            for (k, _, a_end), (_, b_start, b_end) in zip(found, found[1:]):
+                if b_end > max_len - guard or a_end < min_len:
+                    continue
+                gap = (b_start - a_end) + a_end / max_len * _HOP  # longest pause; later on ties
+                if best is None or gap > best[0]:
+                    best = (gap, k, a_end, b_start)
+            if best is not None:
+                _, k, a_end, b_start = best
+                cut = _quietest(energy, start + a_end, start + max(a_end, b_start) + _HOP)
+                located_first = first - back + found[0][0]
+                if pieces and located_first != first:  # the previous piece was a guess: give it what lies before
+                    p_start, p_end, _ = pieces[-1]
+                    previous_first = first - len(pieces[-1][2])
+                    pieces[-1] = (p_start, p_end, words[previous_first:max(previous_first, located_first)])
+                first = first - back + k + 1
+                pieces.append((start, cut, words[located_first:first]))
+                start, sure = cut, True
+                continue
+        # nothing reliable found: cut at the quietest point and share the words by speech (a guess)
+        cut = _quietest(energy, start + min_len, end)
+        share = min(len(words) - first,
+                    round((len(words) - first) * (speech[cut // _HOP] - speech[start // _HOP]) / left_speech))
+        pieces.append((start, cut, words[first:first + share]))
+        first, start, sure = first + share, cut, False
+    if first >= len(words) and total - start > max_len:  # transcript used up: the rest goes without words
+        pieces += [(start + a, start + b, []) for a, b in split_at_silences(audio16k[start:])]
+    else:
+        pieces.append((start, total, words[first:]))
+    return pieces
+
+
+def _is_quiet(audio16k: np.ndarray, reference: np.ndarray) -> bool:
+    """No 10 ms frame of ``audio16k`` reaches a tenth of the loud frames (95th percentile) of ``reference``."""
+    energy, loud = frame_energy(audio16k), frame_energy(reference)
+    threshold = max(1e-4, 0.1 * float(np.percentile(loud, 95))) if loud.size else 1e-4
+    return int((energy > threshold).sum()) < 10
 
 
 def align(audio16k: np.ndarray, transcript: str) -> tuple[SpeechTimings, list[TranscriptWord]]:
@@ -147,15 +237,13 @@ def align(audio16k: np.ndarray, transcript: str) -> tuple[SpeechTimings, list[Tr
     tr_words = transcript_words(transcript)
     with ExitStack() as stack:
         fast = stack.enter_context(lease_decoder(**FAST_ALIGN))
-        alignable, sizes, unknown = [], [], []
+        alignable, unknown = [], []
         for index, word in enumerate(tr_words):
             for token in word.tokens:
-                pronunciation = fast.decoder.lookup_word(token)
-                if pronunciation is None:
+                if fast.decoder.lookup_word(token) is None:
                     unknown.append(token)
                 else:
                     alignable.append((index, token))
-                    sizes.append(len(pronunciation.split()))
             if not word.tokens:
                 unknown.append(word.text)
         if not alignable:
@@ -166,9 +254,10 @@ def align(audio16k: np.ndarray, transcript: str) -> tuple[SpeechTimings, list[Tr
                           f"{', '.join(unknown[:10])}", AlignmentFallbackWarning, stacklevel=2)
         result = SpeechTimings(method="aligned")
         accurate = phones = None
-        ranges = split_at_silences(audio16k)
-        for (start, end), share in zip(ranges, _share_words(audio16k, ranges, alignable, sizes)):
+        for start, end, share in _pieces(fast, audio16k, alignable):
             offset, piece = start / SPHINX_RATE, audio16k[start:end]
+            if not share and _is_quiet(piece, audio16k):
+                continue  # a pause after the last word: silence, nothing to align or recognize
             try:
                 try:
                     part = _align_segment(fast, piece, offset, share)
