@@ -178,14 +178,21 @@ def test_payload_rules_per_type(bridge):
     with connect(f"ws://127.0.0.1:{bridge}/ws") as ws:
         for header, payloads in [({"type": "ping", "id": "p1"}, [b"\0\0"]),
                                  ({"type": "speak", "id": "s1", "text": "Hi."}, [b"\0\0"]),
-                                 ({"type": "listen", "id": "l0"}, [b"\0\0"]),
-                                 ({"type": "push", "id": "l0"}, []),
-                                 ({"type": "push", "id": "l0"}, [b"\0\0", b"\0\0"])]:
+                                 ({"type": "listen", "id": "l0"}, [b"\0\0"])]:
             ws.send(msgpack.packb([{"v": 1, **header}, *payloads], use_bin_type=True))
             error, _ = recv(ws)
             assert (error["type"], error["code"], error["source"], error["id"]) == (
                 "error", "bad_message", "bridge", header["id"]), (header, error)
             assert f"got {len(payloads)}" in error["message"]
+        for k, payloads in enumerate([[], [b"\0\0", b"\0\0"]]):  # the daemon ends the stream it was for
+            send(ws, {"type": "listen", "id": f"b{k}", "sample_rate": 16000})
+            assert recv(ws)[0]["type"] == "start"
+            ws.send(msgpack.packb([{"v": 1, "type": "push", "id": f"b{k}"}, *payloads], use_bin_type=True))
+            error, _ = recv(ws)
+            assert (error["type"], error["code"], error["id"]) == ("error", "bad_message", f"b{k}"), error
+            assert "source" not in error and f"got {len(payloads)}" in error["message"]
+            send_push(ws, f"b{k}", b"\0\0")
+            assert recv(ws)[0]["code"] == "unknown_request"  # it is over
         send_push(ws, "nope", b"\0\0")                          # the daemon's own push errors pass through
         error, _ = recv(ws)
         assert (error["code"], error["id"]) == ("unknown_request", "nope") and "source" not in error

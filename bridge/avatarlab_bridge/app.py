@@ -106,7 +106,8 @@ class Relay:
             request_id = header.get("id") if isinstance(header.get("id"), str) else None
             kind = header.get("type")
             problem = payload_error(header, payloads)
-            if problem is not None:  # answered as the daemon answers it, without bothering the daemon
+            # a push with the wrong payloads goes on: the daemon ends that listen stream with bad_message
+            if problem is not None and kind != "push":  # answered as the daemon answers it
                 await self._send_ws(error_frame(request_id, "bad_message", problem))
                 continue
             if self.monitor.state == "down":

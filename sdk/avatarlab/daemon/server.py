@@ -312,14 +312,17 @@ class Daemon:
                 self._reply(identity, error_header(None, "internal", "internal error; see the daemon log"))
 
     def _handle(self, identity: bytes, body: list[bytes]) -> None:
-        if not 1 <= len(body) <= 2:
-            raise ProtocolError("bad_message", f"a message is a header frame and at most one payload; got {len(body)} frames")
+        if not body:
+            raise ProtocolError("bad_message", "a message needs a header frame (a MessagePack map)")
         header = unpack_header(body[0], self.limits.max_header_bytes)
         kind = check_envelope(header)
         request_id = request_id_of(header, self.limits, required=kind in ("speak", "listen", "push", "cancel"))
-        if (len(body) == 2) != (kind in PAYLOAD_TYPES):
-            raise ProtocolError("bad_message", f"{kind} takes {'one payload frame' if kind in PAYLOAD_TYPES else 'no payload'}"
-                                f"; got {len(body) - 1}", request_id)
+        expected = 1 if kind in PAYLOAD_TYPES else 0
+        if len(body) - 1 != expected:
+            problem = f"{kind} takes {'one payload frame' if expected else 'no payload'}; got {len(body) - 1}"
+            if kind == "push" and self._end_live_stream(identity, request_id, "bad_message", problem):
+                return
+            raise ProtocolError("bad_message", problem, request_id)
         if kind == "speak":
             self._speak(identity, header)
         elif kind == "listen":
@@ -376,6 +379,17 @@ class Daemon:
         self.active += 1
         self._enqueue(request, [request.start_message()])
         self._flush(client)
+
+    def _end_live_stream(self, identity: bytes, request_id: str | None, code: str, message: str) -> bool:
+        """End a running listen stream with this error after its earlier replies; False if there is none."""
+        client = self.clients.get(identity)
+        request = client.requests.get(request_id) if client and request_id else None
+        if not isinstance(request, LiveRequest) or request.closing:
+            return False
+        request.queue_error(code, message)
+        if request.pending == 0:
+            self.scheduler.add(identity, request)
+        return True
 
     def _push(self, identity: bytes, header: dict[str, Any], payload: bytes, request_id: str | None) -> None:
         client = self.clients.get(identity)
