@@ -261,3 +261,28 @@ def test_bad_pushes_end_their_stream_with_a_clear_error(daemon) -> None:
     assert (end["type"], end["status"]) == ("end", "cancelled")
     assert wire.request({"type": "ping"})["type"] == "pong"  # the daemon is still serving
     wire.close()
+
+
+def test_lipsync_cli_live_writes_the_same_outputs_as_speak(spoken, tmp_path: Path) -> None:
+    import subprocess
+
+    from avatarlab.output import wav_bytes
+
+    source = tmp_path / "take.flac"
+    wav = tmp_path / "take.src.wav"
+    wav.write_bytes(wav_bytes(spoken.audio, spoken.sample_rate))
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(wav), str(source)], check=True)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "avatarlab.cli", "lipsync", str(source), "--live", "--out", str(out),
+                           "--format", "csv", "--fps", "30"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "(network)" in done.stderr  # the summary; stdout lists the files written
+    curves = json.loads((out / "take.json").read_text())
+    assert (out / "take.wav").exists() and (out / "take.csv").exists()
+    assert curves["fps"] == 30 and curves["num_frames"] == frame_range(0, curves["num_samples"], 30, 22050)[1]
+    assert curves["words"] == [] and all(p["word_index"] is None for p in curves["phonemes"])
+    refused = subprocess.run([sys.executable, "-m", "avatarlab.cli", "lipsync", str(source), "--live",
+                              "--transcript", "hello"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "not allowed with argument --live" in refused.stderr

@@ -13,10 +13,14 @@ _HELP = """\
 Animate recorded speech: decode AUDIO (WAV, FLAC, OGG, MP3... up to 10 minutes), find its phonemes with
 pocketsphinx (forced alignment when you give the transcript, phone recognition when you do not), and write
 <name>.wav and <name>.json (and <name>.csv) exactly as `avatarlab speak` does. See docs/lipsync.md.
+--live uses the streaming audio-to-viseme network of the live path instead (docs/live.md): no words,
+any language's sounds, and more accurate visemes than recognition on the voices we measured.
 
 examples:
   avatarlab lipsync line.wav --out out/ --transcript "Hello there, traveler!"
   avatarlab lipsync line.mp3 --out out/ --format csv --emotion happy
+  avatarlab lipsync line.ogg --out out/ --live          # the live network, as if streamed
+For GLB animation of recorded lines, list them in a CSV with an `audio` column: avatarlab export --help.
 """
 
 
@@ -27,6 +31,8 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--transcript", help="what is said (improves timing; English words)")
     source.add_argument("--transcript-file", type=Path, help="read the transcript from a UTF-8 text file")
+    source.add_argument("--live", action="store_true",
+                        help="animate with the streaming network of the live path (no transcript, no words)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
     parser.add_argument("--name", help="base file name (default: the audio file's name)")
     parser.add_argument("--format", choices=("json", "csv"), default="json",
@@ -62,7 +68,13 @@ def _run(args: argparse.Namespace) -> int:
     options = SynthesisOptions(fps=args.fps, seed=args.seed, emotion=args.emotion, emotion_intensity=args.intensity)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        utterance = lipsync(args.audio, transcript, options, sample_rate=args.sample_rate)
+        if args.live:
+            from ..live.offline import animate_recording
+            from .audio_input import load_audio
+
+            utterance = animate_recording(load_audio(args.audio, args.sample_rate), args.sample_rate, options)
+        else:
+            utterance = lipsync(args.audio, transcript, options, sample_rate=args.sample_rate)
     for warning in caught:
         print(f"avatarlab: warning: {warning.message}", file=sys.stderr)
     args.name = args.name or args.audio.stem

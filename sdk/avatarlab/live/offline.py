@@ -12,7 +12,7 @@ import numpy as np
 from ..animation import FaceFrames
 from ..engine import Utterance, VisemeEvent
 from ..options import SynthesisOptions
-from ..timeline import SILENCE_SYMBOL, PhonemeTimeline, TimedPhoneme
+from ..timeline import PhonemeTimeline, TimedPhoneme
 from .model import VisemeModel
 from .session import REPRESENTATIVE, LiveLipSync
 
@@ -34,8 +34,7 @@ def animate_recording(audio: np.ndarray, sample_rate: int, options: SynthesisOpt
         update = session.push(audio[start:start + piece], last=last)
         frames.append(update.frames)
         visemes.extend(update.visemes)
-    phonemes = [TimedPhoneme(REPRESENTATIVE[v.viseme], v.start, v.end,
-                             None if REPRESENTATIVE[v.viseme] == SILENCE_SYMBOL else 0) for v in visemes]
+    phonemes = [TimedPhoneme(REPRESENTATIVE[v.viseme], v.start, v.end, None) for v in visemes]
     timeline = PhonemeTimeline(sample_rate, [p for p in phonemes if p.end > p.start], [])
     timeline.check()
     events = [VisemeEvent(v.viseme, v.start, v.end, i) for i, v in enumerate(visemes)]

@@ -166,7 +166,7 @@ class LiveLipSync:
             if end <= start:
                 break
             symbol = REPRESENTATIVE[OCULUS_VISEMES[label]]
-            phonemes.append(TimedPhoneme(symbol, start, end, None if symbol == SILENCE_SYMBOL else 0))
+            phonemes.append(TimedPhoneme(symbol, start, end, None))  # no words are heard live
         if phonemes[-1].end < committed16:  # the open segment reaches the commit point
             last = phonemes[-1]
             phonemes[-1] = TimedPhoneme(last.symbol, last.start, committed16, last.word_index)
