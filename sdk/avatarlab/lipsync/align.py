@@ -3,8 +3,8 @@
 Each stretch of audio is aligned in two passes on a pooled decoder: a word pass (``set_align_text``, which also
 picks alternative pronunciations and optional silences) and a phone pass (``set_alignment``) inside the word
 boundaries it found. Decoder settings are tuned for speed (FAST_ALIGN); a stretch that fails with them is
-retried with pocketsphinx's defaults, and one that still fails falls back to phone recognition with an
-AlignmentFallbackWarning.
+retried with pocketsphinx's defaults, then with wider beams (RETRY_ALIGN), and one that still fails falls back
+to phone recognition with an AlignmentFallbackWarning.
 
 Audio longer than MAX_SEGMENT_S is first *located*: a word pass over a 30 s window, with a grammar that may
 stop after any word, finds where the transcript's words fall; the window is cut at the longest pause between
@@ -33,8 +33,10 @@ _VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 #: second frame (ds), the best 2 Gaussians per codebook (topn), and beams wider than the defaults so that the
 #: path is not lost with ds=2. Together about 2x faster than the defaults with the same word-boundary error.
 FAST_ALIGN = {"lm": None, "ds": 2, "topn": 2, "beam": 1e-64, "wbeam": 1e-40, "pbeam": 1e-64}
-#: pocketsphinx's own settings: the retry for a stretch the fast settings cannot align.
-ACCURATE_ALIGN = {"lm": None}
+#: Retries, in order, for a stretch the fast settings cannot align: pocketsphinx's defaults (what alignment
+#: used before FAST_ALIGN), then the same with wider beams, which align some lines the defaults lose (and
+#: lose some they align).
+RETRY_ALIGN = ({"lm": None}, {"lm": None, "beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80})
 #: When locating words in a long file, words ending this close to the end of the 30 s window are not trusted.
 _LOCATE_GUARD_S = 2.0
 _HOP = int(FRAME_S * SPHINX_RATE)
@@ -253,7 +255,8 @@ def align(audio16k: np.ndarray, transcript: str) -> tuple[SpeechTimings, list[Tr
             warnings.warn(f"not in the pronunciation dictionary, timed from their neighbours: "
                           f"{', '.join(unknown[:10])}", AlignmentFallbackWarning, stacklevel=2)
         result = SpeechTimings(method="aligned")
-        accurate = phones = None
+        retries: dict[int, Lease] = {}
+        phones = None
         for start, end, share in _pieces(fast, audio16k, alignable):
             offset, piece = start / SPHINX_RATE, audio16k[start:end]
             if not share and _is_quiet(piece, audio16k):
@@ -261,12 +264,19 @@ def align(audio16k: np.ndarray, transcript: str) -> tuple[SpeechTimings, list[Tr
             try:
                 try:
                     part = _align_segment(fast, piece, offset, share)
-                except AlignmentError:
+                except AlignmentError as error:
                     if not share:
                         raise
-                    if accurate is None or accurate.discard:
-                        accurate = stack.enter_context(lease_decoder(**ACCURATE_ALIGN))
-                    part = _align_segment(accurate, piece, offset, share)
+                    for k, settings in enumerate(RETRY_ALIGN):
+                        if k not in retries or retries[k].discard:
+                            retries[k] = stack.enter_context(lease_decoder(**settings))
+                        try:
+                            part = _align_segment(retries[k], piece, offset, share)
+                            break
+                        except AlignmentError:
+                            pass
+                    else:
+                        raise error
             except AlignmentError as error:
                 warnings.warn(f"alignment failed for {offset:.1f}-{end / SPHINX_RATE:.1f} s ({error}); "
                               "using phone recognition there", AlignmentFallbackWarning, stacklevel=2)
