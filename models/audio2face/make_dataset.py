@@ -2,7 +2,8 @@
 
 Sources: the default Piper voice through our own Engine (timings from the voice's duration predictor),
 at varied speed and noise settings, and libespeak-ng formant voices (timings from its phoneme events).
-Each clean line is also kept in augmented copies (speed/pitch, reverb, band limits, codecs, noise, gain).
+Half the Piper lines are raised in pitch (spoken slower, then played faster); each clean line is also kept in
+augmented copies (speed/pitch, reverb, band limits, codecs, noise, gain, vocal tract length perturbation).
 The espeak-ng variants in HELD_OUT_VARIANTS never enter training: the tests and the benchmark use them.
 
     .venv/bin/python models/audio2face/make_dataset.py --out /tmp/a2f-data --minutes 40
@@ -26,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "sdk"))
 
-from augment import augment  # noqa: E402
+from augment import augment, speed  # noqa: E402
 from espeak_voice import EspeakVoice  # noqa: E402
 
 from avatarlab.channels import VISEME_INDEX  # noqa: E402
@@ -110,6 +111,13 @@ def _labels(segments: list[Segment], frames: int, time_scale: float = 1.0) -> np
 _ENGINE = None
 
 
+#: Share of Piper lines raised in pitch: spoken slower, then played faster (like a tape), so the speaking
+#: rate stays natural while pitch and formants rise by PITCH_RAISE: higher voices than the one we have.
+RAISED_SHARE, PITCH_RAISE = 0.5, (1.15, 1.8)
+#: Augmented copies hear their spectrum stretched by this much (vocal tract length perturbation).
+VTLP_WARP = (0.85, 1.18)
+
+
 def _speak(job: Job, rng: np.random.Generator) -> tuple[np.ndarray, list[Segment]]:
     global _ENGINE
     if job.source == "joe":
@@ -117,12 +125,16 @@ def _speak(job: Job, rng: np.random.Generator) -> tuple[np.ndarray, list[Segment
             from avatarlab import Engine
 
             _ENGINE = Engine(threads=1)
-        utterance = _ENGINE.speak(job.text, speed=float(rng.uniform(0.8, 1.25)),
+        raise_by = float(rng.uniform(*PITCH_RAISE)) if rng.random() < RAISED_SHARE else 1.0
+        utterance = _ENGINE.speak(job.text, speed=float(rng.uniform(0.8, 1.25)) / raise_by,
                                   noise_scale=float(rng.uniform(0.4, 0.9)), noise_w=float(rng.uniform(0.4, 1.0)),
                                   seed=job.seed)
         rate, audio = utterance.sample_rate, utterance.audio
-        segments = [Segment(VISEME_INDEX[viseme_of(p.symbol)], p.start / rate, p.end / rate)
+        segments = [Segment(VISEME_INDEX[viseme_of(p.symbol)], p.start / rate / raise_by, p.end / rate / raise_by)
                     for p in utterance.timeline.phonemes]
+        if raise_by != 1.0:
+            audio = speed(resample(audio, rate, SAMPLE_RATE), raise_by)
+            return audio, segments
     else:
         voice = EspeakVoice(job.source, rate_wpm=int(rng.integers(130, 230)), pitch=int(rng.integers(25, 75)),
                             pitch_range=int(rng.integers(20, 80)))
@@ -141,10 +153,11 @@ def run_job(job: Job) -> list[tuple[np.ndarray, np.ndarray, str]]:
     out = []
     for copy in range(job.copies + 1):
         if copy == 0:
-            version, factor = audio, 1.0
+            version, factor, warp = audio, 1.0, 1.0
         else:
             version, factor = augment(audio, rng, imageio_ffmpeg.get_ffmpeg_exe())
-        features = log_mel(version)
+            warp = float(rng.uniform(*VTLP_WARP))
+        features = log_mel(version, warp)
         out.append((features.astype(np.float16), _labels(segments, len(features), 1.0 / factor), job.source))
     return out
 

@@ -32,7 +32,12 @@ def _hz(mel: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def mel_filterbank() -> np.ndarray:
     """(N_FFT // 2 + 1, N_MELS) triangular filters, HTK mel scale."""
-    bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
+    return warped_filterbank(1.0)
+
+
+def warped_filterbank(warp: float) -> np.ndarray:
+    """Filters that hear the spectrum stretched by ``warp`` (vocal tract length perturbation, for training)."""
+    bins = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE) * warp
     edges = _hz(np.linspace(_mel(np.array(F_MIN)), _mel(np.array(F_MAX)), N_MELS + 2))
     lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
     rising = (bins[:, None] - lower) / (centre - lower)
@@ -49,8 +54,8 @@ def frame_count(samples: int) -> int:
     return 0 if samples < WINDOW else (samples - WINDOW) // HOP + 1
 
 
-def log_mel(audio: np.ndarray) -> np.ndarray:
-    """(frames, N_MELS) float32 log-mel energies of mono float audio at SAMPLE_RATE."""
+def log_mel(audio: np.ndarray, warp: float = 1.0) -> np.ndarray:
+    """(frames, N_MELS) float32 log-mel energies of mono float audio at SAMPLE_RATE (``warp``: training only)."""
     audio = np.asarray(audio, dtype=np.float32)
     count = frame_count(len(audio))
     if count == 0:
@@ -58,7 +63,8 @@ def log_mel(audio: np.ndarray) -> np.ndarray:
     index = np.arange(WINDOW)[None, :] + HOP * np.arange(count)[:, None]
     spectrum = np.fft.rfft(audio[index] * _window(), n=N_FFT, axis=1)
     power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
-    return np.log(power @ mel_filterbank() + LOG_FLOOR).astype(np.float32)
+    bank = mel_filterbank() if warp == 1.0 else warped_filterbank(warp)
+    return np.log(power @ bank + LOG_FLOOR).astype(np.float32)
 
 
 class StreamingLogMel:
