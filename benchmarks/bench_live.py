@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "models" / "audio2face"))
 
 from bench_engine import machine_info  # noqa: E402
-from espeak_voice import EspeakVoice  # noqa: E402
+from espeak_voice import speak_fresh  # noqa: E402
 from make_dataset import HELD_OUT_VARIANTS  # noqa: E402
 
 from avatarlab.animation import viseme_of  # noqa: E402
@@ -113,14 +113,12 @@ def main() -> None:
                         "Piper voice only: train.py --sources joe) on the held-out voices")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    warm = EspeakVoice(HELD_OUT_VARIANTS[0]).speak("Warm up.")
+    warm = speak_fresh(HELD_OUT_VARIANTS[0], ["Warm up."])[0]
     animate_recording(warm.audio, warm.sample_rate)  # load the network before timing
     lipsync(warm.audio, sample_rate=warm.sample_rate)
     rows, per_voice = [], {}
     for variant in HELD_OUT_VARIANTS:
-        voice = EspeakVoice(variant, rate_wpm=165)
-        # (the rows below are per voice; the ablation, when given, follows each voice's three paths)
-        lines = [(text, voice.speak(text)) for text in SENTENCES]
+        lines = list(zip(SENTENCES, speak_fresh(variant, list(SENTENCES), rate_wpm=165)))
         per_voice[variant] = lines
         for name, run in (
             ("network", lambda t, s: animate_recording(s.audio, s.sample_rate)),

@@ -20,7 +20,7 @@ from avatarlab.live.evaluation import accuracy, frame_labels
 from avatarlab.live.offline import animate_recording
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models" / "audio2face"))
-from espeak_voice import EspeakUnavailableError, EspeakVoice  # noqa: E402
+from espeak_voice import EspeakUnavailableError, speak_fresh  # noqa: E402
 from make_dataset import HELD_OUT_VARIANTS  # noqa: E402
 
 SENTENCES = (
@@ -34,10 +34,10 @@ FPS = 100
 @pytest.fixture(scope="module", params=HELD_OUT_VARIANTS)
 def held_out(request):
     try:
-        voice = EspeakVoice(request.param, rate_wpm=165)
+        speeches = speak_fresh(request.param, list(SENTENCES), rate_wpm=165)
     except EspeakUnavailableError as error:
         pytest.fail(f"{error} (make test installs it)")
-    return request.param, [(text, voice.speak(text)) for text in SENTENCES]
+    return request.param, list(zip(SENTENCES, speeches))
 
 
 def _truth(speech) -> np.ndarray:

@@ -62,8 +62,28 @@ class EspeakUnavailableError(RuntimeError):
     pass
 
 
+def speak_fresh(variant: str, texts: list[str], **settings: int) -> list[EspeakSpeech]:
+    """Speak ``texts`` in a new process whose libespeak-ng has spoken nothing before.
+
+    libespeak-ng carries state from one utterance to the next (durations shift by a few samples after
+    another voice spoke), so tests and benchmarks that need the same audio on every run use this.
+    """
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_speak_all, (variant, list(texts), settings))
+
+
+def _speak_all(variant: str, texts: list[str], settings: dict) -> list[EspeakSpeech]:
+    voice = EspeakVoice(variant, **settings)
+    return [voice.speak(text) for text in texts]
+
+
 class EspeakVoice:
-    """One process-wide libespeak-ng instance (the library is not re-entrant), guarded by a lock."""
+    """One process-wide libespeak-ng instance (the library is not re-entrant), guarded by a lock.
+
+    Its output depends slightly on what the process spoke before; see ``speak_fresh``.
+    """
 
     _lock = threading.Lock()
     _lib = None
