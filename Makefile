@@ -78,7 +78,7 @@ bench-live: $(STAMP) voice-tools
 A2F_DATA ?= /tmp/avatarlab-a2f-data
 audio2face: $(STAMP) voice-tools
 	$(PY) models/audio2face/make_dataset.py --out $(A2F_DATA) --minutes 60
-	$(PY) models/audio2face/train.py --data $(A2F_DATA) --out sdk/avatarlab/data
+	$(PY) models/audio2face/train.py --data $(A2F_DATA) --out sdk/avatarlab/data --epochs 10
 
 # regenerate the committed default avatar (tests check it matches the generator)
 avatar: $(STAMP)

@@ -2,8 +2,8 @@
 
 Sources: the default Piper voice through our own Engine (timings from the voice's duration predictor),
 at varied speed and noise settings, and libespeak-ng formant voices (timings from its phoneme events).
-Half the Piper lines are raised in pitch (spoken slower, then played faster); each clean line is also kept in
-augmented copies (speed/pitch, reverb, band limits, codecs, noise, gain, vocal tract length perturbation).
+Each clean line is also kept in augmented copies (speed/pitch, reverb, band limits, codecs, noise, gain);
+--raise-pitch and --vtlp add higher-pitched Piper lines and vocal tract length perturbation (see README).
 The espeak-ng variants in HELD_OUT_VARIANTS never enter training: the tests and the benchmark use them.
 
     .venv/bin/python models/audio2face/make_dataset.py --out /tmp/a2f-data --minutes 40
@@ -56,6 +56,8 @@ class Job:
     text: str
     seed: int
     copies: int  # augmented copies besides the clean one
+    raise_pitch: float = 0.0  # chance that a Piper line is raised in pitch
+    vtlp: bool = False
 
 
 def docstring_sentences() -> list[str]:
@@ -85,7 +87,7 @@ def dictionary_words() -> list[str]:
     return words
 
 
-def make_jobs(minutes: float, copies: int, seed: int) -> list[Job]:
+def make_jobs(minutes: float, copies: int, seed: int, raise_pitch: float = 0.0, vtlp: bool = False) -> list[Job]:
     rng = np.random.default_rng(seed)
     sentences, words = docstring_sentences(), dictionary_words()
     jobs, seconds = [], 0.0
@@ -95,7 +97,7 @@ def make_jobs(minutes: float, copies: int, seed: int) -> list[Job]:
         else:
             text = " ".join(words[int(i)] for i in rng.integers(len(words), size=int(rng.integers(4, 12)))) + "."
         source = "joe" if rng.random() < 0.6 else TRAIN_VARIANTS[int(rng.integers(len(TRAIN_VARIANTS)))]
-        jobs.append(Job(source, text, int(rng.integers(2**31)), copies))
+        jobs.append(Job(source, text, int(rng.integers(2**31)), copies, raise_pitch, vtlp))
         seconds += 0.33 * len(text.split()) + 0.4
     return jobs
 
@@ -111,10 +113,10 @@ def _labels(segments: list[Segment], frames: int, time_scale: float = 1.0) -> np
 _ENGINE = None
 
 
-#: Share of Piper lines raised in pitch: spoken slower, then played faster (like a tape), so the speaking
+#: --raise-pitch: the share of Piper lines spoken slower, then played faster (like a tape), so the speaking
 #: rate stays natural while pitch and formants rise by PITCH_RAISE: higher voices than the one we have.
-RAISED_SHARE, PITCH_RAISE = 0.5, (1.15, 1.8)
-#: Augmented copies hear their spectrum stretched by this much (vocal tract length perturbation).
+PITCH_RAISE = (1.15, 1.8)
+#: --vtlp: augmented copies hear their spectrum stretched by this much (vocal tract length perturbation).
 VTLP_WARP = (0.85, 1.18)
 
 
@@ -125,7 +127,7 @@ def _speak(job: Job, rng: np.random.Generator) -> tuple[np.ndarray, list[Segment
             from avatarlab import Engine
 
             _ENGINE = Engine(threads=1)
-        raise_by = float(rng.uniform(*PITCH_RAISE)) if rng.random() < RAISED_SHARE else 1.0
+        raise_by = float(rng.uniform(*PITCH_RAISE)) if job.raise_pitch and rng.random() < job.raise_pitch else 1.0
         utterance = _ENGINE.speak(job.text, speed=float(rng.uniform(0.8, 1.25)) / raise_by,
                                   noise_scale=float(rng.uniform(0.4, 0.9)), noise_w=float(rng.uniform(0.4, 1.0)),
                                   seed=job.seed)
@@ -156,7 +158,7 @@ def run_job(job: Job) -> list[tuple[np.ndarray, np.ndarray, str]]:
             version, factor, warp = audio, 1.0, 1.0
         else:
             version, factor = augment(audio, rng, imageio_ffmpeg.get_ffmpeg_exe())
-            warp = float(rng.uniform(*VTLP_WARP))
+            warp = float(rng.uniform(*VTLP_WARP)) if job.vtlp else 1.0
         features = log_mel(version, warp)
         out.append((features.astype(np.float16), _labels(segments, len(features), 1.0 / factor), job.source))
     return out
@@ -169,9 +171,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--copies", type=int, default=2, help="augmented copies per clean line")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--raise-pitch", type=float, default=0.0, metavar="SHARE",
+                        help="raise this share of the Piper lines in pitch by 1.15-1.8x (default 0: see README)")
+    parser.add_argument("--vtlp", action="store_true", help="vocal tract length perturbation of augmented copies")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    jobs = make_jobs(args.minutes, args.copies, args.seed)
+    jobs = make_jobs(args.minutes, args.copies, args.seed, args.raise_pitch, args.vtlp)
     print(f"{len(jobs)} lines, about {args.minutes:g} min clean, {args.copies} augmented copies each", flush=True)
     started, done, shard, buffer = time.time(), 0, 0, []
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
