@@ -14,7 +14,7 @@ from ..engine import Utterance, VisemeEvent
 from ..options import SynthesisOptions
 from ..timeline import PhonemeTimeline, TimedPhoneme
 from .model import VisemeModel
-from .session import REPRESENTATIVE, LiveLipSync
+from .session import LiveLipSync, symbol_for
 
 PIECE_S = 10.0
 VOICE_LABEL = "input audio"
@@ -34,7 +34,8 @@ def animate_recording(audio: np.ndarray, sample_rate: int, options: SynthesisOpt
         update = session.push(audio[start:start + piece], last=last)
         frames.append(update.frames)
         visemes.extend(update.visemes)
-    phonemes = [TimedPhoneme(REPRESENTATIVE[v.viseme], v.start, v.end, None) for v in visemes]
+    phonemes = [TimedPhoneme(symbol_for(v.viseme, v.end - v.start, sample_rate), v.start, v.end, None)
+                for v in visemes]
     timeline = PhonemeTimeline(sample_rate, [p for p in phonemes if p.end > p.start], [])
     timeline.check()
     events = [VisemeEvent(v.viseme, v.start, v.end, i) for i, v in enumerate(visemes)]

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..animation import FaceAnimator, FaceFrames
 from ..animation.loudness import MAX_WINDOW
+from ..animation.track import PHRASE_BREAK_S
 from ..channels import OCULUS_VISEMES
 from ..engine import VisemeEvent, frame_range
 from ..errors import InvalidOptionError
@@ -29,11 +30,23 @@ REPRESENTATIVE = {
     "nn": "n", "RR": "ɹ", "aa": "ɑ", "E": "ɛ", "ih": "ɪ", "oh": "oʊ", "ou": "u",
 }
 MIN_RATE, MAX_RATE = 8000, 48000
-#: Decided visemes older than this are dropped from the animated timeline (bounded cost on endless streams).
-TIMELINE_WINDOW_S = 8.0
+#: The animated timeline starts at the last phrase-break pause older than TIMELINE_KEEP_S (cost per push
+#: stays small, phrases stay whole), and never reaches back further than TIMELINE_WINDOW_S.
+TIMELINE_KEEP_S, TIMELINE_WINDOW_S = 2.0, 8.0
+#: A "sil" decision this long is a pause that pulls the mouth to rest and breaks the phrase; shorter ones are
+#: gaps between words (the animator's " "), which barely move the mouth.
+_BREAK = int(PHRASE_BREAK_S * feat.SAMPLE_RATE)
+
+
+def symbol_for(viseme: str, num_samples: int, sample_rate: int) -> str:
+    """The phoneme the animator is given for a decided viseme segment."""
+    if viseme == "sil" and num_samples * feat.SAMPLE_RATE < _BREAK * sample_rate:
+        return " "
+    return REPRESENTATIVE[viseme]
 #: 16 kHz samples kept before the next frame to animate: the animator's loudness and pitch windows.
 _AUDIO_KEEP = MAX_WINDOW
 _RATE = feat.SAMPLE_RATE
+_SIL = OCULUS_VISEMES.index("sil")
 #: The animator's 16 kHz sample where decided feature frame j's span begins (centre - half a hop).
 _SPAN_OFFSET = feat.WINDOW // 2 - feat.HOP // 2
 
@@ -76,6 +89,11 @@ class LiveLipSync:
         self._next_frame = 0
         self._reported = 0  # segments already returned as VisemeEvents
         self.finished = False
+
+    @property
+    def kept_segments(self) -> int:
+        """Decided viseme segments still held for animation (bounded, however long the stream runs)."""
+        return len(self._segments)
 
     # ---- the delay, stated and exact -------------------------------------------------------------------
     @property
@@ -165,7 +183,7 @@ class LiveLipSync:
             end = min(end, committed16)
             if end <= start:
                 break
-            symbol = REPRESENTATIVE[OCULUS_VISEMES[label]]
+            symbol = symbol_for(OCULUS_VISEMES[label], end - start, _RATE)
             phonemes.append(TimedPhoneme(symbol, start, end, None))  # no words are heard live
         if phonemes[-1].end < committed16:  # the open segment reaches the commit point
             last = phonemes[-1]
@@ -185,14 +203,21 @@ class LiveLipSync:
     _segment_base = 0  # segments dropped from the front so far (keeps phoneme indices absolute)
 
     def _forget_old(self) -> None:
-        horizon = self._next_frame * _RATE // self.fps - int(TIMELINE_WINDOW_S * _RATE)
-        drop = 0
-        while drop < min(self._reported, len(self._segments) - 1) and self._segments[drop][2] < horizon:
-            drop += 1
-        if drop:
-            del self._segments[:drop]
-            self._reported -= drop
-            self._segment_base += drop
+        now = self._next_frame * _RATE // self.fps
+        closed = min(self._reported, len(self._segments) - 1)
+        cut = 0  # drop segments [0, cut): up to and including the last long pause before the keep horizon
+        for k in range(closed):
+            label, start, end = self._segments[k]
+            if end >= now - int(TIMELINE_KEEP_S * _RATE):
+                break
+            if label == _SIL and end - start >= _BREAK:
+                cut = k + 1
+        while cut < closed and self._segments[cut][2] < now - int(TIMELINE_WINDOW_S * _RATE):
+            cut += 1
+        if cut:
+            del self._segments[:cut]
+            self._reported -= cut
+            self._segment_base += cut
 
     def _to_input(self, sample16: int) -> int:
         return min(self.samples_in, int(round(sample16 * self.sample_rate / _RATE)))
