@@ -201,7 +201,28 @@ class Client:
             raise RuntimeError("this Client is closed")
 
 
-class Stream(StreamHandle):
+class _Closing:
+    """close() and the context manager, shared by the sync client's stream handles."""
+
+    _state: Any
+    _client: Client
+
+    def close(self) -> None:
+        """Stop reading: cancel the request if it still runs (without waiting) and forget it."""
+        if self._state.done:
+            return
+        self._client._session.abandon(self._state)
+        if not self._client.closed:
+            self._client._flush(block=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class Stream(_Closing, StreamHandle):
     """The messages of one speak request: iterate it (Start, Audio/Frames/Events..., End), or collect() it.
 
     An ``error`` message raises RequestError. Also a context manager: leaving it cancels the request
@@ -254,22 +275,9 @@ class Stream(StreamHandle):
             pass
         return self._collector.utterance(self._state.text, self._state.request)
 
-    def close(self) -> None:
-        """Stop reading: cancel the request if it still runs (without waiting) and forget it."""
-        if self._state.done:
-            return
-        self._client._session.abandon(self._state)
-        if not self._client.closed:
-            self._client._flush(block=False)
-
-    def __enter__(self) -> Stream:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
 
-class LiveStream(LiveHandle):
+class LiveStream(_Closing, LiveHandle):
     """A live stream: ``push()`` audio, read the replies (``poll``, ``wait`` or iteration), ``finish()``.
 
     Every push is answered by one ``LiveFrames`` (``num_frames`` may be 0), then an ``Events`` when
@@ -350,16 +358,3 @@ class LiveStream(LiveHandle):
                     return None
                 self._client._wait(self._state)
 
-    def close(self) -> None:
-        """Stop reading: cancel the stream if it still runs (without waiting) and forget it."""
-        if self._state.done:
-            return
-        self._client._session.abandon(self._state)
-        if not self._client.closed:
-            self._client._flush(block=False)
-
-    def __enter__(self) -> LiveStream:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()

@@ -157,6 +157,19 @@ def _typed(header: dict[str, Any], name: str, kinds: tuple[type, ...], request_i
     return value
 
 
+def _channels_and_format(header: dict[str, Any], request_id: str,
+                         allowed: tuple[str, ...]) -> tuple[frozenset[str], str]:
+    """The requested ``channels`` (default: all allowed) and ``curve_format``, checked."""
+    channels = header.get("channels", list(allowed))
+    if not isinstance(channels, list) or not all(isinstance(c, str) and c in allowed for c in channels):
+        raise ProtocolError("invalid_field", f"channels must be a list drawn from {', '.join(allowed)}",
+                            request_id, field="channels")
+    curve_format = header.get("curve_format", "f32")
+    if curve_format not in CURVE_FORMATS:
+        raise ProtocolError("invalid_field", "curve_format must be 'f32' or 'f16'", request_id, field="curve_format")
+    return frozenset(channels), curve_format
+
+
 def parse_speak(header: dict[str, Any], limits: Limits) -> SpeakRequest:
     """Turn a ``speak`` header into a request, checking every field's type (ranges are the engine's job)."""
     request_id = request_id_of(header, limits, required=True)
@@ -185,14 +198,8 @@ def parse_speak(header: dict[str, Any], limits: Limits) -> SpeakRequest:
     speaker = _typed(header, "speaker", (int, str), request_id)
     if speaker is not None:
         options["speaker"] = speaker
-    channels = header.get("channels", list(STREAM_CHANNELS))
-    if not isinstance(channels, list) or not all(isinstance(c, str) and c in STREAM_CHANNELS for c in channels):
-        raise ProtocolError("invalid_field", f"channels must be a list drawn from {', '.join(STREAM_CHANNELS)}",
-                            request_id, field="channels")
-    curve_format = header.get("curve_format", "f32")
-    if curve_format not in CURVE_FORMATS:
-        raise ProtocolError("invalid_field", "curve_format must be 'f32' or 'f16'", request_id, field="curve_format")
-    return SpeakRequest(request_id, text, voice, SynthesisOptions(**options), frozenset(channels), curve_format)
+    channels, curve_format = _channels_and_format(header, request_id, STREAM_CHANNELS)
+    return SpeakRequest(request_id, text, voice, SynthesisOptions(**options), channels, curve_format)
 
 
 @dataclass(frozen=True)
@@ -235,15 +242,9 @@ def parse_listen(header: dict[str, Any], limits: Limits) -> ListenRequest:
     emotion = _typed(header, "emotion", (str,), request_id)
     if emotion is not None:
         options["emotion"] = emotion
-    channels = header.get("channels", list(LIVE_CHANNELS))
-    if not isinstance(channels, list) or not all(isinstance(c, str) and c in LIVE_CHANNELS for c in channels):
-        raise ProtocolError("invalid_field", f"channels must be a list drawn from {', '.join(LIVE_CHANNELS)}",
-                            request_id, field="channels")
-    curve_format = header.get("curve_format", "f32")
-    if curve_format not in CURVE_FORMATS:
-        raise ProtocolError("invalid_field", "curve_format must be 'f32' or 'f16'", request_id, field="curve_format")
+    channels, curve_format = _channels_and_format(header, request_id, LIVE_CHANNELS)
     return ListenRequest(request_id, 16000 if sample_rate is None else sample_rate, audio_format,
-                         SynthesisOptions(**options), frozenset(channels), curve_format)
+                         SynthesisOptions(**options), channels, curve_format)
 
 
 def parse_push(header: dict[str, Any], payload: bytes, request: ListenRequest, limits: Limits,
