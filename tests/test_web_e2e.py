@@ -8,7 +8,6 @@ out/test-artifacts/. Also runs the package's node tests.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from daemon_process import running_daemon
-from web_processes import running_bridge
+from web_processes import drive_demo, running_bridge
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "threejs_client"
@@ -41,14 +40,7 @@ def page_run():
     shot = ARTIFACTS / "avatar-mid-word.png"
     shot.unlink(missing_ok=True)
     with running_daemon() as daemon, running_bridge(daemon.url) as port:
-        proc = subprocess.run(["node", str(PKG / "e2e/drive_page.mjs"), "--url", f"http://127.0.0.1:{port}/demo/",
-                               "--screenshot", str(shot), "--chromium", CHROMIUM],
-                              capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert "error" not in data, data["error"] + "\n" + "\n".join(data["console"])
-    pageerrors = [line for line in data["console"] if line.startswith(("pageerror", "error"))]
-    assert not pageerrors, pageerrors
+        data = drive_demo(PKG / "e2e/drive_page.mjs", port, CHROMIUM, "--screenshot", str(shot))
     return data, shot
 
 

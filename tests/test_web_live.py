@@ -11,11 +11,9 @@ is asserted here.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,7 @@ import pytest
 
 from avatarlab.output import wav_bytes
 from daemon_process import running_daemon
-from web_processes import running_bridge
+from web_processes import drive_demo, running_bridge
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "threejs_client"
@@ -47,15 +45,8 @@ def live_run(engine, tmp_path_factory):
     shot = ARTIFACTS / "avatar-live-mic.png"
     shot.unlink(missing_ok=True)
     with running_daemon() as daemon, running_bridge(daemon.url) as port:
-        proc = subprocess.run(["node", str(PKG / "e2e/drive_live.mjs"), "--url", f"http://127.0.0.1:{port}/demo/",
-                               "--wav", str(wav), "--seconds", "4", "--monitor-seconds", "2",
-                               "--screenshot", str(shot), "--chromium", CHROMIUM],
-                              capture_output=True, text=True, timeout=150)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert "error" not in data, data["error"] + "\n" + "\n".join(data["console"])
-    pageerrors = [line for line in data["console"] if line.startswith(("pageerror", "error"))]
-    assert not pageerrors, pageerrors
+        data = drive_demo(PKG / "e2e/drive_live.mjs", port, CHROMIUM, "--wav", str(wav), "--seconds", "4",
+                          "--monitor-seconds", "2", "--screenshot", str(shot), timeout=150)
     return data, shot
 
 

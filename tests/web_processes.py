@@ -58,3 +58,18 @@ def running_bridge(daemon_url: str, *args: str, wait_for: str = "up") -> Iterato
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def drive_demo(script: Path, bridge_port: int, chromium: str, *args: str, timeout: float = 180) -> dict:
+    """Run a Node page driver against the bridge's demo page; its last stdout line is a JSON report.
+
+    Fails the test on a driver error, a reported error, or any page error in the browser console.
+    """
+    proc = subprocess.run(["node", str(script), "--url", f"http://127.0.0.1:{bridge_port}/demo/", *args,
+                           "--chromium", chromium], capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "error" not in data, data["error"] + "\n" + "\n".join(data["console"])
+    pageerrors = [line for line in data["console"] if line.startswith(("pageerror", "error"))]
+    assert not pageerrors, pageerrors
+    return data

@@ -184,7 +184,22 @@ class AsyncClient:
                     raise DaemonTimeoutError(f"cannot queue a message to the daemon at {self.url}") from None
 
 
-class AsyncStream(StreamHandle):
+class _AsyncClosing:
+    """close(), shared by the async client's stream handles."""
+
+    _state: Any
+    _client: AsyncClient
+
+    async def close(self) -> None:
+        """Stop reading: cancel the request if it still runs (without waiting) and forget it."""
+        if self._state.done:
+            return
+        self._client._session.abandon(self._state)
+        if not self._client.closed:
+            await self._client._flush(block=False)
+
+
+class AsyncStream(_AsyncClosing, StreamHandle):
     """The messages of one speak request: ``async for`` them, or ``await collect()``."""
 
     def __aiter__(self) -> AsyncIterator[StreamMessage]:
@@ -223,13 +238,6 @@ class AsyncStream(StreamHandle):
             pass
         return self._collector.utterance(self._state.text, self._state.request)
 
-    async def close(self) -> None:
-        """Stop reading: cancel the request if it still runs (without waiting) and forget it."""
-        if self._state.done:
-            return
-        self._client._session.abandon(self._state)
-        if not self._client.closed:
-            await self._client._flush(block=False)
 
     async def __aenter__(self) -> AsyncStream:
         return self
@@ -238,7 +246,7 @@ class AsyncStream(StreamHandle):
         await self.close()
 
 
-class AsyncLiveStream(LiveHandle):
+class AsyncLiveStream(_AsyncClosing, LiveHandle):
     """A live stream on an AsyncClient: the API of ``LiveStream`` with ``await`` (``async for`` the replies)."""
 
     def __await__(self) -> Generator[Any, None, AsyncLiveStream]:
@@ -318,13 +326,6 @@ class AsyncLiveStream(LiveHandle):
                     return None
                 await self._client._wait(self._state)
 
-    async def close(self) -> None:
-        """Stop reading: cancel the stream if it still runs (without waiting) and forget it."""
-        if self._state.done:
-            return
-        self._client._session.abandon(self._state)
-        if not self._client.closed:
-            await self._client._flush(block=False)
 
     async def __aenter__(self) -> AsyncLiveStream:
         return await self._open()
