@@ -74,11 +74,11 @@ bench-web: $(STAMP) $(WEB_STAMP) web-tools
 bench-live: $(STAMP) voice-tools
 	$(PY) benchmarks/bench_live.py
 
-# regenerate the training data and retrain the live audio-to-face network (about 40 min on 2 cores)
+# regenerate the training data and retrain the live audio-to-face network (15 to 45 min on 2 cores)
 A2F_DATA ?= /tmp/avatarlab-a2f-data
 audio2face: $(STAMP) voice-tools
 	$(PY) models/audio2face/make_dataset.py --out $(A2F_DATA) --minutes 60
-	$(PY) models/audio2face/train.py --data $(A2F_DATA) --out sdk/avatarlab/data --epochs 10
+	$(PY) models/audio2face/train.py --data $(A2F_DATA) --out sdk/avatarlab/data --epochs 20
 
 # regenerate the committed default avatar (tests check it matches the generator)
 avatar: $(STAMP)
