@@ -43,6 +43,8 @@ def symbol_for(viseme: str, num_samples: int, sample_rate: int) -> str:
     if viseme == "sil" and num_samples * feat.SAMPLE_RATE < _BREAK * sample_rate:
         return " "
     return REPRESENTATIVE[viseme]
+
+
 #: 16 kHz samples kept before the next frame to animate: the animator's loudness and pitch windows.
 _AUDIO_KEEP = MAX_WINDOW
 _RATE = feat.SAMPLE_RATE
@@ -60,10 +62,6 @@ class LiveUpdate:
     samples_in: int = 0  # input samples received so far
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
 class LiveLipSync:
     """One live stream. Not thread-safe: one caller pushes at a time."""
 
@@ -79,7 +77,6 @@ class LiveLipSync:
         self._features = feat.StreamingLogMel()
         self._net = VisemeStream(model)
         self._filter = ForwardFilter(self._net.model.classes, self._net.model.smoothing_stay)
-        self._labels: list[int] = []  # decided viseme per feature frame (kept only in segments below)
         self._segments: list[list[int]] = []  # [viseme, start16k, end16k] runs; the last one is still open
         self._decided = 0  # feature frames decided
         self._audio = np.zeros(0, np.float32)  # the last 16 kHz samples
@@ -88,6 +85,7 @@ class LiveLipSync:
         self.samples_in = 0
         self._next_frame = 0
         self._reported = 0  # segments already returned as VisemeEvents
+        self._segment_base = 0  # segments dropped from the front so far (keeps viseme event indices absolute)
         self.finished = False
 
     @property
@@ -199,8 +197,6 @@ class LiveLipSync:
             out.append(VisemeEvent(OCULUS_VISEMES[label], self._to_input(start), end_in, self._segment_base + k))
         self._reported = max(self._reported, closed)
         return out
-
-    _segment_base = 0  # segments dropped from the front so far (keeps phoneme indices absolute)
 
     def _forget_old(self) -> None:
         now = self._next_frame * _RATE // self.fps
