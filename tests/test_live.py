@@ -298,3 +298,16 @@ def test_lipsync_cli_live_writes_the_same_outputs_as_speak(spoken, tmp_path: Pat
     refused = subprocess.run([sys.executable, "-m", "avatarlab.cli", "lipsync", str(source), "--live",
                               "--transcript", "hello"], capture_output=True, text=True)
     assert refused.returncode != 0 and "not allowed with argument --live" in refused.stderr
+
+
+def test_brows_follow_pitch_once_the_speakers_median_pitch_is_known(spoken, monkeypatch) -> None:
+    import avatarlab.live.session as live_session
+
+    audio = np.concatenate([spoken.audio] * 2)
+    boundary = int(live_session.PITCH_REFERENCE_S * 50)  # the first frame after the measured opening
+    with_pitch = LiveLipSync(spoken.sample_rate, fps=50).push(audio, last=True).frames.blendshapes
+    monkeypatch.setattr(live_session, "PITCH_REFERENCE_S", 1e9)  # the median pitch is never known
+    without = LiveLipSync(spoken.sample_rate, fps=50).push(audio, last=True).frames.blendshapes
+    np.testing.assert_array_equal(with_pitch[:boundary], without[:boundary])
+    gain = with_pitch[boundary:, ARKIT_INDEX["browOuterUpLeft"]] - without[boundary:, ARKIT_INDEX["browOuterUpLeft"]]
+    assert gain.min() >= 0 and gain.max() > 0.05  # pitch peaks of the speaker raise the brows

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..animation import FaceAnimator, FaceFrames
 from ..animation.loudness import MAX_WINDOW
+from ..animation.pitch import reference_f0
 from ..animation.track import PHRASE_BREAK_S
 from ..channels import OCULUS_VISEMES
 from ..engine import VisemeEvent, frame_range
@@ -45,6 +46,9 @@ def symbol_for(viseme: str, num_samples: int, sample_rate: int) -> str:
     return REPRESENTATIVE[viseme]
 
 
+#: Brows follow pitch peaks above the speaker's median pitch, measured on the stream's first PITCH_REFERENCE_S;
+#: frames from that moment on get them (earlier frames cannot: the median is not known yet).
+PITCH_REFERENCE_S = 3.0
 #: 16 kHz samples kept before the next frame to animate: the animator's loudness and pitch windows.
 _AUDIO_KEEP = MAX_WINDOW
 _RATE = feat.SAMPLE_RATE
@@ -86,6 +90,9 @@ class LiveLipSync:
         self._next_frame = 0
         self._reported = 0  # segments already returned as VisemeEvents
         self._segment_base = 0  # segments dropped from the front so far (keeps viseme event indices absolute)
+        self._opening = np.zeros(0, np.float32)  # the first PITCH_REFERENCE_S of 16 kHz audio, until measured
+        self._pitch_from_frame: int | None = None  # first frame with pitch brows, once the reference is known
+        self._reference_f0 = 0.0  # the speaker's median pitch (Hz) over the opening; 0 while unknown or unvoiced
         self.finished = False
 
     @property
@@ -136,6 +143,13 @@ class LiveLipSync:
     def _take_audio(self, audio16: np.ndarray) -> None:
         self._audio = np.concatenate([self._audio, audio16])
         self._received16 += len(audio16)
+        if self._pitch_from_frame is None:
+            self._opening = np.concatenate([self._opening, audio16])
+            if len(self._opening) >= PITCH_REFERENCE_S * _RATE:
+                opening = self._opening[: int(PITCH_REFERENCE_S * _RATE)]
+                self._reference_f0 = reference_f0(opening, _RATE)
+                self._pitch_from_frame = frame_range(0, len(opening), self.fps, _RATE)[1]
+                self._opening = np.zeros(0, np.float32)
 
     def _trim_audio(self) -> None:
         """Drop audio no frame still to be animated looks at."""
@@ -164,12 +178,22 @@ class LiveLipSync:
         if end_frame <= first or not self._segments:
             return LiveUpdate(FaceFrames.empty(first, self.fps), visemes, self.samples_in)
         timeline = self._timeline(committed16)
-        with np.errstate(invalid="ignore"):  # a timeline of one pause: the animator masks inf - inf itself
-            frames = self.animator.animate(timeline, first, end_frame, self._audio, self._audio_start)
+        frames = self._animate(timeline, first, end_frame)
         self._next_frame = end_frame
         self._forget_old()
         self._trim_audio()
         return LiveUpdate(frames, visemes, self.samples_in)
+
+    def _animate(self, timeline: PhonemeTimeline, first: int, end: int) -> FaceFrames:
+        """Frames [first, end); those before the pitch reference was measured get no pitch brows."""
+        split = self._pitch_from_frame if self._pitch_from_frame is not None else end
+        parts = []
+        with np.errstate(invalid="ignore"):  # a timeline of one pause: the animator masks inf - inf itself
+            for lo, hi, reference in ((first, min(end, split), 0.0), (max(first, split), end, self._reference_f0)):
+                if hi > lo:
+                    self.animator.reference_f0 = reference
+                    parts.append(self.animator.animate(timeline, lo, hi, self._audio, self._audio_start))
+        return parts[0] if len(parts) == 1 else FaceFrames.concat(parts)
 
     def _timeline(self, committed16: int) -> PhonemeTimeline:
         """The recent decided segments up to ``committed16``, after one pause covering everything older."""
