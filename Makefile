@@ -11,24 +11,36 @@ DEMO_TEXT ?= Hello there, traveler! The bridge to the northern village washed aw
 
 .PHONY: demo test test-tools unity-tools voice-tools bench-unity install bench bench-export bench-web bench-live avatar clean web-tools audio2face
 
-install: $(STAMP)
+# the runtime alone (what `make demo` needs), then the test extras (torch, pytest...) on top for `make test`
+RUNTIME_STAMP := $(VENV)/.stamp-runtime
+install: $(RUNTIME_STAMP)
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
+
+# Debian packages for the tests (Chromium, Mono, Blender, libespeak-ng: about 1.1 GB) need root.
+# Without root they are skipped with a warning and the tests that need them are skipped too,
+# except in CI (CI=true), where a missing tool is an error.
+define apt_install
+	if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y --no-install-recommends $(1); \
+	elif [ -n "$$CI" ]; then echo "error: installing $(1) needs root (apt-get)" >&2; exit 1; \
+	else echo "warning: not root, so $(1) cannot be installed: tests that need it are skipped (run make test as root, or: sudo apt-get install $(1))" >&2; fi
+endef
 
 DEMO_PORT ?= 8765
 DEMO_DAEMON ?= tcp://127.0.0.1:5555
 
-# speaks a sample line into out/, then serves the live web demo (daemon + bridge) until Ctrl-C
-demo: $(STAMP) $(WEB_STAMP)
-	$(VENV)/bin/avatarlab speak "$(DEMO_TEXT)" --out out/ --format csv
-	$(VENV)/bin/avatarlab serve --bind $(DEMO_DAEMON) & daemon=$$!; \
-	trap 'kill $$daemon 2>/dev/null' EXIT INT TERM; \
-	echo "web demo: http://127.0.0.1:$(DEMO_PORT)/demo/  (Ctrl-C stops it)"; \
-	$(VENV)/bin/avatarlab bridge --daemon $(DEMO_DAEMON) --port $(DEMO_PORT)
+# checks the ports, speaks a sample line into out/, then serves the live web demo (daemon + bridge) until
+# Ctrl-C; the page's address is printed once the daemon is ready
+demo: $(RUNTIME_STAMP) $(WEB_STAMP)
+	$(VENV)/bin/avatarlab demo --port $(DEMO_PORT) --daemon $(DEMO_DAEMON) --speak "$(DEMO_TEXT)" --out out/
 
 JS_STAMP := tests/js/node_modules/.stamp-npm-ci
 $(WEB_STAMP): threejs_client/package-lock.json
@@ -37,7 +49,7 @@ $(WEB_STAMP): threejs_client/package-lock.json
 
 # the browser tests drive Debian's chromium (never a downloaded browser)
 web-tools:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	command -v chromium >/dev/null || { $(call apt_install,chromium); }
 
 $(JS_STAMP): tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund
@@ -45,16 +57,16 @@ $(JS_STAMP): tests/js/package-lock.json
 
 # Blender checks the exported GLBs; Debian's blender needs python3-numpy for its glTF importer
 test-tools:
-	(command -v blender && dpkg -s python3-numpy) >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends blender python3-numpy)
+	(command -v blender && dpkg -s python3-numpy) >/dev/null 2>&1 || { $(call apt_install,blender python3-numpy); }
 
 # Mono compiles and runs the Unity package's C# tests (unity_plugin/, tests/test_unity_plugin.py)
 unity-tools:
-	(command -v mcs && command -v mono) >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends mono-mcs mono-runtime)
+	(command -v mcs && command -v mono) >/dev/null 2>&1 || { $(call apt_install,mono-mcs mono-runtime); }
 
 # libespeak-ng's formant voices: speech with exact phone timings from a synthesizer the audio-to-face
 # network never heard (the held-out voices of tests/test_heldout_voice.py; models/audio2face trains on others)
 voice-tools:
-	test -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 || ldconfig -p | grep -q libespeak-ng.so.1 || (apt-get update && apt-get install -y --no-install-recommends libespeak-ng1)
+	test -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 || ldconfig -p | grep -q libespeak-ng.so.1 || { $(call apt_install,libespeak-ng1); }
 
 test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools unity-tools voice-tools
 	$(PY) -m pytest -q
