@@ -3,9 +3,16 @@ bad input, origin check, daemon down/restart."""
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
+import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import msgpack
 import numpy as np
@@ -14,8 +21,11 @@ import zmq
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from avatarlab_bridge.hosts import AllowedHosts, host_name, is_loopback
 from daemon_process import free_port, running_daemon, spawn_daemon, wait_ready
 from web_processes import health, running_bridge
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def send(ws, header):
@@ -281,3 +291,81 @@ def stream_until(ws, request_id, kind):
             return True
         if header.get("id") == request_id and header["type"] in ("end", "error"):
             raise AssertionError(header)
+
+
+def get_with_host(port: int, path: str, host: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """GET ``path`` with this exact Host header (as a DNS-rebinding page's browser would send it)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+        for name, value in {"Host": host, **(headers or {})}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        reply = conn.getresponse()
+        return reply.status, reply.read() if reply.status != 101 else b""
+    finally:
+        conn.close()
+
+
+def websocket_handshake(port: int, host: str, origin: str | None = None) -> int:
+    """The HTTP status of a WebSocket handshake on /ws with this Host (101: upgraded)."""
+    headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": base64.b64encode(b"0123456789abcdef").decode()}
+    if origin is not None:
+        headers["Origin"] = origin
+    return get_with_host(port, "/ws", host, headers)[0]
+
+
+HTTP_PATHS = ("/health", "/status", "/voices", "/demo/", "/avatar/default_head.glb")
+
+
+def test_host_header_must_be_loopback(bridge):
+    """DNS rebinding: a page on evil.example resolved to 127.0.0.1 sends Host: evil.example. Refused."""
+    for host in ("evil.example", f"evil.example:{bridge}", "127.0.0.1.evil.example", "localhost.evil.example:80"):
+        for path in HTTP_PATHS:
+            status, body = get_with_host(bridge, path, host)
+            assert status == 403, (host, path, status)
+            error = json.loads(body)
+            assert error["error"] == "host_not_allowed" and host in error["message"]
+            assert "--allow-host" in error["message"] and "DNS rebinding" in error["message"]
+        assert websocket_handshake(bridge, host, origin=f"http://{host}") == 403
+        assert websocket_handshake(bridge, host) == 403   # no Origin (not a browser) does not help either
+    assert get_with_host(bridge, "/health", "a:b")[0] == 403                     # malformed
+    for host in ("localhost", f"localhost:{bridge}", "LocalHost", "127.0.0.1", f"127.0.0.1:{bridge}", "127.8.9.10",
+                 "[::1]", f"[::1]:{bridge}"):
+        for path in HTTP_PATHS:
+            assert get_with_host(bridge, path, host)[0] == 200, (host, path)
+        assert websocket_handshake(bridge, host) == 101, host
+
+
+def test_allow_host_option(bridge_and_daemon):
+    _, url = bridge_and_daemon
+    with running_bridge(url, "--allow-host", "studio.test", "--allow-host", "10.1.2.3:8000") as port:
+        for host in ("studio.test", f"Studio.Test:{port}", "10.1.2.3", f"localhost:{port}"):
+            assert get_with_host(port, "/voices", host)[0] == 200, host
+        assert get_with_host(port, "/voices", "other.test")[0] == 403
+        # the allowed name's own page may open the WebSocket (its origin is the bridge's own)
+        assert websocket_handshake(port, f"studio.test:{port}", origin=f"http://studio.test:{port}") == 101
+        assert websocket_handshake(port, f"studio.test:{port}", origin="http://other.test") == 403
+    with running_bridge(url, "--allow-host", "*") as port:
+        assert get_with_host(port, "/voices", "anything.test")[0] == 200
+
+
+def test_host_names_are_parsed_strictly():
+    assert [host_name(h) for h in ("LocalHost:8765", "[::1]:80", "::1", "localhost.", "a.b")] == [
+        "localhost", "::1", "::1", "localhost", "a.b"]
+    assert [host_name(h) for h in ("a:b", "[::1", "[::1]x", "[::1]:x", "", ":80")] == [None] * 6
+    assert all(is_loopback(n) for n in ("localhost", "127.0.0.1", "127.255.0.9", "::1"))
+    assert not any(is_loopback(n) for n in ("0.0.0.0", "::", "10.0.0.1", "localhost.example", "127.0.0.1.nip.io"))
+    allowed = AllowedHosts.of(["Studio.LAN:80"], bind_host="192.168.1.5")
+    assert allowed.problem("studio.lan:8765") is None and allowed.problem("192.168.1.5:8765") is None
+    assert allowed.problem(None) == "the request has no Host header"
+    assert AllowedHosts.of([], bind_host="0.0.0.0").problem("0.0.0.0:8765") is not None  # a wildcard names no host
+
+
+def test_bad_allow_host_is_a_usage_error():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), str(ROOT / "bridge")])}
+    proc = subprocess.run([sys.executable, "-m", "avatarlab", "bridge", "--allow-host", "a:b"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and "error: argument --allow-host: 'a:b' is not a host name" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -5,24 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgpack
 import zmq
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketClose, WebSocketDisconnect, WebSocketState
 
 from .framing import FramingError, error_frame, from_websocket, payload_error, to_websocket, to_zmq
+from .hosts import AllowedHosts
 from .monitor import DaemonMonitor, new_dealer
 
 log = logging.getLogger("avatarlab_bridge")
 REPO = Path(__file__).resolve().parents[2]
+PACKAGED = Path(__file__).resolve().parent / "web"  # where setup.py puts the web files in a wheel
 TERMINAL = ("end", "error")
 STREAMS = ("speak", "listen")  # requests whose streams the bridge tracks, to report them lost when the daemon goes
 SEND_WAIT_MS = 3000  # how long a request waits for the DEALER to (re)connect before daemon_unavailable/busy
@@ -34,14 +39,48 @@ class BridgeConfig:
     host: str = "127.0.0.1"
     port: int = 8765
     allow_origins: tuple[str, ...] = ()   # added to the bridge's own http://host:port origins; "*" allows any
+    allow_hosts: tuple[str, ...] = ()     # Host names answered besides loopback ones and ``host``; "*" allows any
     max_connections: int = 64
     max_frame_bytes: int = 1 << 20        # the daemon's whole-message limit
     queue: int = 64                       # ZeroMQ high-water marks of each relay DEALER
-    root: Path = field(default_factory=lambda: REPO)
+    root: Path | None = None              # a source checkout to serve the web files from (default: found)
+
+    def hosts(self) -> AllowedHosts:
+        return AllowedHosts.of(self.allow_hosts, self.host)
 
     def origins(self) -> set[str]:
-        own = {f"http://{h}:{self.port}" for h in ("127.0.0.1", "localhost", "[::1]", self.host)}
+        names = {"127.0.0.1", "localhost", "[::1]", self.host}
+        names |= {f"[{n}]" if ":" in n else n for n in self.hosts().names if n != "*"}
+        own = {f"http://{h}:{self.port}" for h in names}
         return own | set(self.allow_origins)
+
+
+@dataclass(frozen=True)
+class WebFiles:
+    """Where the demo page, the package's ES modules, three.js and the default avatar are on disk."""
+
+    demo: Path
+    pkg: Path
+    three: Path
+    avatar: Path
+
+    @classmethod
+    def in_checkout(cls, root: Path) -> WebFiles:
+        return cls(root / "threejs_client/demo", root / "threejs_client/src", root / "threejs_client/node_modules/three",
+                   root / "models/avatar/default_head.glb")
+
+    @classmethod
+    def packaged(cls, base: Path = PACKAGED) -> WebFiles:
+        """The layout of setup.py's WEB_FILES inside an installed wheel."""
+        return cls(base / "demo", base / "pkg", base / "three", base / "avatar/default_head.glb")
+
+    @classmethod
+    def find(cls, root: Path | None = None) -> WebFiles:
+        """``root``'s checkout if given, else the wheel's copies when installed, else this checkout."""
+        if root is not None:
+            return cls.in_checkout(root)
+        packaged = cls.packaged()
+        return packaged if packaged.demo.is_dir() else cls.in_checkout(REPO)
 
 
 class Relay:
@@ -167,10 +206,32 @@ class Relay:
             await self._send_ws(to_websocket(frames))
 
 
+class HostCheck:
+    """ASGI middleware: refuse HTTP requests (403) and WebSocket handshakes whose Host is not allowed."""
+
+    def __init__(self, app: ASGIApp, allowed: AllowedHosts) -> None:
+        self.app, self.allowed = app, allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        problem = self.allowed.problem(Headers(scope=scope).get("host"))
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        log.warning("refused %s %s: %s", scope["type"], scope.get("path"), problem)
+        response = JSONResponse({"error": "host_not_allowed", "message": problem}, status_code=403)
+        if scope["type"] == "websocket" and "websocket.http.response" not in scope.get("extensions", {}):
+            await WebSocketClose(code=1008, reason="host not allowed")(scope, receive, send)
+            return
+        await response(scope, receive, send)
+
+
 def create_app(config: BridgeConfig) -> Starlette:
     monitor = DaemonMonitor(config.daemon_url)
     relays: set[Relay] = set()
-    root = config.root
+    web = WebFiles.find(config.root)
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
@@ -227,7 +288,9 @@ def create_app(config: BridgeConfig) -> Starlette:
         return JSONResponse(_jsonable(reply.get(key) if key else reply))
 
     async def avatar(_: Request) -> Response:
-        return FileResponse(root / "models/avatar/default_head.glb", media_type="model/gltf-binary")
+        if not web.avatar.is_file():
+            return JSONResponse({"error": "not_found", "message": f"no default avatar at {web.avatar}"}, status_code=404)
+        return FileResponse(web.avatar, media_type="model/gltf-binary")
 
     async def index(_: Request) -> Response:
         return RedirectResponse("/demo/")
@@ -236,6 +299,10 @@ def create_app(config: BridgeConfig) -> Starlette:
     async def lifespan(_: Starlette):
         await monitor.start()
         log.info("bridge on http://%s:%d/ relaying to %s", config.host, config.port, config.daemon_url)
+        for path in (web.demo, web.three, web.avatar):
+            if not path.exists():
+                log.warning("%s is missing: the web demo will not work (in a checkout: npm ci --prefix threejs_client)",
+                            path)
         try:
             yield
         finally:
@@ -248,11 +315,11 @@ def create_app(config: BridgeConfig) -> Starlette:
         Route("/status", status),
         Route("/avatar/default_head.glb", avatar),
         WebSocketRoute("/ws", websocket_endpoint),
-        Mount("/demo", StaticFiles(directory=root / "threejs_client/demo", html=True, check_dir=False)),
-        Mount("/pkg", StaticFiles(directory=root / "threejs_client/src", check_dir=False)),
-        Mount("/vendor/three", StaticFiles(directory=root / "threejs_client/node_modules/three", check_dir=False)),
+        Mount("/demo", StaticFiles(directory=web.demo, html=True, check_dir=False)),
+        Mount("/pkg", StaticFiles(directory=web.pkg, check_dir=False)),
+        Mount("/vendor/three", StaticFiles(directory=web.three, check_dir=False)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostCheck, allowed=config.hosts())])
     app.state.monitor = monitor
     return app
 

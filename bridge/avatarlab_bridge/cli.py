@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import sys
 from pathlib import Path
 from typing import Any, Callable
+
+from .hosts import WILDCARD_BINDS, host_name, is_loopback
 
 _HELP = """\
 Relay browsers to the avatarlab daemon: WebSocket on /ws (docs/protocol.md, "WebSocket binding"),
@@ -17,6 +18,10 @@ the three.js demo on /demo/, the default avatar, /health and /voices. Start the 
 examples:
   avatarlab bridge                                   # http://127.0.0.1:8765/ -> tcp://127.0.0.1:5555
   avatarlab bridge --daemon tcp://127.0.0.1:6000 --port 9000 --allow-origin https://my.app
+  avatarlab bridge --host 0.0.0.0 --allow-host studio.lan   # others open http://studio.lan:8765/demo/
+
+Requests whose Host header is not a loopback name, the --host address or an --allow-host name get
+403 (a page on another domain that resolves to this machine cannot read the bridge: DNS rebinding).
 """
 
 
@@ -27,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                         help="a page origin allowed to open the WebSocket besides the bridge's own "
                         "(repeatable; '*' allows any)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME", type=allowed_host,
+                        help="a Host name to answer besides loopback ones (localhost, 127.x, [::1]) and --host, "
+                        "e.g. the machine's LAN name when --host 0.0.0.0 (repeatable; '*' answers any: no "
+                        "protection against DNS rebinding). Other Host headers get 403")
     parser.add_argument("--max-connections", type=int, default=64, help="WebSockets served at once (default 64)")
     parser.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
@@ -46,21 +55,30 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        loopback = ipaddress.ip_address(args.host).is_loopback
-    except ValueError:
-        loopback = args.host == "localhost"
-    if not loopback:
+    if not is_loopback(args.host):
         logging.getLogger("avatarlab_bridge").warning(
             "listening on %s: anyone who can reach it may use the daemon (no authentication)", args.host)
     config = BridgeConfig(daemon_url=args.daemon, host=args.host, port=args.port,
-                          allow_origins=tuple(args.allow_origin), max_connections=args.max_connections)
-    if args.root is not None:
-        config.root = args.root
-    print(f"avatarlab bridge: open http://{args.host}:{args.port}/demo/  (daemon {args.daemon})", flush=True)
+                          allow_origins=tuple(args.allow_origin), allow_hosts=tuple(args.allow_host),
+                          max_connections=args.max_connections, root=args.root)
+    print(f"avatarlab bridge: open {page_url(args.host, args.port)}  (daemon {args.daemon})", flush=True)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level.lower(),
                 ws_max_size=config.max_frame_bytes, ws_ping_interval=20, ws_ping_timeout=20)
     return 0
+
+
+def page_url(host: str, port: int) -> str:
+    """The demo's address for a browser on this machine (a wildcard bind is reached through loopback)."""
+    if host in WILDCARD_BINDS:
+        host = "::1" if host == "::" else "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/demo/"
+
+
+def allowed_host(value: str) -> str:
+    """argparse type of --allow-host: a host name or address (a port is ignored), or '*'."""
+    if value.strip() != "*" and host_name(value) is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a host name (e.g. studio.lan, 192.168.1.20, '*')")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
