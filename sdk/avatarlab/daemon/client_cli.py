@@ -132,10 +132,12 @@ def _first_contact(client: Any, args: argparse.Namespace) -> Any:
 
 
 def _run_speak(args: argparse.Namespace, options_from_args: Callable[[argparse.Namespace], Any]) -> int:
-    from ..cli import read_text, write_and_report
+    from ..cli import prepare_output, read_text, write_and_report
+    from ..options import checked_text
 
-    text = read_text(args)
+    text = checked_text(read_text(args))
     options = options_from_args(args).checked()
+    prepare_output(args)
     with _connect(args) as client:
         _first_contact(client, args)
         stream = client.speak(
@@ -210,7 +212,8 @@ class _DelayMeter:
 
 
 def _run_listen(args: argparse.Namespace) -> int:
-    from ..cli import write_and_report
+    from ..cli import prepare_output, write_and_report
+    from ..output import name_from
     from ..errors import InvalidOptionError
     from ..lipsync.audio_input import load_audio
     from ..options import SynthesisOptions
@@ -221,6 +224,8 @@ def _run_listen(args: argparse.Namespace) -> int:
     if not 1 <= args.piece_ms <= 1000:
         raise InvalidOptionError(f"--piece-ms must be 1 to 1000, got {args.piece_ms:g}", option="piece_ms")
     audio = load_audio(args.audio, args.sample_rate)
+    args.name = args.name if args.name is not None else name_from(args.audio.stem)
+    prepare_output(args)
     piece = max(1, round(args.sample_rate * args.piece_ms / 1000))
     with _connect(args) as client:
         _first_contact(client, args)
@@ -250,7 +255,6 @@ def _run_listen(args: argparse.Namespace) -> int:
             stats = live.finish()
             keep(live.poll())
     utterance = take.utterance(audio, options)
-    args.name = args.name or args.audio.stem
     return write_and_report(utterance, args, _listen_summary(utterance, take, meter, stats, live.max_delay_s, args))
 
 
