@@ -12,7 +12,7 @@ from . import __version__
 from .errors import AvatarLabError, InvalidTextError
 from .options import (
     DEFAULT_FPS, EMOTIONS, MAX_FPS, MAX_SENTENCE_SILENCE_S, MAX_SPEED, MAX_TEXT_CHARS, MIN_FPS, MIN_SPEED,
-    SynthesisOptions,
+    SynthesisOptions, checked_text,
 )
 from .voice import VOICES_PATH_ENV, list_voices
 
@@ -67,14 +67,29 @@ def add_line_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("text", nargs="?", help="the line to speak ('-' reads standard input)")
     source.add_argument("--text-file", type=Path, help="read the line from a UTF-8 text file")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
-    parser.add_argument("--name", help="base file name (default: a slug of the text, e.g. hello-there-traveler)")
+    parser.add_argument("--name", help="base file name: letters, digits, '.', '_', '-' (default: a slug of the text, "
+                        "e.g. hello-there-traveler)")
     parser.add_argument("--format", choices=("json", "csv"), default="json",
                         help="json: WAV + curves JSON (default); csv: also a Live Link Face-style CSV")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def prepare_output(args: argparse.Namespace) -> None:
+    """Check --name and that --out can be written before the slow part, so a bad one fails in a moment
+    (InvalidOptionError, OutputError); `write_and_report` checks both again when it writes."""
+    from .output import check_writable, checked_name
+
+    if args.name is not None:
+        checked_name(args.name)
+    check_writable(args.out)
+
+
 def write_and_report(utterance: Any, args: argparse.Namespace, summary: str) -> int:
-    """Write a line's files as `add_line_arguments` asked; unless --quiet, list them and print ``summary``."""
+    """Write a line's files as `add_line_arguments` asked; unless --quiet, list them and print ``summary``.
+
+    Every command that writes a line goes through here and `output.write_utterance`, so an unsafe --name or an
+    unwritable, full output folder is an `avatarlab: error:` (exit 2) for all of them alike.
+    """
     from .output import write_utterance
 
     paths = write_utterance(utterance, args.out, args.name, csv_too=args.format == "csv")
@@ -140,9 +155,10 @@ def read_text(args: argparse.Namespace) -> str | bytes:
 def _run_speak(args: argparse.Namespace) -> int:
     from .engine import Engine
 
-    text = read_text(args)
+    text = checked_text(read_text(args))
     options = _options(args).checked()
     engine = Engine(voice=args.voice)
+    prepare_output(args)
     on_chunk = None
     if not args.quiet and sys.stderr.isatty():
         from tqdm import tqdm

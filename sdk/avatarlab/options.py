@@ -78,7 +78,10 @@ def _check_range(name: str, value: object, low: float, high: float) -> None:
 
 
 def checked_text(text: str | bytes) -> str:
-    """The text to speak, or InvalidTextError for empty, oversize or non-UTF-8 input."""
+    """The text to speak, or InvalidTextError for empty, oversize, non-UTF-8 or NUL-holding input.
+
+    Every entry point (CLI, export rows, the daemon, the library) checks text here, so they agree.
+    """
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
@@ -88,6 +91,11 @@ def checked_text(text: str | bytes) -> str:
         raise InvalidTextError(f"text must be a string, got {type(text).__name__}")
     if "\ud800" <= max(text, default=" ") and any("\ud800" <= ch <= "\udfff" for ch in text):
         raise InvalidTextError("text is not valid UTF-8 (it holds unpaired surrogates)")
+    if "\x00" in text:
+        raise InvalidTextError(
+            f"text holds a NUL character (at character {text.index(chr(0))}); remove it. A file full of them is "
+            "probably UTF-16 or binary: save it as UTF-8 text"
+        )
     if not text.strip():
         raise InvalidTextError("text is empty; give at least one word to speak")
     if len(text) > MAX_TEXT_CHARS:

@@ -2,11 +2,14 @@
 
 Every file is written to a temporary name in the target folder and renamed
 only when all of them are complete, so a failure leaves nothing half-written.
+Every command that writes files goes through here, so they share one rule for file names
+(`checked_name`) and one error for a folder that cannot be written (`OutputError`).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -22,10 +25,17 @@ import numpy as np
 
 from .channels import ARKIT_BLENDSHAPES, EYE_CHANNELS, HEAD_CHANNELS, OCULUS_VISEMES
 from .engine import Utterance, to_pcm16
+from .errors import AvatarLabError, InvalidOptionError
 
 CURVES_FORMAT = "avatarlab.curves"
 CURVES_VERSION = 1
 _DECIMALS = 4
+#: A base file name that stays inside the output folder and is not hidden: no separators, no "..", no leading dot.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class OutputError(AvatarLabError, OSError):
+    """The output folder cannot be created or written (read-only, full, a file in its place...)."""
 
 
 def slugify(text: str, limit: int = 48) -> str:
@@ -34,6 +44,26 @@ def slugify(text: str, limit: int = 48) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     slug = slug[:limit].rstrip("-")
     return slug or "line"
+
+
+def is_safe_name(name: str) -> bool:
+    """True for 1 to 100 letters, digits, '.', '_' or '-' starting with a letter or digit."""
+    return isinstance(name, str) and SAFE_NAME.fullmatch(name) is not None
+
+
+def checked_name(name: str) -> str:
+    """A base file name given by the user, or InvalidOptionError: a name like '../x' would write outside --out."""
+    if not is_safe_name(name):
+        raise InvalidOptionError(
+            f"name {name!r} is not a plain file name: use 1 to 100 letters, digits, '.', '_' or '-', starting with a "
+            f"letter or digit (for example {slugify(str(name))!r})", "name")
+    return name
+
+
+def name_from(raw: str) -> str:
+    """A base file name derived from something the user did not choose as one (a CSV id, an audio file's stem):
+    kept when safe, else its slug, so that derived names never need a retry."""
+    return raw if is_safe_name(raw) else slugify(raw)
 
 
 def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
@@ -130,11 +160,35 @@ def _umask() -> int:
     return mask
 
 
+def _output_error(folder: Path, error: OSError) -> OutputError:
+    reason = error.strerror or str(error)
+    return OutputError(f"cannot write to output folder {folder}: {reason}; choose another folder"
+                       + (" or free some space" if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else ""))
+
+
+def check_writable(out_dir: Path) -> None:
+    """Create ``out_dir`` and prove a file can be made in it, so a read-only folder fails before any work."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".avatarlab-probe-", dir=out_dir)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise _output_error(out_dir, error) from error
+
+
 def write_files_atomically(files: Mapping[Path, bytes]) -> None:
-    """Write every file to a temporary sibling, then rename all; on any error remove what was written."""
+    """Write every file to a temporary sibling, then rename all; on any error remove what was written.
+
+    Raises OutputError (an AvatarLabError, so every command reports it the same way) when a folder cannot be
+    created or written, or is full.
+    """
     temporary: list[tuple[Path, Path]] = []
+    folder = next(iter(files), Path(".")).parent
     try:
         for path, data in files.items():
+            folder = path.parent
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
             temporary.append((Path(name), path))
@@ -142,15 +196,21 @@ def write_files_atomically(files: Mapping[Path, bytes]) -> None:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
         for name, path in temporary:
+            folder = path.parent
             os.replace(name, path)
+    except OSError as error:
+        raise _output_error(folder, error) from error
     finally:
         for name, _ in temporary:
             name.unlink(missing_ok=True)
 
 
 def write_utterance(utterance: Utterance, out_dir: Path, name: str | None = None, csv_too: bool = False) -> list[Path]:
-    """Write <name>.wav and <name>.json (and <name>.csv) into ``out_dir``; returns the paths written."""
-    name = name or slugify(utterance.text)
+    """Write <name>.wav and <name>.json (and <name>.csv) into ``out_dir``; returns the paths written.
+
+    ``name`` must be a plain file name (`checked_name`); the default is a slug of the text.
+    """
+    name = checked_name(name) if name is not None else slugify(utterance.text)
     out_dir = Path(out_dir)
     wav_path, json_path = out_dir / f"{name}.wav", out_dir / f"{name}.json"
     files: dict[Path, bytes] = {

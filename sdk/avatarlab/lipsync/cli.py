@@ -34,7 +34,8 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
     source.add_argument("--live", action="store_true",
                         help="animate with the streaming network of the live path (no transcript, no words)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
-    parser.add_argument("--name", help="base file name (default: the audio file's name)")
+    parser.add_argument("--name", help="base file name: letters, digits, '.', '_', '-' (default: the audio file's "
+                        "name, or its slug)")
     parser.add_argument("--format", choices=("json", "csv"), default="json",
                         help="json: WAV + curves JSON (default); csv: also a Live Link Face-style CSV")
     parser.add_argument("--sample-rate", type=int, default=22050, help="rate of the written WAV (default 22050)")
@@ -50,22 +51,33 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
 
 
 def _transcript(args: argparse.Namespace) -> str | None:
+    """The transcript, checked like any text to speak (a blank one means none: the words are recognized)."""
+    from ..options import checked_text
+
     if args.transcript_file is None:
-        return args.transcript
-    try:
-        return args.transcript_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidTextError(f"cannot read --transcript-file {args.transcript_file} as UTF-8 text: {error}; "
-                               "check the path and encoding") from error
+        transcript = args.transcript
+    else:
+        try:
+            transcript = args.transcript_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InvalidTextError(f"cannot read --transcript-file {args.transcript_file} as UTF-8 text: {error}; "
+                                   "check the path and encoding") from error
+    if transcript is None or not transcript.strip():
+        return transcript
+    return checked_text(transcript.encode("utf-8", "surrogateescape"))
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..cli import prepare_output, write_and_report
     from ..options import SynthesisOptions
-    from ..cli import write_and_report
+    from ..output import name_from
     from .pipeline import lipsync
 
     transcript = _transcript(args)
-    options = SynthesisOptions(fps=args.fps, seed=args.seed, emotion=args.emotion, emotion_intensity=args.intensity)
+    options = SynthesisOptions(fps=args.fps, seed=args.seed, emotion=args.emotion,
+                               emotion_intensity=args.intensity).checked()
+    args.name = args.name if args.name is not None else name_from(args.audio.stem)
+    prepare_output(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if args.live:
@@ -77,6 +89,5 @@ def _run(args: argparse.Namespace) -> int:
             utterance = lipsync(args.audio, transcript, options, sample_rate=args.sample_rate)
     for warning in caught:
         print(f"avatarlab: warning: {warning.message}", file=sys.stderr)
-    args.name = args.name or args.audio.stem
     return write_and_report(utterance, args, f"{utterance.duration_s:.2f} s of audio ({utterance.method}), "
                             f"{len(utterance.frames)} frames at {options.fps} fps; text: {utterance.text!r}")
