@@ -28,14 +28,19 @@ def health(port: int) -> tuple[int, dict]:
 
 
 @contextmanager
-def running_bridge(daemon_url: str, *args: str, wait_for: str = "up") -> Iterator[int]:
-    """Yield the bridge's port once /health reports the daemon ``wait_for`` ("up", "down" or "any")."""
+def running_bridge(daemon_url: str, *args: str, wait_for: str = "up", pythonpath: list[Path] | None = None,
+                   cwd: Path | None = None, command: tuple[str, ...] = ("-m", "avatarlab_bridge")) -> Iterator[int]:
+    """Yield the bridge's port once /health reports the daemon ``wait_for`` ("up", "down" or "any").
+
+    It runs this checkout's sources unless ``pythonpath`` says where else to import them from.
+    """
     port = free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bridge-{port}.log"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "sdk"), str(ROOT / "bridge")])}
+    paths = pythonpath if pythonpath is not None else [ROOT / "sdk", ROOT / "bridge"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "avatarlab_bridge", "--daemon", daemon_url, "--port", str(port),
-                                 *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen([sys.executable, *command, "--daemon", daemon_url, "--port", str(port), *args],
+                                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     try:
         deadline = time.monotonic() + 60
         while True:
