@@ -18,13 +18,16 @@ const key = new THREE.DirectionalLight(0xffffff, 1.8);
 key.position.set(0.6, 1.0, 1.4);
 scene.add(key);
 
+/** The canvas fills #view, whose size the layout decides (side by side, or stacked in a narrow window). */
 function resize() {
   const el = $('view');
-  renderer.setSize(el.clientWidth, el.clientHeight);
-  camera.aspect = el.clientWidth / el.clientHeight;
+  const width = Math.max(1, el.clientWidth);
+  const height = Math.max(1, el.clientHeight);
+  renderer.setSize(width, height);
+  camera.aspect = width / height;
   camera.updateProjectionMatrix();
 }
-addEventListener('resize', resize);
+new ResizeObserver(resize).observe($('view'));
 resize();
 
 // the speaker's output goes through an analyser so the page can see the sound it makes
@@ -113,11 +116,16 @@ renderer.setAnimationLoop(() => {
 speaker.addEventListener('linestart', () => { demo.lastLine = speaker.line; });
 speaker.addEventListener('firstaudio', (e) => { $('metrics').textContent = `time to first audio: ${e.detail.ms.toFixed(0)} ms`; });
 
+/**
+ * Voices, then the WebSocket to the bridge opened (and hello said) before the first Speak: opening it
+ * on the first press cost that press a few hundred ms more than the later ones.
+ */
 async function loadVoices() {
   try {
     const voices = await (await fetch('/voices')).json();
     if (!Array.isArray(voices)) throw new Error(voices.message || 'no voices');
     $('voice').replaceChildren(...voices.map((v) => new Option(`${v.name} (${v.language || '?'})`, v.name)));
+    await speaker.warmUp();
     setStatus('ready');
     demo.ready = true;
   } catch (error) {
@@ -139,27 +147,52 @@ demo.speak = async (text = $('text').value) => {
   demo.results.push(result);
   if (result.status === 'error') setStatus(`${result.error.code}: ${result.error.message}`, true);
   else setStatus(result.status === 'ok' ? 'ready' : 'interrupted');
-  const lines = [];
-  if (result.firstAudioMs !== null) lines.push(`time to first audio: ${result.firstAudioMs.toFixed(0)} ms`);
-  if (result.stats) lines.push(`audio ${result.stats.audio_s.toFixed(2)} s in ${result.stats.chunks} chunks`);
-  lines.push(`underruns: ${result.underruns}`);
-  $('metrics').textContent = lines.join('\n');
+  $('metrics').textContent = lineMetrics(result);
   return result;
 };
 
+/** The panel's figures for a line: what was heard (all of it, or up to Stop), and how it streamed. */
+function lineMetrics(result) {
+  const lines = [];
+  if (result.firstAudioMs !== null) lines.push(`time to first audio: ${result.firstAudioMs.toFixed(0)} ms`);
+  const total = result.stats ? ` of ${result.stats.audio_s.toFixed(2)} s` : '';
+  if (result.status === 'ok' && result.stats) {
+    lines.push(`audio ${result.stats.audio_s.toFixed(2)} s in ${result.stats.chunks} chunks`);
+  } else if (result.firstAudioMs !== null) {
+    lines.push(`played ${result.heardS.toFixed(2)} s${total} (${result.status === 'error' ? 'failed' : 'stopped'})`);
+  }
+  lines.push(`underruns: ${result.underruns}`);
+  return lines.join('\n');
+}
+demo.lineMetrics = lineMetrics;
+
+const ms = (v) => (v === null || v === undefined ? '–' : `${v.toFixed(0)} ms`);
+
+/**
+ * The live figures. "face behind the mic" is measured (input clock minus the newest frame, as each
+ * arrives); max_delay is only the model's look-ahead, a lower bound: the measured delay adds the
+ * 20 ms pieces, the round trip through bridge and daemon, and the daemon's processing time.
+ */
 function liveMetrics() {
   const st = live.stats;
   if (!st) return '';
-  const ms = (v) => (v === null || v === undefined ? '–' : `${v.toFixed(0)} ms`);
   const lines = [
     `live: ${st.status}, ${st.sampleRate} Hz${st.resampled ? ' (resampled)' : ''}, ${st.capture || 'no capture'}`,
-    `lip-sync delay (max_delay): ${ms(st.maxDelayMs)}`,
-    `face behind the mic: ${ms(st.lagMs)} (mean ${ms(st.meanLagMs)}, max ${ms(st.maxLagMs)})`,
+    `face behind the mic: ${ms(st.lagMs)} (mean ${ms(st.meanLagMs)}, max ${ms(st.maxLagMs)}), measured`,
+    `  of which the model's look-ahead (max_delay): ${ms(st.maxDelayMs)}; the rest is capture, the round trip and processing`,
     `push round trip: ${ms(st.rttMs)} (max ${ms(st.maxRttMs)})`,
     `pushes ${st.pushes}, replies ${st.replies}, frames ${st.frames}, visemes ${st.visemes}`,
   ];
-  if (st.monitorDelayMs !== null) lines.splice(2, 0, `mic played back ${ms(st.monitorDelayMs)} late; late frames: ${st.late}`);
+  if (st.monitorDelayMs !== null) lines.splice(3, 0, `mic played back ${ms(st.monitorDelayMs)} late; late frames: ${st.late}`);
   return lines.join('\n');
+}
+
+/** The status line while listening: the measured delay once frames come back (never the bound alone). */
+function liveStatus() {
+  const st = live.stats;
+  if (!st || st.lagMs === null || st.lagMs === undefined) return 'listening: measuring how far the face is behind the mic…';
+  return `listening: the face is ${ms(st.meanLagMs)} behind the mic on average (measured; `
+    + `${ms(st.maxDelayMs)} of it is the model's look-ahead)`;
 }
 
 let liveTimer = null;
@@ -188,10 +221,10 @@ demo.toggleLive = async () => {
     setStatus('starting the microphone…');
     const info = await live.startMicrophone();
     setLiveButton(true);
-    setStatus(`listening: the face follows the mic ${(info.maxDelay * 1000).toFixed(0)} ms+ behind`);
+    setStatus(liveStatus());
     demo.liveInfo = info;
     clearInterval(liveTimer);
-    liveTimer = setInterval(() => { $('metrics').textContent = liveMetrics(); }, 250);
+    liveTimer = setInterval(() => { $('metrics').textContent = liveMetrics(); setStatus(liveStatus()); }, 250);
     return info;
   } catch (error) {
     setLiveButton(false);
@@ -203,7 +236,13 @@ demo.toggleLive = async () => {
   }
 };
 demo.liveMetrics = liveMetrics;
+demo.liveStatus = liveStatus;
 
+// browsers start an AudioContext only from a user gesture: start it at the first one, ahead of Speak
+for (const type of ['pointerdown', 'keydown']) {
+  addEventListener(type, () => { if (audioContext.state === 'suspended') audioContext.resume().catch(() => {}); },
+    { once: true, capture: true });
+}
 $('speak').onclick = () => demo.speak();
 $('live').onclick = () => demo.toggleLive();
 $('stop').onclick = () => { speaker.interrupt(); if (live.active) live.stop(); };

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({ options: {
   url: { type: 'string' }, mode: { type: 'string', default: 'test' }, screenshot: { type: 'string' },
-  lines: { type: 'string' }, repeat: { type: 'string', default: '3' },
+  lines: { type: 'string' }, repeat: { type: 'string', default: '3' }, 'narrow-screenshot': { type: 'string' },
   chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
 } });
 
@@ -17,13 +17,18 @@ const browser = await chromium.launch({
     '--no-first-run', '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required',
     '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
 });
-const out = { console: [] };
+const out = { console: [], websockets: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
   page.on('console', (m) => { if (out.console.length < 50) out.console.push(`${m.type()}: ${m.text()}`); });
   page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`));
+  page.on('websocket', (ws) => out.websockets.push(ws.url()));
   await page.goto(args.url);
   await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60000 });
+  // what the first Speak finds ready (warmed up at load)
+  out.atReady = await page.evaluate(() => ({ connected: window.demo.speaker.connection.connected,
+    welcome: window.demo.speaker.connection.welcome !== null, contextState: window.demo.speaker.audioContext.state }));
+  out.atReady.websockets = out.websockets.length;
   if (args.mode === 'bench') out.bench = await bench(page);
   else Object.assign(out, await test(page));
 } catch (error) {
@@ -77,16 +82,38 @@ async function test(page) {
     const stream = s.line.stream;
     const wall = performance.now();
     const ctx = s.audioContext.currentTime;
-    s.interrupt();
-    return { wall, ctx, sourcesAfter: stream.sources.size, stopped: stream.stopped };
+    const heardBefore = stream.position();
+    document.getElementById('stop').click();  // the Stop button (its handler runs now)
+    return { wall, ctx, heardBefore, sourcesAfter: stream.sources.size, stopped: stream.stopped };
   });
-  await page.waitForTimeout(400);
+  // frames after the interrupt, until the audio clock is well past it (however slowly this machine renders)
+  await page.waitForFunction((t) => window.demo.frames.filter((f) => f.wall > t.wall).length >= 3
+    && window.demo.frames.some((f) => f.ctx > t.ctx + 0.1), at, { timeout: 30000 });
   const interrupted = await waitResult(page);
-  result.interrupt = { ...at, result: interrupted.result, frames: interrupted.frames };
+  result.interrupt = { ...at, result: interrupted.result, frames: interrupted.frames,
+    metrics: await page.textContent('#metrics'), status: await page.textContent('#status') };
   // 3. a new line after the interrupt works
   await pressSpeak(page, 'Again.');
   result.after = (await waitResult(page)).result;
+  result.afterMetrics = await page.textContent('#metrics');
+  // 4. a narrow window (420 px): the face gets the width, the controls go below it
+  if (args['narrow-screenshot']) result.narrow = await narrow(page, 420, 800, args['narrow-screenshot']);
   return result;
+}
+
+/** Resize the window; once the canvas has followed, the layout's boxes and a screenshot. */
+async function narrow(page, width, height, screenshot) {
+  await page.setViewportSize({ width, height });
+  await page.waitForFunction((w) => innerWidth === w && document.querySelector('#view canvas').clientWidth
+    === document.getElementById('view').clientWidth, width, { timeout: 30000 });
+  await page.waitForFunction(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true)))));
+  await page.screenshot({ path: screenshot, fullPage: true });
+  return page.evaluate(() => {
+    const box = (el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, width: r.width, height: r.height }; };
+    return { innerWidth, innerHeight, canvas: box(document.querySelector('#view canvas')),
+      panel: box(document.getElementById('panel')), speak: box(document.getElementById('speak')),
+      text: box(document.getElementById('text')), scrollWidth: document.documentElement.scrollWidth };
+  });
 }
 
 async function bench(page) {

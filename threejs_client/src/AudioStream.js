@@ -1,10 +1,13 @@
-import { audioClockTime, chunkStartTime, pcm16ToFloat32, planStreamStart } from './clock.js';
+import { audioClockTime, chunkStartTime, heardTime, pcm16ToFloat32, planStreamStart } from './clock.js';
 
 /**
  * One line's streamed speech on WebAudio: each `audio` chunk becomes an AudioBuffer scheduled on the
  * AudioContext clock at `streamStart + sampleOffset / sampleRate`, so chunks play back to back with
- * no gap and no overlap. A chunk that arrives too late shifts the rest of the line (an underrun,
- * counted in `underruns`). `position()` is the audio clock the face is sampled at.
+ * no gap and no overlap. A chunk that arrives too late (an underrun: a busy machine or network)
+ * re-anchors the clock: `streamStart` moves later so that chunk starts `lead` seconds from now, and
+ * the rest of the line plays back to back from there (a gap, never an overlap; counted in
+ * `underruns`, the chunk's `schedule` entry says `late: true`). `position()` is the audio clock the
+ * face is sampled at: it follows the new anchor, and holds still through the gap.
  */
 export class AudioStream {
   /**
@@ -22,8 +25,10 @@ export class AudioStream {
     this.sampleRate = 0;
     this.samplesScheduled = 0;
     this.underruns = 0;
+    /** line time at which the last late chunk starts (the position holds there until it sounds) */
+    this.resumeAt = -Infinity;
     this.stopped = false;
-    /** @type {Array<{sampleOffset: number, numSamples: number, when: number, duration: number}>} */
+    /** @type {Array<{sampleOffset: number, numSamples: number, when: number, duration: number, late: boolean}>} */
     this.schedule = [];
     /** @type {Set<AudioBufferSourceNode>} */
     this.sources = new Set();
@@ -42,7 +47,10 @@ export class AudioStream {
     const samples = pcm16ToFloat32(pcm);
     if (samples.length === 0) return NaN;
     const plan = planStreamStart(this.streamStart, sampleOffset, sampleRate, this.context.currentTime, this.lead);
-    if (plan.late) this.underruns += 1;
+    if (plan.late) {
+      this.underruns += 1;
+      this.resumeAt = sampleOffset / sampleRate;
+    }
     this.streamStart = plan.streamStart;
     const buffer = this.context.createBuffer(1, samples.length, sampleRate);
     buffer.copyToChannel(samples, 0);
@@ -53,18 +61,20 @@ export class AudioStream {
     source.start(when);
     source.onended = () => this.sources.delete(source);
     this.sources.add(source);
-    this.schedule.push({ sampleOffset, numSamples: samples.length, when, duration: buffer.duration });
+    this.schedule.push({ sampleOffset, numSamples: samples.length, when, duration: buffer.duration, late: plan.late });
     this.samplesScheduled = Math.max(this.samplesScheduled, sampleOffset + samples.length);
     return when;
   }
 
   /**
-   * Seconds of this line heard so far (audio clock), or null before the first chunk.
+   * Seconds of this line heard so far (audio clock), or null before the first chunk. It holds still
+   * through an underrun's gap (`heardTime`): the mouth never runs ahead of the sound.
    * @returns {number|null}
    */
   position() {
     if (this.streamStart === null) return null;
-    return audioClockTime(this.context.currentTime, this.streamStart, this.context.outputLatency || 0);
+    const t = audioClockTime(this.context.currentTime, this.streamStart, this.context.outputLatency || 0);
+    return heardTime(t, this.resumeAt, this.samplesScheduled / this.sampleRate);
   }
 
   /** True once everything scheduled has been heard. */

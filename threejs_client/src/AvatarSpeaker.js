@@ -52,6 +52,15 @@ export class AvatarSpeaker extends EventTarget {
    */
   attach(avatar) { this.face.attach(avatar); return this; }
 
+  /**
+   * Open the connection (WebSocket and hello) and create the AudioContext now, so the first `speak`
+   * pays for neither: call it once the page has loaded. Resolves with the daemon's `welcome`.
+   */
+  async warmUp() {
+    void this.audioContext; // created now; it starts on the page's first user gesture (see speak)
+    return this.connection.open();
+  }
+
   /** Voices the daemon offers. */
   async voices() {
     await this.connection.open();
@@ -62,7 +71,9 @@ export class AvatarSpeaker extends EventTarget {
 
   /**
    * Speak a line. Resolves when it has been heard to the end, or was interrupted, or failed:
-   * `{id, status: 'ok'|'interrupted'|'error', error?, stats?, firstAudioMs, underruns, schedule, events}`.
+   * `{id, status: 'ok'|'interrupted'|'error', error?, stats?, firstAudioMs, underruns, schedule, events, heardS}`
+   * (heardS: seconds of the line heard, all of it when ok, up to the interruption otherwise; `stats` are
+   * the daemon's, for the whole line).
    * @param {string} text
    * @param {{voice?: string, emotion?: string, emotion_intensity?: number, speed?: number, seed?: number, fps?: number}} [options]
    */
@@ -156,6 +167,7 @@ export class AvatarSpeaker extends EventTarget {
   interrupt() {
     const line = this.line;
     if (!line) return;
+    line.heardS = line.stream.position();
     if (!line.ended && line.status === 'playing' && this.connection.connected) {
       try { this.connection.send({ type: 'cancel', id: line.id }); } catch { /* closing */ }
     }
@@ -168,7 +180,9 @@ export class AvatarSpeaker extends EventTarget {
     if (line.result) return line.result;
     line.status = status;
     if (this.line === line) this.line = null;
+    const heard = line.heardS ?? line.stream.position();
     line.result = {
+      heardS: Math.max(0, heard ?? 0),
       id: line.id, status, error, stats: line.stats, firstAudioMs: line.firstAudioMs, firstArrivalMs: line.firstArrivalMs,
       underruns: line.stream.underruns, schedule: line.stream.schedule, events: line.events,
       sampleRate: line.sampleRate, fps: line.fps,

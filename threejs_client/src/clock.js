@@ -54,6 +54,20 @@ export function audioClockTime(currentTime, streamStart, outputLatency = 0) {
 }
 
 /**
+ * The line time being heard, from the clock time `t` (`audioClockTime`), through underruns: it
+ * never passes the end of the audio scheduled (the next chunk is late: silence), and after a late
+ * chunk re-anchored the clock it waits at that chunk's start (`resumeAt`) until the chunk sounds.
+ * So the face holds still through the gap and then moves on with the sound, never ahead of it.
+ * @param {number} t seconds, `audioClockTime(...)` on the current anchor
+ * @param {number} resumeAt line time of the last late chunk's start (-Infinity when none was late)
+ * @param {number} scheduledEnd line time at which the audio scheduled so far ends
+ * @returns {number}
+ */
+export function heardTime(t, resumeAt, scheduledEnd) {
+  return Math.min(Math.max(t, resumeAt), scheduledEnd);
+}
+
+/**
  * Fractional frame index shown at audio time `t` (frame f is at t = f / fps).
  * @param {number} t seconds
  * @param {number} fps
