@@ -19,7 +19,7 @@ from .voice import VOICES_PATH_ENV, list_voices
 EXIT_USAGE = 2
 #: Modules that add subcommands with ``register(commands, add_synthesis_options, options_from_args)``.
 _EXTRA_COMMANDS: tuple[str, ...] = ("avatarlab.daemon.cli", "avatarlab.export.cli", "avatarlab.lipsync.cli",
-                                    "avatarlab_bridge.cli", "avatarlab.demo")
+                                    "avatarlab_bridge.cli", "avatarlab.demo", "avatarlab.render.cli")
 
 _DESCRIPTION = """\
 AI Avatar Lab: text to VITS speech plus matching face animation (Oculus visemes,

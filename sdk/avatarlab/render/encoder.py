@@ -1,0 +1,160 @@
+"""Frames piped into the ffmpeg that imageio-ffmpeg ships: H.264 + AAC in MP4, or VP9 with alpha + Vorbis in WebM.
+
+Frames go through a pipe one at a time (memory stays flat at any length); the audio is handed over exactly, as
+float samples at its own rate. Everything is written to a hidden temporary file beside the final one and renamed
+only when ffmpeg has finished cleanly, so an error or Ctrl-C never leaves a partial file under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import RenderError
+from .images import ffmpeg_exe
+
+X264_PRESET = "fast"
+VP9_CRF = 30
+#: RGB -> limited-range BT.709 YUV, tagged as such so players do not guess (they would guess BT.601 for small
+#: frames and shift the colours).
+_TO_YUV = "scale=out_color_matrix=bt709:out_range=tv,setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+_COLOUR_TAGS = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
+
+
+def ensure_writable_folder(folder: Path) -> Path:
+    """Create ``folder`` if needed and prove a file can be made in it; RenderError says why not."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=".avatarlab-check-", dir=folder)
+        os.close(handle)
+        os.unlink(name)
+    except OSError as error:
+        raise RenderError(f"cannot write to the output folder {folder}: {error.strerror or error}; "
+                          "choose another --out") from error
+    return folder
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def encoder_command(width: int, height: int, fps: int, sample_rate: int, audio_path: Path, out: Path,
+                    transparent: bool, crf: int | None) -> list[str]:
+    pixel_format = "rgba" if transparent else "rgb24"
+    command = [ffmpeg_exe(), "-nostdin", "-y", "-v", "error",
+               "-f", "rawvideo", "-pix_fmt", pixel_format, "-s", f"{width}x{height}", "-framerate", str(fps),
+               "-i", "pipe:0",
+               "-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", str(audio_path),
+               "-map", "0:v:0", "-map", "1:a:0"]
+    if transparent:
+        command += ["-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", str(VP9_CRF if crf is None else crf),
+                    "-b:v", "0", "-row-mt", "1", "-deadline", "good", "-cpu-used", "4", "-auto-alt-ref", "0",
+                    "-vf", _TO_YUV, *_COLOUR_TAGS,
+                    "-c:a", "libvorbis", "-q:a", "5", "-f", "webm"]
+    else:
+        command += ["-c:v", "libx264", "-preset", X264_PRESET, "-crf", str(18 if crf is None else crf),
+                    "-pix_fmt", "yuv420p", "-vf", _TO_YUV, *_COLOUR_TAGS,
+                    "-movflags", "+faststart", "-c:a", "aac", "-b:a", "160k", "-f", "mp4"]
+    return command + [str(out)]
+
+
+class VideoEncoder:
+    """Write frames (height, width, 3 or 4 uint8, top row first) then ``finish()``; ``abort()`` removes everything.
+
+    Use as a context manager: leaving it by an exception (Ctrl-C included) aborts.
+    """
+
+    def __init__(self, path: Path, size: tuple[int, int], fps: int, audio: np.ndarray, sample_rate: int,
+                 transparent: bool = False, crf: int | None = None) -> None:
+        self.path = Path(path)
+        self.width, self.height = size
+        self.components = 4 if transparent else 3
+        self.frames = 0
+        folder = ensure_writable_folder(self.path.parent)
+        handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
+        os.close(handle)
+        self._video = Path(name)
+        self._audio = self._video.with_suffix(".audio")
+        self._log = tempfile.TemporaryFile()
+        self._process: subprocess.Popen | None = None
+        try:
+            np.ascontiguousarray(audio, dtype="<f4").tofile(self._audio)
+            command = encoder_command(self.width, self.height, fps, sample_rate, self._audio, self._video,
+                                      transparent, crf)
+            self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                             stderr=self._log)
+        except OSError as error:
+            self.abort()
+            raise RenderError(f"cannot start ffmpeg ({error}); reinstall imageio-ffmpeg") from error
+        except BaseException:
+            self.abort()
+            raise
+
+    def _ffmpeg_said(self) -> str:
+        self._log.seek(0)
+        lines = self._log.read().decode("utf-8", "replace").strip().splitlines()
+        return " | ".join(lines[-3:]) or "no message"
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.shape != (self.height, self.width, self.components) or frame.dtype != np.uint8:
+            raise ValueError(f"frames must be ({self.height}, {self.width}, {self.components}) uint8, "
+                             f"got {frame.shape} {frame.dtype}")
+        assert self._process is not None and self._process.stdin is not None
+        try:
+            self._process.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
+        except (BrokenPipeError, OSError, ValueError) as error:
+            self._process.wait(timeout=60)
+            said = self._ffmpeg_said()
+            self.abort()
+            raise RenderError(f"ffmpeg stopped while encoding frame {self.frames} (exit code "
+                              f"{self._process.returncode}): {said}") from error
+        self.frames += 1
+
+    def finish(self) -> Path:
+        """Close the pipe, wait for ffmpeg, and move the file to its final name."""
+        assert self._process is not None and self._process.stdin is not None
+        try:
+            self._process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        code = self._process.wait()
+        if code != 0 or not self._video.exists() or self._video.stat().st_size == 0:
+            said = self._ffmpeg_said()
+            self.abort()
+            raise RenderError(f"ffmpeg failed (exit code {code}): {said}")
+        os.chmod(self._video, 0o666 & ~_umask())
+        os.replace(self._video, self.path)
+        self._cleanup()
+        return self.path
+
+    def abort(self) -> None:
+        """Stop ffmpeg and delete the temporary files (safe to call more than once)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        if self._process is not None and self._process.stdin is not None:
+            try:
+                self._process.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+        self._video.unlink(missing_ok=True)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        self._audio.unlink(missing_ok=True)
+        if not self._log.closed:
+            self._log.close()
+
+    def __enter__(self) -> VideoEncoder:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            self.abort()

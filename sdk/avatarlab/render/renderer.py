@@ -1,0 +1,377 @@
+"""Draw an avatar in a pose into an offscreen framebuffer and read the pixels back (RGBA, top row first)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .avatar import Avatar
+from .camera import Camera
+from .context import GLContext, create_context
+from .errors import RenderError
+from .images import read_image
+from .morph import Morpher
+from .rig import pose_vector
+from .scene import Material, Primitive
+from .settings import Background, RenderSettings
+from .shaders import (AVATAR_FRAGMENT, AVATAR_VERTEX, BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, FXAA_FRAGMENT,
+                      POST_VERTEX)
+
+_SRGB8_ALPHA8 = 0x8C43
+_ALPHA_MODES = {"OPAQUE": 0, "MASK": 1, "BLEND": 2}
+_CLAMP_TO_EDGE = 33071
+_NEAREST = 9728
+#: Soft three-point light in the avatar's frame (it faces +Z): key from above its left, cool fill from its right,
+#: rim from behind; directions point towards the lights. Colours are linear intensities.
+_LIGHT_DIRECTIONS = np.array([[0.45, 0.65, 0.62], [-0.75, 0.15, 0.65], [0.0, 0.55, -0.85]])
+_LIGHT_COLOURS = np.array([[1.05, 0.98, 0.92], [0.30, 0.33, 0.38], [0.35, 0.35, 0.38]])
+_SKY, _GROUND = (0.42, 0.43, 0.46), (0.20, 0.18, 0.17)
+
+
+@dataclass
+class _Draw:
+    """One primitive of one node, with its GPU buffers."""
+
+    node: int
+    mesh: int
+    primitive: Primitive
+    morpher: Morpher | None
+    vao: object
+    program: object
+    positions: object
+    normals: object
+    material: Material
+    skinned: bool
+    centroid: np.ndarray
+
+
+def _unit_rows(directions: np.ndarray) -> np.ndarray:
+    return directions / np.linalg.norm(directions, axis=1, keepdims=True)
+
+
+class Renderer:
+    """GL resources for one avatar at one frame size. Use as a context manager, or call close().
+
+    ``render(pose)`` returns (height, width, 4) uint8 RGBA; the pose is a mapping of channel names (visemes, ARKit
+    blendshapes, head and eye angles in radians) or a vector indexed like ``rig.ALL_CHANNELS``.
+    """
+
+    def __init__(self, avatar: Avatar, settings: RenderSettings | None = None, *, context: GLContext | None = None
+                 ) -> None:
+        self.avatar = avatar
+        self.settings = (settings or RenderSettings()).checked()
+        self.width, self.height = self.settings.size
+        self.camera = avatar.camera(self.settings.camera, self.width / self.height)
+        self.gl = context or create_context(self.settings.device)
+        self._owns_context = context is None
+        self.ctx = self.gl.ctx
+        try:
+            self._setup()
+        except Exception:
+            self.close()
+            raise
+
+    # ---- setup --------------------------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        ctx = self.ctx
+        size = (self.width, self.height)
+        self.antialias = self.settings.antialias
+        if self.antialias == "auto":
+            self.antialias = "fxaa" if self.gl.software else "msaa"
+        try:
+            self._target = ctx.framebuffer(ctx.renderbuffer(size, 4))  # read back from here
+            self._post = None
+            if self.antialias == "msaa":
+                samples = min(4, ctx.max_samples)
+                self._scene = ctx.framebuffer(ctx.renderbuffer(size, 4, samples=samples),
+                                              ctx.depth_renderbuffer(size, samples=samples))
+            elif self.antialias == "fxaa":
+                colour = ctx.texture(size, 4)
+                self._scene = ctx.framebuffer(colour, ctx.depth_renderbuffer(size))
+                self._post = self._build_fxaa(colour)
+            else:
+                self._scene = ctx.framebuffer(self._target.color_attachments[0], ctx.depth_renderbuffer(size))
+        except Exception as error:  # noqa: BLE001 - moderngl raises plain Error for out-of-memory and limits
+            raise RenderError(f"cannot make a {self.width}x{self.height} framebuffer on {self.gl.label}: {error}; "
+                              "try a smaller --size") from error
+        masked = AVATAR_FRAGMENT.replace("#version 330\n", "#version 330\n#define ALPHA_MASK\n", 1)
+        self._programs = {False: ctx.program(vertex_shader=AVATAR_VERTEX, fragment_shader=AVATAR_FRAGMENT),
+                          True: ctx.program(vertex_shader=AVATAR_VERTEX, fragment_shader=masked)}
+        self._textures: dict[tuple[int, bool], object] = {}
+        self._joint_textures: dict[int, object] = {}
+        self._white = ctx.texture((1, 1), 4, b"\xff\xff\xff\xff")
+        self._draws = self._build_draws()
+        self._background = self._build_background(self.settings.background)
+        for program in self._programs.values():
+            self._set(program, "u_light_directions", _unit_rows(_LIGHT_DIRECTIONS))
+            self._set(program, "u_light_colours", _LIGHT_COLOURS)
+            self._set(program, "u_sky", _SKY)
+            self._set(program, "u_ground", _GROUND)
+
+    @staticmethod
+    def _set(program, name: str, value) -> None:
+        """Set a uniform if the compiler kept it (unused uniforms are optimised away)."""
+        try:
+            uniform = program[name]
+        except KeyError:
+            return
+        if isinstance(value, np.ndarray):
+            uniform.write(np.ascontiguousarray(value, dtype=np.float32).tobytes())
+        else:
+            uniform.value = value
+
+    def _build_draws(self) -> list[_Draw]:
+        scene, ctx = self.avatar.scene, self.ctx
+        world = scene.world_matrices()
+        morphers: dict[tuple[int, int], Morpher] = {}
+        draws = []
+        for node_index in scene.draw_order():
+            node = scene.nodes[node_index]
+            if node.mesh is None:
+                continue
+            skin_ok = node.skin is not None and node.skin < len(scene.skins)
+            for p, primitive in enumerate(scene.meshes[node.mesh].primitives):
+                morpher = morphers.setdefault((node.mesh, p), Morpher(primitive)) if primitive.num_targets else None
+                draws.append(self._upload(node_index, node.mesh, primitive, morpher, skin_ok and
+                                          primitive.joints is not None and primitive.weights is not None, world))
+        return draws
+
+    def _upload(self, node: int, mesh: int, primitive: Primitive, morpher: Morpher | None, skinned: bool,
+                world: dict[int, np.ndarray]) -> _Draw:
+        ctx, count = self.ctx, len(primitive.positions)
+        dynamic = morpher is not None
+        positions = ctx.buffer(primitive.positions.astype("f4").tobytes(), dynamic=dynamic)
+        normals = ctx.buffer(primitive.normals.astype("f4").tobytes(), dynamic=dynamic)
+        colors = primitive.colors if primitive.colors is not None else np.ones((count, 4), np.float32)
+        content = [(positions, "3f", "in_position"), (normals, "3f", "in_normal"),
+                   (ctx.buffer(colors.astype("f4").tobytes()), "4f", "in_color")]
+        if primitive.uv is not None:
+            content.append((ctx.buffer(primitive.uv.astype("f4").tobytes()), "2f", "in_uv"))
+        if primitive.tangents is not None:
+            content.append((ctx.buffer(primitive.tangents.astype("f4").tobytes()), "4f", "in_tangent"))
+        if skinned:
+            content.append((ctx.buffer(primitive.joints.astype("f4").tobytes()), "4f", "in_joints"))
+            content.append((ctx.buffer(primitive.weights.astype("f4").tobytes()), "4f", "in_weights"))
+        indices = ctx.buffer(primitive.indices.astype("u4").tobytes())
+        material = self.avatar.scene.materials[primitive.material] \
+            if primitive.material is not None and primitive.material < len(self.avatar.scene.materials) else Material()
+        program = self._programs[material.alpha_mode == "MASK"]
+        vao = ctx.vertex_array(program, content, index_buffer=indices, index_element_size=4, skip_errors=True)
+        centroid = primitive.positions.mean(axis=0) if count else np.zeros(3)
+        return _Draw(node, mesh, primitive, morpher, vao, program, positions, normals, material, skinned, centroid)
+
+    def _texture(self, index: int, srgb: bool):
+        """GL texture for glTF texture ``index`` (None when missing or undecodable)."""
+        key = (index, srgb)
+        if key in self._textures:
+            return self._textures[key]
+        scene = self.avatar.scene
+        texture = None
+        if 0 <= index < len(scene.textures) and scene.textures[index].image is not None:
+            image = scene.image(scene.textures[index].image)
+            if image is not None:
+                info = scene.textures[index]
+                texture = self.ctx.texture((image.shape[1], image.shape[0]), 4, np.ascontiguousarray(image).tobytes(),
+                                           internal_format=_SRGB8_ALPHA8 if srgb else None)
+                texture.build_mipmaps()
+                nearest = info.mag_filter == _NEAREST
+                import moderngl
+
+                texture.filter = (moderngl.NEAREST, moderngl.NEAREST) if nearest else \
+                    (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+                texture.repeat_x = info.wrap_s != _CLAMP_TO_EDGE
+                texture.repeat_y = info.wrap_t != _CLAMP_TO_EDGE
+                texture.anisotropy = 4.0
+        self._textures[key] = texture
+        return texture
+
+    def _build_fxaa(self, colour):
+        import moderngl
+
+        colour.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        colour.repeat_x = colour.repeat_y = False
+        program = self.ctx.program(vertex_shader=POST_VERTEX, fragment_shader=FXAA_FRAGMENT)
+        self._set(program, "u_texel", np.array([1.0 / self.width, 1.0 / self.height]))
+        corners = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
+        vao = self.ctx.vertex_array(program, [(self.ctx.buffer(corners.tobytes()), "2f", "in_corner")])
+        return vao, colour
+
+    def _build_background(self, background: Background):
+        if background.image is None or self.settings.transparent:
+            return None
+        image = read_image(background.image)
+        texture = self.ctx.texture((image.shape[1], image.shape[0]), 4, np.ascontiguousarray(image).tobytes())
+        texture.build_mipmaps()
+        import moderngl
+
+        texture.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+        texture.repeat_x = texture.repeat_y = False
+        program = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=BACKGROUND_FRAGMENT)
+        corners = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
+        vao = self.ctx.vertex_array(program, [(self.ctx.buffer(corners.tobytes()), "2f", "in_corner")])
+        image_aspect, frame_aspect = image.shape[1] / image.shape[0], self.width / self.height
+        if image_aspect > frame_aspect:  # cover: crop the sides
+            margin = (1 - frame_aspect / image_aspect) / 2
+            rect = (margin, 1.0, 1 - margin, 0.0)
+        else:  # crop top and bottom
+            margin = (1 - image_aspect / frame_aspect) / 2
+            rect = (0.0, 1 - margin, 1.0, margin)
+        self._set(program, "u_uv_rect", np.array(rect))
+        return program, vao, texture
+
+    # ---- drawing ------------------------------------------------------------------------------------------------
+    def render(self, pose: Mapping[str, float] | np.ndarray | None = None, camera: Camera | None = None,
+               components: int = 4) -> np.ndarray:
+        """The frame for ``pose`` as (height, width, components) uint8, top row first.
+
+        With ``settings.transparent`` colour is straight (not premultiplied) alpha; otherwise alpha is 255.
+        """
+        values = pose_vector(pose)
+        camera = camera or self.camera
+        self._draw(values, camera)
+        self._finish_frame()
+        data = self._target.read(components=components, alignment=1)
+        image = np.frombuffer(data, dtype=np.uint8).reshape(self.height, self.width, components)[::-1]
+        if self.settings.transparent and components == 4:
+            image = _unpremultiply(image)
+        return np.ascontiguousarray(image)
+
+    def _finish_frame(self) -> None:
+        """Resolve MSAA or run FXAA into the read-back framebuffer."""
+        import moderngl
+
+        if self.antialias == "msaa":
+            self.ctx.copy_framebuffer(self._target, self._scene)
+        elif self._post is not None:
+            vao, colour = self._post
+            self._target.use()
+            self.ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
+            colour.use(0)
+            vao.render(moderngl.TRIANGLE_STRIP)
+
+    def _draw(self, pose: np.ndarray, camera: Camera) -> None:
+        import moderngl
+
+        ctx, scene, rig = self.ctx, self.avatar.scene, self.avatar.rig
+        self._scene.use()
+        ctx.viewport = (0, 0, self.width, self.height)
+        if self.settings.transparent:
+            ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        else:
+            ctx.clear(*self.settings.background.colour, 1.0, depth=1.0)
+            if self._background is not None:
+                program, vao, texture = self._background
+                ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
+                texture.use(0)
+                vao.render(moderngl.TRIANGLE_STRIP)
+        weights = rig.morph_weights(scene, pose)
+        world = scene.world_matrices(rig.node_rotations(pose))
+        view_projection = camera.projection(self.width / self.height) @ camera.view()
+        for program in self._programs.values():
+            self._set(program, "u_view_projection", view_projection.T)
+            self._set(program, "u_camera", np.array(camera.eye))
+        self._upload_joints(world)
+        view = camera.view()
+        depth = {id(d): float((view @ world[d.node] @ np.r_[d.centroid, 1.0])[2]) for d in self._draws}
+        # opaque front to back (early depth tests skip hidden pixels), blended back to front
+        opaque = sorted((d for d in self._draws if d.material.alpha_mode != "BLEND"), key=lambda d: -depth[id(d)])
+        blended = sorted((d for d in self._draws if d.material.alpha_mode == "BLEND"), key=lambda d: depth[id(d)])
+        ctx.enable(moderngl.DEPTH_TEST)
+        ctx.disable(moderngl.BLEND)
+        ctx.depth_mask = True
+        for draw in opaque:
+            self._draw_one(draw, weights, world)
+        if blended:
+            ctx.enable(moderngl.BLEND)
+            ctx.blend_func = (moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ONE,
+                              moderngl.ONE_MINUS_SRC_ALPHA)
+            ctx.depth_mask = False
+            for draw in blended:
+                self._draw_one(draw, weights, world)
+            ctx.depth_mask = True
+
+    def _upload_joints(self, world: dict[int, np.ndarray]) -> None:
+        scene = self.avatar.scene
+        for skin_index in {self.avatar.scene.nodes[d.node].skin for d in self._draws if d.skinned}:
+            skin = scene.skins[skin_index]
+            palette = np.stack([world.get(j, np.eye(4)) for j in skin.joints]) @ skin.inverse_bind
+            data = np.ascontiguousarray(palette.transpose(0, 2, 1), dtype=np.float32)  # rows of texels = columns
+            texture = self._joint_textures.get(skin_index)
+            if texture is None:
+                texture = self.ctx.texture((4, len(skin.joints)), 4, dtype="f4")
+                import moderngl
+
+                texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
+                self._joint_textures[skin_index] = texture
+            texture.write(data.tobytes())
+
+    def _draw_one(self, draw: _Draw, weights: dict[int, np.ndarray], world: dict[int, np.ndarray]) -> None:
+        import moderngl
+
+        ctx, program, material = self.ctx, draw.program, draw.material
+        if draw.morpher is not None:
+            positions, normals = draw.morpher.apply(weights.get(draw.mesh, self.avatar.scene.meshes[draw.mesh]
+                                                                .default_weights))
+            draw.positions.write(positions.tobytes())
+            draw.normals.write(normals.tobytes())
+        model = world[draw.node]
+        self._set(program, "u_model", model.T)
+        self._set(program, "u_normal_matrix", np.linalg.inv(model[:3, :3]))  # = (inverse transpose).T
+        self._set(program, "u_skinned", draw.skinned)
+        if draw.skinned:
+            self._joint_textures[self.avatar.scene.nodes[draw.node].skin].use(5)
+            self._set(program, "u_joints", 5)
+        self._bind_material(program, material)
+        self._set(program, "u_has_tangents", draw.primitive.tangents is not None)
+        if material.double_sided:
+            ctx.disable(moderngl.CULL_FACE)
+        else:
+            ctx.enable(moderngl.CULL_FACE)
+            ctx.cull_face = "back"
+        mirrored = not draw.skinned and np.linalg.det(model[:3, :3]) < 0
+        ctx.front_face = "cw" if mirrored else "ccw"
+        draw.vao.render(moderngl.TRIANGLES)
+
+    def _bind_material(self, program, material: Material) -> None:
+        self._set(program, "u_base_color", np.array(material.base_color))
+        self._set(program, "u_metallic", material.metallic)
+        self._set(program, "u_roughness", material.roughness)
+        self._set(program, "u_emissive", np.array(material.emissive))
+        self._set(program, "u_alpha_mode", _ALPHA_MODES.get(material.alpha_mode, 0))
+        self._set(program, "u_alpha_cutoff", material.alpha_cutoff)
+        self._set(program, "u_unlit", material.unlit)
+        slots = (("base", material.base_color_texture, True, 0), ("normal", material.normal_texture, False, 1),
+                 ("mr", material.metallic_roughness_texture, False, 2),
+                 ("occlusion", material.occlusion_texture, False, 3), ("emissive", material.emissive_texture, True, 4))
+        for name, ref, srgb, unit in slots:
+            texture = self._texture(ref.texture, srgb) if ref is not None else None
+            self._set(program, f"u_has_{name}_texture", texture is not None)
+            (texture or self._white).use(unit)
+            self._set(program, f"u_{name}_texture", unit)
+        if material.normal_texture is not None:
+            self._set(program, "u_normal_scale", material.normal_texture.scale)
+        if material.occlusion_texture is not None:
+            self._set(program, "u_occlusion_strength", material.occlusion_texture.scale)
+
+    # ---- lifetime -----------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._owns_context and self.gl is not None:
+            self.gl.release()
+        self.gl = None
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _unpremultiply(image: np.ndarray) -> np.ndarray:
+    """Blending into a transparent frame leaves colour multiplied by alpha; VP9 alpha wants it straight."""
+    alpha = image[..., 3:4].astype(np.float32)
+    colour = image[..., :3].astype(np.float32) * 255.0 / np.maximum(alpha, 1.0)
+    out = image.copy()
+    out[..., :3] = np.where(alpha > 0, np.clip(colour + 0.5, 0, 255), 0).astype(np.uint8)
+    return out
