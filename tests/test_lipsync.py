@@ -244,3 +244,31 @@ def test_pcm_wav_read_without_ffmpeg_gives_ffmpegs_samples(tmp_path: Path, monke
     assert audio_input._read_pcm_wav(path, 16000, 600.0) is not None  # the stdlib path was taken
     monkeypatch.setattr(audio_input, "_read_pcm_wav", lambda *args: None)
     assert np.array_equal(fast, load_audio(path, 16000))  # ffmpeg's decode of the same file
+
+
+def _png(path: Path) -> Path:
+    """A valid 1x1 PNG image: what a user may pick by mistake."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_file_that_is_not_audio_says_so_and_what_works(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    image = _png(tmp_path / "face.png")
+    notes = tmp_path / "notes.ogg"
+    notes.write_text("these are my notes, not a recording\n")
+    formats = "give a WAV, FLAC, OGG, MP3 or M4A file"
+    with pytest.raises(InvalidAudioError, match=f"face.png is not an audio file: it has no sound track.*{formats}"):
+        load_audio(image, 16000)
+    with pytest.raises(InvalidAudioError, match=f"notes.ogg is not an audio file ffmpeg can read.*{formats}"):
+        load_audio(notes, 16000)
+    capsys.readouterr()
+    assert main(["lipsync", str(image), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "face.png is not an audio file" in error and formats in error and "Error opening" not in error

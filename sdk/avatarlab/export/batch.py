@@ -17,7 +17,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -30,8 +29,8 @@ from typing import Any
 from ..engine import Utterance
 from ..errors import AvatarLabError, InvalidOptionError
 from ..lipsync.audio_input import InvalidAudioError
-from ..options import SynthesisOptions
-from ..output import curves_dict, live_link_csv, slugify, wav_bytes, write_files_atomically
+from ..options import SynthesisOptions, checked_text
+from ..output import check_writable, curves_dict, live_link_csv, name_from, slugify, wav_bytes, write_files_atomically
 from ..avatar.gltf import glb_json_chunk
 from .glb import EXTRAS_KEY, animate_avatar
 
@@ -40,7 +39,6 @@ CSV_COLUMNS = ("id", "text", "voice", "emotion", "speed", "audio")
 TTS_ONLY_COLUMNS = ("voice", "speed")
 #: The options lip sync of a recording uses; a recorded line keeps only these (the rest at their defaults).
 LIPSYNC_OPTIONS = ("fps", "seed", "emotion", "emotion_intensity")
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class ExportError(AvatarLabError):
@@ -110,6 +108,7 @@ class Summary:
     results: list[LineResult] = field(default_factory=list)
     wall_s: float = 0.0
     interrupted: bool = False
+    left: int = 0  # lines an interrupt left unexported
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.results)
@@ -122,7 +121,9 @@ class Summary:
         done, skipped, failed = self.count("done"), self.count("skipped"), len(self.failed)
         audio = sum(r.audio_s for r in self.results if r.status == "done")
         lines = [f"{done} exported, {skipped} already done (skipped), {failed} failed"
-                 f" in {self.wall_s:.1f} s ({audio:.1f} s of speech)" + (" - interrupted" if self.interrupted else "")]
+                 f" in {self.wall_s:.1f} s ({audio:.1f} s of speech)"
+                 + (f" - interrupted, {self.left} left: run the same command again to export them"
+                    if self.interrupted else "")]
         lines += [f"  failed {r.name}: {r.error}" for r in self.failed]
         return "\n".join(lines)
 
@@ -137,7 +138,7 @@ def output_paths(out_dir: Path, name: str, csv_too: bool) -> dict[str, Path]:
 
 def _line_name(raw_id: str, text: str, taken: set[str]) -> str:
     """The id when it is a safe file name, else a slug of it (or of the text); made unique with a suffix."""
-    base = raw_id if _SAFE_ID.match(raw_id or "") else slugify(raw_id or text)
+    base = name_from(raw_id) if raw_id else slugify(text)
     name, k = base, 2
     while name.lower() in taken:
         name, k = f"{base}-{k}", k + 1
@@ -197,16 +198,37 @@ def _row_line(name: str, row: dict[str, str], row_number: int, base: SynthesisOp
         return BadLine(name, row_number, "no text or audio (give the text to speak, or an audio file to animate)")
     try:
         if not audio:
-            return Line(name, text, cells["voice"] or default_voice, _row_options(row, base), row_number)
+            return Line(name, checked_text(text), cells["voice"] or default_voice, _row_options(row, base), row_number)
         given = [key for key in TTS_ONLY_COLUMNS if cells[key]]
         if given:
             verb, pronoun = ("apply", "them") if len(given) > 1 else ("applies", "it")
             raise InvalidOptionError(f"{' and '.join(given)} only {verb} to TTS rows (rows without audio); "
                                      f"leave {pronoun} empty on a row with an audio file")
         options = _lipsync_options(_row_options(row, base))
-        return Line(name, text, None, options, row_number, _recording(audio, folder))
+        transcript = checked_text(text) if text else ""
+        return Line(name, transcript, None, options, row_number, _recording(audio, folder))
     except AvatarLabError as error:
         return BadLine(name, row_number, str(error))
+
+
+def _csv_records(content: str, path: Path) -> Iterator[list[str]]:
+    """The non-blank records of a CSV, strictly parsed: broken quoting is an ExportError naming its lines
+    (a lenient parser would swallow the following rows into one field and report them as something else)."""
+    reader = csv.reader(io.StringIO(content), strict=True)
+    while True:
+        first = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            lines = f"line {first}" if reader.line_num <= first else f"lines {first}-{reader.line_num}"
+            problem = ("a field opened with a double quote is never closed" if "end of data" in str(error)
+                       else f"{error}: a quoted field must end with a double quote just before a comma or a line end")
+            raise ExportError(f"{path}, {lines}: broken CSV quoting ({problem}); write a double quote inside a "
+                              'quoted field as two (""). Nothing was exported') from error
+        if record:
+            yield record
 
 
 def read_csv_lines(path: Path, base: SynthesisOptions, default_voice: str | None) -> list[Line | BadLine]:
@@ -217,20 +239,40 @@ def read_csv_lines(path: Path, base: SynthesisOptions, default_voice: str | None
         raise ExportError(f"cannot read {path}: {error.strerror}") from error
     except UnicodeDecodeError as error:
         raise ExportError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from error
-    reader = csv.DictReader(io.StringIO(content))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    records = _csv_records(content, path)
+    header = [h.strip().lower() for h in next(records, [])]
     if "text" not in header and "audio" not in header:
         raise ExportError(f"{path}: the header row must name a 'text' or 'audio' column "
                           f"(columns: {', '.join(CSV_COLUMNS)})")
-    reader.fieldnames = header
     lines: list[Line | BadLine] = []
     taken: set[str] = set()
-    for row_number, row in enumerate(reader, start=2):
+    for row_number, record in enumerate(records, start=2):
+        row = dict(zip(header, record))
         audio = (row.get("audio") or "").strip()
         raw_id = (row.get("id") or "").strip() or (Path(audio).stem if audio else f"line-{row_number - 1:04d}")
         name = _line_name(raw_id, (row.get("text") or "").strip(), taken)
+        if len(record) > len(header):  # most often text with an unquoted comma, which shifts every later cell
+            lines.append(BadLine(name, row_number, f"{len(record)} cells but the header names {len(header)} columns; "
+                                 "put text that holds a comma in double quotes"))
+            continue
         lines.append(_row_line(name, row, row_number, base, default_voice, path.parent))
-    return lines
+    return _check_voices(lines)
+
+
+def _check_voices(lines: list[Line | BadLine]) -> list[Line | BadLine]:
+    """A TTS row naming a voice that does not exist fails now, with the list of voices, not when it is spoken."""
+    from ..voice import resolve_voice
+
+    problems: dict[str | None, str | None] = {}
+    for line in lines:
+        if isinstance(line, Line) and line.audio is None and line.voice not in problems:
+            try:
+                resolve_voice(line.voice)
+                problems[line.voice] = None
+            except AvatarLabError as error:
+                problems[line.voice] = str(error)
+    return [BadLine(line.name, line.row or 0, problems[line.voice])
+            if isinstance(line, Line) and line.audio is None and problems.get(line.voice) else line for line in lines]
 
 
 def job_fingerprint(line: Line, settings: Settings) -> str:
@@ -242,24 +284,18 @@ def job_fingerprint(line: Line, settings: Settings) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
-def is_done(line: Line, settings: Settings) -> bool:
+def _finished_extras(line: Line, settings: Settings) -> dict[str, Any] | None:
+    """The GLB's avatarlab extras when every file of the line is on disk from this very job, else None."""
     paths = output_paths(settings.out_dir, line.name, settings.csv_too)
     if not all(p.is_file() for p in paths.values()):
-        return False
+        return None
     document = glb_json_chunk(paths["glb"]) or {}
     recorded = ((document.get("asset") or {}).get("extras") or {}).get(EXTRAS_KEY, {})
-    return recorded.get("job") == job_fingerprint(line, settings)
+    return recorded if recorded.get("job") == job_fingerprint(line, settings) else None
 
 
-def check_writable(out_dir: Path) -> None:
-    """Fail the whole batch early (a usage error) when the output folder cannot be written."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(prefix=".avatarlab-probe-", dir=out_dir)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as error:
-        raise ExportError(f"cannot write to output folder {out_dir}: {error.strerror or error}") from error
+def is_done(line: Line, settings: Settings) -> bool:
+    return _finished_extras(line, settings) is not None
 
 
 def _remove_stale_parts(out_dir: Path, name: str) -> None:
@@ -275,6 +311,7 @@ def glob_escape(name: str) -> str:
 # ---- one line ------------------------------------------------------------------------------------------------
 _ENGINES: dict[str | None, Any] = {}
 _THREADS: int | None = None
+_STOP: Any = None  # in a worker: the batch's stop Event, set when it is interrupted
 
 
 def _engine(voice: str | None):
@@ -286,10 +323,10 @@ def _engine(voice: str | None):
     return _ENGINES[voice]
 
 
-def _init_worker(threads: int | None, preload_voices: tuple[str | None, ...]) -> None:
+def _init_worker(threads: int | None, preload_voices: tuple[str | None, ...], stop: Any = None) -> None:
     """Load the voices up front (none when every line is a recording: lip sync needs no Engine)."""
-    global _THREADS
-    _THREADS = threads
+    global _THREADS, _STOP
+    _THREADS, _STOP = threads, stop
     for voice in preload_voices:
         try:
             _engine(voice)
@@ -344,6 +381,24 @@ def export_line(line: Line, settings: Settings) -> LineResult:
         return LineResult(line.name, "failed", error=f"{type(error).__name__}: {error}")
 
 
+def _export_queued(line: Line, settings: Settings) -> LineResult:
+    """export_line in a worker, unless the batch was interrupted while the line waited in the pool's queue
+    (lines already handed to a worker cannot be cancelled, and would go on being written after the interrupt)."""
+    if _STOP is not None and _STOP.is_set():
+        return LineResult(line.name, "failed", error="not started: the batch was interrupted")
+    return export_line(line, settings)
+
+
+def _finished_on_disk(todo: list[Line], reported: set[str], settings: Settings) -> list[LineResult]:
+    """After an interrupt: the lines whose results never came back but whose files are all on disk from this job
+    (finished while the interrupt was handled), so the summary counts what really is there."""
+    results = []
+    for line in todo:
+        if line.name not in reported and (extras := _finished_extras(line, settings)) is not None:
+            results.append(LineResult(line.name, "done", audio_s=float(extras.get("duration_s") or 0.0)))
+    return results
+
+
 # ---- the batch -----------------------------------------------------------------------------------------------
 def run_batch(items: Iterable[Line | BadLine], settings: Settings, jobs: int | None = None,
               progress: bool = True) -> Summary:
@@ -362,15 +417,22 @@ def run_batch(items: Iterable[Line | BadLine], settings: Settings, jobs: int | N
             todo.append(item)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     bar = _progress_bar(len(summary.results) + len(todo), len(summary.results), progress)
+    results = _run(todo, settings, jobs)
+    reported: set[str] = set()
     try:
-        for result in _run(todo, settings, jobs):
+        for result in results:
             summary.results.append(result)
+            reported.add(result.name)
             if bar is not None:
                 bar.update(1)
                 if result.status == "failed":
                     bar.write(f"failed {result.name}: {result.error}", file=sys.stderr)
     except KeyboardInterrupt:
         summary.interrupted = True
+        results.close()  # stops the workers and waits for them, so the files on disk are final
+        finished = _finished_on_disk(todo, reported, settings)
+        summary.results += finished
+        summary.left = len(todo) - len(reported) - len(finished)
     finally:
         if bar is not None:
             bar.close()
@@ -396,13 +458,15 @@ def _run(todo: list[Line], settings: Settings, jobs: int) -> Iterator[LineResult
             yield export_line(line, settings)
         return
     # spawn, not fork: the parent may hold threads (tqdm) and worker ONNX sessions must start clean
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_worker,
-                             initargs=(max(1, (os.cpu_count() or jobs) // jobs), preload)) as pool:
+    context = get_context("spawn")
+    stop = context.Event()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                             initargs=(max(1, (os.cpu_count() or jobs) // jobs), preload, stop)) as pool:
         pending: dict[Future, Line] = {}
         queue = iter(todo)
         try:
             for line in queue:  # keep a short queue per worker so an interrupt loses little
-                pending[pool.submit(export_line, line, settings)] = line
+                pending[pool.submit(_export_queued, line, settings)] = line
                 if len(pending) >= 2 * jobs:
                     break
             while pending:
@@ -415,7 +479,8 @@ def _run(todo: list[Line], settings: Settings, jobs: int) -> Iterator[LineResult
                         yield LineResult(line.name, "failed", error=f"worker failed: {error}")
                     nxt = next(queue, None)
                     if nxt is not None:
-                        pending[pool.submit(export_line, nxt, settings)] = nxt
-        except BaseException:
+                        pending[pool.submit(_export_queued, nxt, settings)] = nxt
+        except BaseException:  # an interrupt, or the caller closing the generator: start no other line
+            stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
             raise

@@ -45,7 +45,8 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
                                  description=_EXPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     export.add_argument("source", help="a line of text, or a .csv file of lines")
     export.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
-    export.add_argument("--name", help="base file name for a single text line (default: a slug of the text)")
+    export.add_argument("--name", help="base file name for a single text line: letters, digits, '.', '_', '-' "
+                        "(default: a slug of the text)")
     export.add_argument("--avatar", type=Path, help="animate this .glb instead of the default head")
     export.add_argument("--profile", choices=profile_names(), default=AUTO,
                         help="how our channels map onto the avatar's morph targets (default: auto, from its names)")
@@ -86,19 +87,23 @@ def _lines(args: argparse.Namespace, options: SynthesisOptions) -> list:
             raise ExportError("--name applies to a single text line, not to a CSV of lines")
         return read_csv_lines(Path(source), options, args.voice)
     from ..options import checked_text
-    from ..output import slugify
+    from ..output import checked_name, slugify
 
     text = checked_text(source.encode("utf-8", "surrogateescape"))
-    return [Line(args.name or slugify(text), text, args.voice, options)]
+    return [Line(checked_name(args.name) if args.name is not None else slugify(text), text, args.voice, options)]
 
 
 def _run_export(args: argparse.Namespace, options: SynthesisOptions) -> int:
     from ..avatar.gltf import read_glb
     from .glb import inspect_avatar
 
+    from ..voice import resolve_voice
+
     options = options.checked()
     if args.jobs is not None and args.jobs < 1:
         raise ExportError("--jobs must be 1 or more")
+    if args.voice is not None:
+        resolve_voice(args.voice)  # an unknown --voice fails once, with the list of voices, not on every row
     lines = _lines(args, options)
     avatar, label = _load_avatar(args.avatar)
     info = inspect_avatar(read_glb(avatar), args.profile)

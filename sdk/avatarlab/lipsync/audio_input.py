@@ -19,6 +19,8 @@ from ..errors import AvatarLabError
 #: Longest input accepted, in seconds (10 minutes): longer files are refused before any alignment starts.
 MAX_AUDIO_SECONDS = 600.0
 _MIN_RATE, _MAX_RATE = 8000, 192000
+#: What to tell a user who gave something else (an image, a document...).
+AUDIO_FORMATS = "a WAV, FLAC, OGG, MP3 or M4A file (any format ffmpeg decodes, with a sound track)"
 
 
 class InvalidAudioError(AvatarLabError, ValueError):
@@ -61,11 +63,19 @@ def load_audio(path: str | os.PathLike, sample_rate: int, max_seconds: float = M
     except subprocess.TimeoutExpired as error:
         raise InvalidAudioError(f"decoding {path} took over 300 s; convert it to WAV first") from error
     if result.returncode != 0:
-        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = detail[-1] if detail else f"ffmpeg exit status {result.returncode}"
-        raise InvalidAudioError(f"cannot decode {path} as audio ({reason}); "
-                                "give a WAV, FLAC, OGG or MP3 file with a speech track")
+        raise InvalidAudioError(_decode_failure(path, result.stderr.decode("utf-8", "replace"), result.returncode))
     return _checked(np.frombuffer(result.stdout, dtype=np.float32), path, sample_rate, max_seconds)
+
+
+def _decode_failure(path: Path, stderr: str, returncode: int) -> str:
+    """Why ffmpeg could not decode ``path``, in words a user can act on (not ffmpeg's last line)."""
+    if "does not contain any stream" in stderr:  # -vn left nothing to decode
+        return f"{path} is not an audio file: it has no sound track (an image or a silent video?); give {AUDIO_FORMATS}"
+    if "Error opening input" in stderr or "Invalid data found when processing input" in stderr:
+        return f"{path} is not an audio file ffmpeg can read (another kind of file, or a damaged one); give {AUDIO_FORMATS}"
+    detail = stderr.strip().splitlines()
+    reason = detail[-1] if detail else f"ffmpeg exit status {returncode}"
+    return f"cannot decode {path} as audio ({reason}); give {AUDIO_FORMATS}"
 
 
 #: ffmpeg's stereo-to-mono downmix (-ac 1): both channels at -3 dB.
