@@ -9,7 +9,7 @@ STAMP := $(VENV)/.stamp-install
 WEB_STAMP := threejs_client/node_modules/.stamp-npm-ci
 DEMO_TEXT ?= Hello there, traveler! The bridge to the northern village washed away in the storm, so mind your step.
 
-.PHONY: demo test test-tools unity-tools voice-tools bench-unity install bench bench-export bench-web bench-live avatar clean web-tools audio2face
+.PHONY: demo test test-tools unity-tools voice-tools render-tools bench-unity install bench bench-export bench-web bench-live avatar clean web-tools audio2face
 
 # the runtime alone (what `make demo` needs), then the test extras (torch, pytest...) on top for `make test`
 RUNTIME_STAMP := $(VENV)/.stamp-runtime
@@ -39,7 +39,7 @@ DEMO_DAEMON ?= tcp://127.0.0.1:5555
 
 # checks the ports, speaks a sample line into out/, then serves the live web demo (daemon + bridge) until
 # Ctrl-C; the page's address is printed once the daemon is ready
-demo: $(RUNTIME_STAMP) $(WEB_STAMP)
+demo: $(RUNTIME_STAMP) $(WEB_STAMP) render-tools
 	$(VENV)/bin/avatarlab demo --port $(DEMO_PORT) --daemon $(DEMO_DAEMON) --speak "$(DEMO_TEXT)" --out out/
 
 JS_STAMP := tests/js/node_modules/.stamp-npm-ci
@@ -68,7 +68,11 @@ unity-tools:
 voice-tools:
 	test -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 || ldconfig -p | grep -q libespeak-ng.so.1 || { $(call apt_install,libespeak-ng1); }
 
-test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools unity-tools voice-tools
+# Mesa's EGL and llvmpipe: `avatarlab render` draws offscreen with no display and no GPU (docs/render.md)
+render-tools:
+	(ldconfig -p | grep -q libEGL_mesa.so.0 && ldconfig -p | grep -q 'libGL.so.1 ' && test -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so) || { $(call apt_install,libegl1 libegl-mesa0 libgl1-mesa-dri libgl1); }
+
+test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools unity-tools voice-tools render-tools
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
