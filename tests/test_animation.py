@@ -249,9 +249,11 @@ def _assert_closures(timeline: PhonemeTimeline, frames: FaceFrames) -> None:
         if seg.symbol not in ("p", "b", "m"):
             continue
         idx = frames_in(timeline, seg, frames.fps) - frames.start_frame
-        ok = ((vis[idx, VISEME_INDEX["PP"]] >= 0.9) & (bs[idx, ARKIT_INDEX["mouthClose"]] >= 0.5)
+        jaw, close = bs[idx, ARKIT_INDEX["jawOpen"]], bs[idx, ARKIT_INDEX["mouthClose"]]
+        # ARKit: mouthClose seals what is left of the jaw's opening and never exceeds it (test_arkit_conventions)
+        ok = ((vis[idx, VISEME_INDEX["PP"]] >= 0.9) & (close <= jaw + 1e-6) & (jaw - close <= 0.01)
               & (bs[idx, ARKIT_INDEX["mouthPressLeft"]] >= 0.5) & (bs[idx, ARKIT_INDEX["mouthPressRight"]] >= 0.5)
-              & (bs[idx, ARKIT_INDEX["jawOpen"]] <= 0.1))
+              & (jaw <= 0.1))
         assert ok.any(), f"no closure for {seg}"
 
 

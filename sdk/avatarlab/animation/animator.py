@@ -20,7 +20,7 @@ from .frames import FaceFrames
 from .gaze import gaze_angles
 from .head import head_rotation
 from .loudness import frame_loudness
-from .phonemes import JAW, LOWER
+from .phonemes import CLOSURE, JAW, LOWER
 from .pitch import frame_f0, pitch_brow_raise
 from .track import TrackCache
 
@@ -108,7 +108,7 @@ class FaceAnimator:
         for col, name in enumerate(("browInnerUp", "browOuterUpLeft", "browOuterUpRight")):
             blendshapes[:, ARKIT_INDEX[name]] = brows[:, col]
         blendshapes = emo.apply(blendshapes)
-        blendshapes = enforce_lip_targets(blendshapes, art.closure, art.labiodental)
+        blendshapes = enforce_lip_targets(blendshapes, art.closure, art.labiodental, features[:, CLOSURE])
 
         head = head_rotation(track, self.seed, t, emo.head_energy, emo.head_pitch)
         eyes = np.concatenate([gaze, gaze], axis=1)  # leftPitch, leftYaw, rightPitch, rightYaw

@@ -1,4 +1,11 @@
-"""Articulatory features -> ARKit mouth blendshapes, and the final lip-closure guarantee."""
+"""Articulatory features -> ARKit mouth blendshapes, and the final lip-closure guarantee.
+
+ARKit conventions kept here (what face capture produces, and what ARKit-authored heads are sculpted for):
+``mouthClose`` closes the lips *against an open jaw* (its target is modelled with the jaw dropped), so it is
+never above ``jawOpen``: it is the share of the jaw's opening that the lips seal. A p/b/m closes the lips
+through the PP viseme, ``mouthPress*`` and ``mouthRoll*`` with the jaw nearly shut, and ``mouthClose`` only
+cancels what little jaw opening remains.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +39,7 @@ def mouth_blendshapes(features: np.ndarray) -> np.ndarray:
     out = np.zeros((f.shape[0], NUM_BLENDSHAPES))
     jaw, closure, tuck = f[:, JAW], f[:, CLOSURE], f[:, TUCK]
     _set(out, "jawOpen", np.minimum(jaw, JAW_MAX))
-    _set(out, "mouthClose", 0.7 * closure)
+    _set(out, "mouthClose", closure * np.minimum(jaw, JAW_MAX))
     _set(out, "mouthPress", 0.75 * closure**1.5)
     _set(out, "mouthFunnel", f[:, FUNNEL] * (1.0 - closure))
     _set(out, "mouthPucker", f[:, ROUND])
@@ -47,10 +54,13 @@ def mouth_blendshapes(features: np.ndarray) -> np.ndarray:
     return out
 
 
-def enforce_lip_targets(blendshapes: np.ndarray, closure: np.ndarray, labiodental: np.ndarray) -> np.ndarray:
+def enforce_lip_targets(blendshapes: np.ndarray, closure: np.ndarray, labiodental: np.ndarray,
+                        seal: np.ndarray | None = None) -> np.ndarray:
     """Re-impose p/b/m closure and f/v lip tuck after anything (e.g. emotion) was layered on top.
 
-    Caps and floors only, so it is idempotent and leaves frames away from those segments untouched.
+    ``seal`` (default ``closure``): the share of the jaw's opening the lips close against, per frame;
+    ``mouthClose`` ends as ``seal * jawOpen``, so it never exceeds ``jawOpen`` (ARKit's convention).
+    Caps, floors and that product only, so it is idempotent and leaves frames away from those segments untouched.
     """
     out = blendshapes.copy()
     c, l = closure[:, None], labiodental[:, None]
@@ -59,7 +69,6 @@ def enforce_lip_targets(blendshapes: np.ndarray, closure: np.ndarray, labiodenta
                   "mouthUpperUpRight", "tongueOut")
     out[:, opening] = np.minimum(out[:, opening], 1.0 - c)
     out[:, idx("jawOpen")] = np.minimum(out[:, idx("jawOpen")], 1.0 - 0.92 * c)
-    out[:, idx("mouthClose")] = np.maximum(out[:, idx("mouthClose")], 0.7 * c)
     press = idx("mouthPressLeft", "mouthPressRight")
     out[:, press] = np.maximum(out[:, press], 0.75 * c)
     # f/v: lower lip rolled under the upper teeth, jaw nearly shut, lips not sealed.
@@ -69,4 +78,6 @@ def enforce_lip_targets(blendshapes: np.ndarray, closure: np.ndarray, labiodenta
     out[:, lower] = np.minimum(out[:, lower], 1.0 - l)
     upper = idx("mouthUpperUpLeft", "mouthUpperUpRight")
     out[:, upper] = np.minimum(out[:, upper], 1.0 - 0.7 * l)
+    sealed = np.maximum(closure, seal) if seal is not None else closure
+    out[:, ARKIT_INDEX["mouthClose"]] = np.clip(sealed * (1.0 - labiodental), 0.0, 1.0) * out[:, ARKIT_INDEX["jawOpen"]]
     return out
