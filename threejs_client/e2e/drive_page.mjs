@@ -63,14 +63,18 @@ async function test(page) {
     const { track, sampleRate: sr, fps } = lastLine;
     const out = [];
     for (const p of lastLine.events.phonemes.filter((x) => ['p', 'b', 'm'].includes(x.symbol))) {
-      let maxPP = 0, minJaw = 1, maxClose = 0;
+      let maxPP = 0, minJaw = 1, maxClose = 0, maxPress = 0, closeOverJaw = -1;
       for (let f = Math.floor((p.start / sr) * fps) - 1; f <= Math.ceil((p.end / sr) * fps) + 1; f++) {
         speaker.face.update(track, f / fps, 0, 1);
+        const jaw = speaker.face.influence('jawOpen');
+        const close = speaker.face.influence('mouthClose');
         maxPP = Math.max(maxPP, track.value('PP', f));
-        minJaw = Math.min(minJaw, speaker.face.influence('jawOpen'));
-        maxClose = Math.max(maxClose, speaker.face.influence('mouthClose'));
+        minJaw = Math.min(minJaw, jaw);
+        maxClose = Math.max(maxClose, close);
+        maxPress = Math.max(maxPress, speaker.face.influence('mouthPressLeft'), speaker.face.influence('mouthPressRight'));
+        closeOverJaw = Math.max(closeOverJaw, close - jaw);
       }
-      out.push({ symbol: p.symbol, start: p.start / sr, end: p.end / sr, maxPP, minJaw, maxClose });
+      out.push({ symbol: p.symbol, start: p.start / sr, end: p.end / sr, maxPP, minJaw, maxClose, maxPress, closeOverJaw });
     }
     return out;
   });
@@ -96,9 +100,60 @@ async function test(page) {
   await pressSpeak(page, 'Again.');
   result.after = (await waitResult(page)).result;
   result.afterMetrics = await page.textContent('#metrics');
-  // 4. a narrow window (420 px): the face gets the width, the controls go below it
+  // 4. an underrun on purpose: the line's second audio chunk is held back until its moment has passed
+  result.underrun = await underrun(page);
+  // 5. a narrow window (420 px): the face gets the width, the controls go below it
   if (args['narrow-screenshot']) result.narrow = await narrow(page, 420, 800, args['narrow-screenshot']);
   return result;
+}
+
+/**
+ * Speak a line whose second audio chunk (and all after it) the page receives late: held back until the
+ * audio clock is 0.2 s past the moment it was due and two frames have rendered in the gap (conditions,
+ * not durations: the same on a fast or a busy machine). Returns the result, the frames and the timing.
+ */
+async function underrun(page) {
+  await page.fill('#text', 'Hold on a moment: this line waits for its second piece of sound, then carries on.');
+  return page.evaluate(async () => {
+    const { demo } = window;
+    const speaker = demo.speaker;
+    const connection = speaker.connection;
+    const context = speaker.audioContext;
+    const register = connection.stream.bind(connection);
+    const info = { outputLatency: context.outputLatency || 0 };
+    connection.stream = (id, handler) => {
+      connection.stream = register;  // this line only
+      const held = [];
+      let holding = false;
+      const release = () => {
+        const inGap = demo.frames.filter((f) => f.ctx > info.due + info.outputLatency + 0.05).length;
+        if (context.currentTime < info.due + 0.2 || inGap < 2) { setTimeout(release, 10); return; }
+        info.releasedAt = context.currentTime;
+        holding = false;
+        for (const [header, payloads] of held.splice(0)) handler(header, payloads);
+      };
+      register(id, (header, payloads) => {
+        if (!holding && info.due === undefined && header.type === 'audio' && header.sample_offset > 0) {
+          const line = speaker.line;
+          info.offset = header.sample_offset;
+          info.due = line.stream.streamStart + header.sample_offset / line.sampleRate;
+          holding = true;
+          setTimeout(release, 10);
+        }
+        if (holding) held.push([header, payloads]);
+        else handler(header, payloads);
+      });
+    };
+    demo.frames = [];
+    demo.results = [];
+    demo.recording = true;
+    document.getElementById('speak').click();
+    const deadline = performance.now() + 60000;
+    while (demo.results.length === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    demo.recording = false;
+    connection.stream = register;
+    return { ...info, result: demo.results[0] ?? null, frames: demo.frames };
+  });
 }
 
 /** Resize the window; once the canvas has followed, the layout's boxes and a screenshot. */
