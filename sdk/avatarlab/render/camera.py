@@ -17,8 +17,11 @@ from .transforms import look_at, perspective
 
 FOV_Y_DEG = 25.0
 Bounds = tuple[np.ndarray, np.ndarray]
-#: preset -> (frame height in head heights, centre height offset in head heights, share of the head box used)
-_PRESETS = {"head-shoulders": (2.05, -0.42), "face": (1.18, 0.0)}
+#: head-shoulders: the frame runs from a little above the head to this many head heights below its chin (or to the
+#: bottom of the avatar, for a bust), and is at least this many head widths wide.
+SHOULDERS_BELOW, SHOULDERS_WIDTH, HEADROOM = 0.85, 2.4, 0.12
+#: face: the head box plus this share of its height.
+FACE_MARGIN = 0.18
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,18 @@ def preset_camera(preset: str, scene: Scene, rig: Rig, aspect: float) -> Camera:
             return frame_box(mouth, height=max(m_size[1] * 3.0, size[1] * 0.3), centre=centre, aspect=aspect,
                              width=m_size[0] * 1.8)
         preset = "face"
-    scale, offset = _PRESETS[preset]
-    centre = (low + high) / 2 + np.array([0.0, offset * size[1], 0.0])
-    return frame_box((low, high), height=size[1] * scale, centre=centre, aspect=aspect,
-                     width=size[0] * (scale if preset == "face" else scale * 1.4))
+    if preset == "face":
+        return frame_box((low, high), height=size[1] * (1 + FACE_MARGIN), centre=(low + high) / 2, aspect=aspect,
+                         width=size[0] * (1 + FACE_MARGIN))
+    scene_low = scene_bounds(scene)[0][1]
+    top = high[1] + HEADROOM * size[1]
+    bottom = max(low[1] - SHOULDERS_BELOW * size[1], min(scene_low, low[1]))
+    centre = np.array([(low[0] + high[0]) / 2, (top + bottom) / 2, (low[2] + high[2]) / 2])
+    return frame_box((low, high), height=top - bottom, centre=centre, aspect=aspect, width=size[0] * SHOULDERS_WIDTH)
+
+
+def scene_bounds(scene: Scene) -> Bounds:
+    """The whole avatar's rest box."""
+    box = _box([positions for *_, positions, _ in world_vertices(scene, scene.world_matrices())])
+    assert box is not None  # load_scene refuses scenes without meshes
+    return box

@@ -142,7 +142,7 @@ def load_document(source: str | Path | bytes, name: str | None = None) -> tuple[
     """Read a .glb/.vrm (binary glTF) or .gltf (JSON) file, or GLB bytes. Returns the document and its folder."""
     base: Path | None = None
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data, name = bytes(source), name or "avatar"
+        data, name = bytes(source), name or "avatar.glb"
     else:
         path = Path(source)
         name = name or path.name

@@ -195,10 +195,16 @@ def _rotation_nodes(scene: Scene, profile: Profile) -> dict[str, RotationNode]:
     return nodes
 
 
+def _mouth_targets(profile: Profile) -> list[str]:
+    """The profile's targets that move the mouth, the widest opening (aa, jawOpen) first."""
+    names = [name for name, terms in profile.targets.items() if any(is_mouth_channel(c) for c, _ in terms)]
+    opens = [name for name in names if any(c in ("aa", "jawOpen") for c, _ in profile.targets[name])]
+    return opens + [name for name in names if name not in opens]
+
+
 def _expected_names_hint() -> str:
-    profiles = load_profiles()
-    examples = {name: ", ".join(list(profile.targets)[:6]) for name, profile in profiles.items()}
-    return ("; expected morph target names (mesh.extras.targetNames) of a retarget profile: "
+    examples = {name: ", ".join(_mouth_targets(profile)[:6]) for name, profile in load_profiles().items()}
+    return ("; expected mouth morph targets (names in mesh.extras.targetNames) of a retarget profile: "
             + "; ".join(f"{name}: {names} ..." for name, names in examples.items())
             + ". Rename the shape keys in your 3D tool (Blender: Object Data > Shape Keys) to ARKit names such as "
             "jawOpen and mouthClose, or add a profile to sdk/avatarlab/data/retarget_profiles.json "
