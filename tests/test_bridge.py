@@ -369,3 +369,13 @@ def test_bad_allow_host_is_a_usage_error():
                           text=True, env=env, timeout=60)
     assert proc.returncode == 2 and "error: argument --allow-host: 'a:b' is not a host name" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_missing_web_files_are_a_clear_404(tmp_path):
+    """A checkout without `npm ci` (or a wheel built without three.js): 404 naming the fix, not a 500."""
+    with running_bridge(f"tcp://127.0.0.1:{free_port()}", "--root", str(tmp_path), wait_for="down") as port:
+        for path in ("/demo/", "/pkg/index.js", "/vendor/three/build/three.module.js", "/avatar/default_head.glb"):
+            status, body = get_with_host(port, path, "127.0.0.1")
+            assert status == 404, (path, status)
+            assert str(tmp_path) in json.loads(body)["message"]
+        assert b"npm ci" in get_with_host(port, "/vendor/three/build/three.module.js", "127.0.0.1")[1]

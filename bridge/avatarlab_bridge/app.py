@@ -315,12 +315,26 @@ def create_app(config: BridgeConfig) -> Starlette:
         Route("/status", status),
         Route("/avatar/default_head.glb", avatar),
         WebSocketRoute("/ws", websocket_endpoint),
-        Mount("/demo", StaticFiles(directory=web.demo, html=True, check_dir=False)),
-        Mount("/pkg", StaticFiles(directory=web.pkg, check_dir=False)),
-        Mount("/vendor/three", StaticFiles(directory=web.three, check_dir=False)),
+        Mount("/demo", _static(web.demo, html=True)),
+        Mount("/pkg", _static(web.pkg)),
+        Mount("/vendor/three", _static(web.three)),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostCheck, allowed=config.hosts())])
     app.state.monitor = monitor
+    return app
+
+
+def _static(directory: Path, html: bool = False) -> ASGIApp:
+    """Files from ``directory``; a clear 404 while it is missing (three.js before ``npm ci``), not a 500."""
+    files = StaticFiles(directory=directory, html=html, check_dir=False)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if directory.is_dir():
+            await files(scope, receive, send)
+            return
+        await JSONResponse({"error": "not_found", "message": f"{directory} is missing (in a checkout: npm ci "
+                            "--prefix threejs_client)"}, status_code=404)(scope, receive, send)
+
     return app
 
 
