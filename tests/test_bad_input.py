@@ -168,16 +168,24 @@ def _assert_usage_error(result: subprocess.CompletedProcess, message: str) -> No
     assert f"avatarlab: error: {message}" in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
-def test_nul_in_text_is_a_usage_error_on_every_command(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def daemon_url():
+    with running_daemon() as daemon:
+        yield daemon.url
+
+
+def test_nul_in_text_is_a_usage_error_on_every_command(tmp_path: Path, daemon_url: str) -> None:
     (tmp_path / "nul.txt").write_bytes(b"Hello\x00 there.")
     message = "text holds a NUL character"
     _assert_usage_error(_cli("speak", "--text-file", "nul.txt", "--out", "out", cwd=tmp_path), message)
     _assert_usage_error(_cli("speak", "-", "--out", "out", input="Hi\x00.", cwd=tmp_path), message)
-    _assert_usage_error(_cli("client", "speak", "--text-file", "nul.txt", "--out", "out", *_no_daemon(),
-                             cwd=tmp_path), message)
     _assert_usage_error(_cli("lipsync", str(EXAMPLES / "take.ogg"), "--transcript-file", "nul.txt", "--out", "out",
                              cwd=tmp_path), message)
     assert not (tmp_path / "out").exists()
+    # the daemon judges client speak's text with the same check
+    _assert_usage_error(_cli("client", "speak", "--text-file", "nul.txt", "--out", "out", "--url", daemon_url,
+                             cwd=tmp_path), message)
+    assert not any((tmp_path / "out").iterdir())
     (tmp_path / "lines.csv").write_bytes(b"id,text\nbad,Hello\x00 there.\nfine,Fine.\n")
     batch = _cli("export", "lines.csv", "--out", "out", "--jobs", "1", "--quiet", cwd=tmp_path)
     assert batch.returncode == 1, batch.stderr
@@ -205,12 +213,6 @@ def test_names_are_checked_or_derived_by_one_rule(engine: Engine, tmp_path: Path
     with pytest.raises(InvalidOptionError):
         write_utterance(engine.speak("Hi."), tmp_path / "out", "../outside")
     assert not (tmp_path / "outside.wav").exists()
-
-
-@pytest.fixture(scope="module")
-def daemon_url():
-    with running_daemon() as daemon:
-        yield daemon.url
 
 
 _WRITERS = {

@@ -274,7 +274,7 @@ def test_audio_rows_are_checked_when_the_csv_is_read(tmp_path: Path) -> None:
             "v,Hi.,en_US-joe-medium,,,takes/a.wav", "vs,Hi.,en_US-joe-medium,,2,takes/a.wav", "none,,,happy,,",
             "tts,Hello.,,,,"]
     base = SynthesisOptions(speed=1.5, fps=30)
-    lines = read_csv_lines(_audio_csv(tmp_path / "csv" / "lines.csv", rows), base, "some-voice")
+    lines = read_csv_lines(_audio_csv(tmp_path / "csv" / "lines.csv", rows), base, "en_US-joe-medium")
     a, a2, gone, folder, voice, both, none, tts = lines
     assert isinstance(a, Line) and a.audio.path == (takes / "a.wav").absolute() and a.text == "Open the gate."
     assert a.voice is None and a.options == SynthesisOptions(fps=30, emotion="sad")  # speed is TTS only
@@ -285,7 +285,7 @@ def test_audio_rows_are_checked_when_the_csv_is_read(tmp_path: Path) -> None:
     assert isinstance(voice, BadLine) and voice.error.startswith("voice only applies to TTS rows")
     assert isinstance(both, BadLine) and both.error.startswith("voice and speed only apply to TTS rows")
     assert isinstance(none, BadLine) and none.error.startswith("no text or audio")
-    assert isinstance(tts, Line) and tts.audio is None and tts.voice == "some-voice" and tts.options.speed == 1.5
+    assert isinstance(tts, Line) and tts.audio is None and tts.voice == "en_US-joe-medium" and tts.options.speed == 1.5
 
     only_audio = tmp_path / "csv" / "only_audio.csv"
     only_audio.write_text("audio\ntakes/a.wav\n", encoding="utf-8")
