@@ -133,9 +133,8 @@ def _first_contact(client: Any, args: argparse.Namespace) -> Any:
 
 def _run_speak(args: argparse.Namespace, options_from_args: Callable[[argparse.Namespace], Any]) -> int:
     from ..cli import prepare_output, read_text, write_and_report
-    from ..options import checked_text
 
-    text = checked_text(read_text(args))
+    text = read_text(args)  # the daemon checks it (with the same checked_text) and names the field at fault
     options = options_from_args(args).checked()
     prepare_output(args)
     with _connect(args) as client:
