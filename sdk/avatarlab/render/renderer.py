@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .avatar import Avatar
-from .camera import Camera
+from .camera import Camera, scene_bounds
 from .context import GLContext, create_context
 from .errors import RenderError
 from .images import read_image
@@ -17,10 +17,9 @@ from .rig import pose_vector
 from .scene import Material, Primitive
 from .settings import Background, RenderSettings
 from .shaders import (AVATAR_FRAGMENT, AVATAR_VERTEX, BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, FXAA_FRAGMENT,
-                      POST_VERTEX)
+                      POST_VERTEX, variant)
 
 _SRGB8_ALPHA8 = 0x8C43
-_ALPHA_MODES = {"OPAQUE": 0, "MASK": 1, "BLEND": 2}
 _CLAMP_TO_EDGE = 33071
 _NEAREST = 9728
 #: Soft three-point light in the avatar's frame (it faces +Z): key from above its left, cool fill from its right,
@@ -28,11 +27,20 @@ _NEAREST = 9728
 _LIGHT_DIRECTIONS = np.array([[0.45, 0.65, 0.62], [-0.75, 0.15, 0.65], [0.0, 0.55, -0.85]])
 _LIGHT_COLOURS = np.array([[1.05, 0.98, 0.92], [0.30, 0.33, 0.38], [0.35, 0.35, 0.38]])
 _SKY, _GROUND = (0.42, 0.43, 0.46), (0.20, 0.18, 0.17)
+#: Texture slots: (material field, uniform name, sRGB, unit, define).
+_SLOTS = (("base_color_texture", "u_base_texture", True, 0, "HAS_BASE_TEXTURE"),
+          ("normal_texture", "u_normal_texture", False, 1, "HAS_NORMAL_TEXTURE"),
+          ("metallic_roughness_texture", "u_mr_texture", False, 2, "HAS_MR_TEXTURE"),
+          ("occlusion_texture", "u_occlusion_texture", False, 3, "HAS_OCCLUSION_TEXTURE"),
+          ("emissive_texture", "u_emissive_texture", True, 4, "HAS_EMISSIVE_TEXTURE"))
+_JOINT_UNIT = 5
+#: FXAA runs only over the avatar's box on screen, grown by this share of its size (head turns, open jaws).
+_FXAA_MARGIN = 0.15
 
 
 @dataclass
 class _Draw:
-    """One primitive of one node, with its GPU buffers."""
+    """One primitive of one node, with its GPU buffers and the shader variant it needs."""
 
     node: int
     mesh: int
@@ -43,12 +51,25 @@ class _Draw:
     positions: object
     normals: object
     material: Material
+    textures: list[tuple[object, int]]  # (GL texture, unit)
     skinned: bool
     centroid: np.ndarray
 
 
 def _unit_rows(directions: np.ndarray) -> np.ndarray:
     return directions / np.linalg.norm(directions, axis=1, keepdims=True)
+
+
+def _set(program, name: str, value) -> None:
+    """Set a uniform if the compiler kept it (unused uniforms are optimised away)."""
+    try:
+        uniform = program[name]
+    except KeyError:
+        return
+    if isinstance(value, np.ndarray):
+        uniform.write(np.ascontiguousarray(value, dtype=np.float32).tobytes())
+    else:
+        uniform.value = value
 
 
 class Renderer:
@@ -64,7 +85,7 @@ class Renderer:
         self.settings = (settings or RenderSettings()).checked()
         self.width, self.height = self.settings.size
         self.camera = avatar.camera(self.settings.camera, self.width / self.height)
-        self.gl = context or create_context(self.settings.device)
+        self.gl: GLContext | None = context or create_context(self.settings.device)
         self._owns_context = context is None
         self.ctx = self.gl.ctx
         try:
@@ -96,35 +117,30 @@ class Renderer:
         except Exception as error:  # noqa: BLE001 - moderngl raises plain Error for out-of-memory and limits
             raise RenderError(f"cannot make a {self.width}x{self.height} framebuffer on {self.gl.label}: {error}; "
                               "try a smaller --size") from error
-        masked = AVATAR_FRAGMENT.replace("#version 330\n", "#version 330\n#define ALPHA_MASK\n", 1)
-        self._programs = {False: ctx.program(vertex_shader=AVATAR_VERTEX, fragment_shader=AVATAR_FRAGMENT),
-                          True: ctx.program(vertex_shader=AVATAR_VERTEX, fragment_shader=masked)}
+        self._programs: dict[frozenset[str], object] = {}
         self._textures: dict[tuple[int, bool], object] = {}
         self._joint_textures: dict[int, object] = {}
-        self._white = ctx.texture((1, 1), 4, b"\xff\xff\xff\xff")
         self._draws = self._build_draws()
         self._background = self._build_background(self.settings.background)
-        for program in self._programs.values():
-            self._set(program, "u_light_directions", _unit_rows(_LIGHT_DIRECTIONS))
-            self._set(program, "u_light_colours", _LIGHT_COLOURS)
-            self._set(program, "u_sky", _SKY)
-            self._set(program, "u_ground", _GROUND)
+        self._bounds = scene_bounds(self.avatar.scene)
 
-    @staticmethod
-    def _set(program, name: str, value) -> None:
-        """Set a uniform if the compiler kept it (unused uniforms are optimised away)."""
-        try:
-            uniform = program[name]
-        except KeyError:
-            return
-        if isinstance(value, np.ndarray):
-            uniform.write(np.ascontiguousarray(value, dtype=np.float32).tobytes())
-        else:
-            uniform.value = value
+    def _program(self, features: frozenset[str]):
+        """The avatar program compiled for these features (cached); lights are set once."""
+        if features not in self._programs:
+            program = self.ctx.program(vertex_shader=variant(AVATAR_VERTEX, features),
+                                       fragment_shader=variant(AVATAR_FRAGMENT, features))
+            _set(program, "u_light_directions", _unit_rows(_LIGHT_DIRECTIONS))
+            _set(program, "u_light_colours", _LIGHT_COLOURS)
+            _set(program, "u_sky", _SKY)
+            _set(program, "u_ground", _GROUND)
+            for _, uniform, _, unit, _ in _SLOTS:
+                _set(program, uniform, unit)
+            _set(program, "u_joints", _JOINT_UNIT)
+            self._programs[features] = program
+        return self._programs[features]
 
     def _build_draws(self) -> list[_Draw]:
-        scene, ctx = self.avatar.scene, self.ctx
-        world = scene.world_matrices()
+        scene = self.avatar.scene
         morphers: dict[tuple[int, int], Morpher] = {}
         draws = []
         for node_index in scene.draw_order():
@@ -134,36 +150,53 @@ class Renderer:
             skin_ok = node.skin is not None and node.skin < len(scene.skins)
             for p, primitive in enumerate(scene.meshes[node.mesh].primitives):
                 morpher = morphers.setdefault((node.mesh, p), Morpher(primitive)) if primitive.num_targets else None
-                draws.append(self._upload(node_index, node.mesh, primitive, morpher, skin_ok and
-                                          primitive.joints is not None and primitive.weights is not None, world))
+                skinned = skin_ok and primitive.joints is not None and primitive.weights is not None
+                draws.append(self._upload(node_index, node.mesh, primitive, morpher, skinned))
         return draws
 
-    def _upload(self, node: int, mesh: int, primitive: Primitive, morpher: Morpher | None, skinned: bool,
-                world: dict[int, np.ndarray]) -> _Draw:
+    def _upload(self, node: int, mesh: int, primitive: Primitive, morpher: Morpher | None, skinned: bool) -> _Draw:
         ctx, count = self.ctx, len(primitive.positions)
+        scene = self.avatar.scene
+        material = scene.materials[primitive.material] \
+            if primitive.material is not None and primitive.material < len(scene.materials) else Material()
+        features = {"ALPHA_MASK" if material.alpha_mode == "MASK" else
+                    "ALPHA_OPAQUE" if material.alpha_mode != "BLEND" else ""}
+        features |= {"UNLIT"} if material.unlit else set()
+        features |= {"SKINNED"} if skinned else set()
+        textures = []
+        for field, _, srgb, unit, define in _SLOTS:
+            ref = getattr(material, field)
+            texture = self._texture(ref.texture, srgb) if ref is not None and primitive.uv is not None else None
+            if texture is not None:
+                textures.append((texture, unit))
+                features.add(define)
+        if "HAS_NORMAL_TEXTURE" in features and primitive.tangents is not None:
+            features.add("HAS_TANGENTS")
+        features.discard("")
+        program = self._program(frozenset(features))
         dynamic = morpher is not None
         positions = ctx.buffer(primitive.positions.astype("f4").tobytes(), dynamic=dynamic)
         normals = ctx.buffer(primitive.normals.astype("f4").tobytes(), dynamic=dynamic)
         colors = primitive.colors if primitive.colors is not None else np.ones((count, 4), np.float32)
+        uv = primitive.uv if primitive.uv is not None else np.zeros((count, 2), np.float32)
         content = [(positions, "3f", "in_position"), (normals, "3f", "in_normal"),
-                   (ctx.buffer(colors.astype("f4").tobytes()), "4f", "in_color")]
-        if primitive.uv is not None:
-            content.append((ctx.buffer(primitive.uv.astype("f4").tobytes()), "2f", "in_uv"))
-        if primitive.tangents is not None:
+                   (ctx.buffer(colors.astype("f4").tobytes()), "4f", "in_color"),
+                   (ctx.buffer(uv.astype("f4").tobytes()), "2f", "in_uv")]
+        if "HAS_TANGENTS" in features:
             content.append((ctx.buffer(primitive.tangents.astype("f4").tobytes()), "4f", "in_tangent"))
         if skinned:
             content.append((ctx.buffer(primitive.joints.astype("f4").tobytes()), "4f", "in_joints"))
             content.append((ctx.buffer(primitive.weights.astype("f4").tobytes()), "4f", "in_weights"))
         indices = ctx.buffer(primitive.indices.astype("u4").tobytes())
-        material = self.avatar.scene.materials[primitive.material] \
-            if primitive.material is not None and primitive.material < len(self.avatar.scene.materials) else Material()
-        program = self._programs[material.alpha_mode == "MASK"]
         vao = ctx.vertex_array(program, content, index_buffer=indices, index_element_size=4, skip_errors=True)
         centroid = primitive.positions.mean(axis=0) if count else np.zeros(3)
-        return _Draw(node, mesh, primitive, morpher, vao, program, positions, normals, material, skinned, centroid)
+        return _Draw(node, mesh, primitive, morpher, vao, program, positions, normals, material, textures, skinned,
+                     centroid)
 
     def _texture(self, index: int, srgb: bool):
         """GL texture for glTF texture ``index`` (None when missing or undecodable)."""
+        import moderngl
+
         key = (index, srgb)
         if key in self._textures:
             return self._textures[key]
@@ -176,10 +209,7 @@ class Renderer:
                 texture = self.ctx.texture((image.shape[1], image.shape[0]), 4, np.ascontiguousarray(image).tobytes(),
                                            internal_format=_SRGB8_ALPHA8 if srgb else None)
                 texture.build_mipmaps()
-                nearest = info.mag_filter == _NEAREST
-                import moderngl
-
-                texture.filter = (moderngl.NEAREST, moderngl.NEAREST) if nearest else \
+                texture.filter = (moderngl.NEAREST, moderngl.NEAREST) if info.mag_filter == _NEAREST else \
                     (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
                 texture.repeat_x = info.wrap_s != _CLAMP_TO_EDGE
                 texture.repeat_y = info.wrap_t != _CLAMP_TO_EDGE
@@ -187,30 +217,30 @@ class Renderer:
         self._textures[key] = texture
         return texture
 
+    def _quad(self, program):
+        corners = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
+        return self.ctx.vertex_array(program, [(self.ctx.buffer(corners.tobytes()), "2f", "in_corner")])
+
     def _build_fxaa(self, colour):
         import moderngl
 
         colour.filter = (moderngl.LINEAR, moderngl.LINEAR)
         colour.repeat_x = colour.repeat_y = False
         program = self.ctx.program(vertex_shader=POST_VERTEX, fragment_shader=FXAA_FRAGMENT)
-        self._set(program, "u_texel", np.array([1.0 / self.width, 1.0 / self.height]))
-        corners = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
-        vao = self.ctx.vertex_array(program, [(self.ctx.buffer(corners.tobytes()), "2f", "in_corner")])
-        return vao, colour
+        _set(program, "u_texel", np.array([1.0 / self.width, 1.0 / self.height]))
+        return self._quad(program), colour
 
     def _build_background(self, background: Background):
         if background.image is None or self.settings.transparent:
             return None
+        import moderngl
+
         image = read_image(background.image)
         texture = self.ctx.texture((image.shape[1], image.shape[0]), 4, np.ascontiguousarray(image).tobytes())
         texture.build_mipmaps()
-        import moderngl
-
         texture.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
         texture.repeat_x = texture.repeat_y = False
         program = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=BACKGROUND_FRAGMENT)
-        corners = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
-        vao = self.ctx.vertex_array(program, [(self.ctx.buffer(corners.tobytes()), "2f", "in_corner")])
         image_aspect, frame_aspect = image.shape[1] / image.shape[0], self.width / self.height
         if image_aspect > frame_aspect:  # cover: crop the sides
             margin = (1 - frame_aspect / image_aspect) / 2
@@ -218,8 +248,8 @@ class Renderer:
         else:  # crop top and bottom
             margin = (1 - image_aspect / frame_aspect) / 2
             rect = (0.0, 1 - margin, 1.0, margin)
-        self._set(program, "u_uv_rect", np.array(rect))
-        return program, vao, texture
+        _set(program, "u_uv_rect", np.array(rect))
+        return self._quad(program), texture
 
     # ---- drawing ------------------------------------------------------------------------------------------------
     def render(self, pose: Mapping[str, float] | np.ndarray | None = None, camera: Camera | None = None,
@@ -228,52 +258,74 @@ class Renderer:
 
         With ``settings.transparent`` colour is straight (not premultiplied) alpha; otherwise alpha is 255.
         """
-        values = pose_vector(pose)
+        if self.gl is None:
+            raise RenderError("this Renderer is closed")
         camera = camera or self.camera
-        self._draw(values, camera)
-        self._finish_frame()
+        self._draw(pose_vector(pose), camera)
+        self._finish_frame(camera)
         data = self._target.read(components=components, alignment=1)
         image = np.frombuffer(data, dtype=np.uint8).reshape(self.height, self.width, components)[::-1]
         if self.settings.transparent and components == 4:
-            image = _unpremultiply(image)
+            return _unpremultiply(image)
         return np.ascontiguousarray(image)
 
-    def _finish_frame(self) -> None:
-        """Resolve MSAA or run FXAA into the read-back framebuffer."""
+    def _screen_box(self, camera: Camera) -> tuple[int, int, int, int]:
+        """The avatar's rest box on screen (x, y, width, height in pixels, GL's bottom-left origin), with a margin."""
+        low, high = self._bounds
+        corners = np.array([[x, y, z, 1.0] for x in (low[0], high[0]) for y in (low[1], high[1])
+                            for z in (low[2], high[2])])
+        clip = corners @ (camera.projection(self.width / self.height) @ camera.view()).T
+        if (clip[:, 3] <= 1e-6).any():
+            return 0, 0, self.width, self.height
+        ndc = clip[:, :2] / clip[:, 3:4]
+        (x0, y0), (x1, y1) = ndc.min(axis=0), ndc.max(axis=0)
+        grow_x, grow_y = (x1 - x0) * _FXAA_MARGIN, (y1 - y0) * _FXAA_MARGIN
+        left = int(np.clip(np.floor((x0 - grow_x + 1) / 2 * self.width), 0, self.width))
+        right = int(np.clip(np.ceil((x1 + grow_x + 1) / 2 * self.width), 0, self.width))
+        bottom = int(np.clip(np.floor((y0 - grow_y + 1) / 2 * self.height), 0, self.height))
+        top = int(np.clip(np.ceil((y1 + grow_y + 1) / 2 * self.height), 0, self.height))
+        return left, bottom, right - left, top - bottom
+
+    def _finish_frame(self, camera: Camera) -> None:
+        """Resolve MSAA, or copy the frame and run FXAA over the avatar's part of it, into the read-back buffer."""
         import moderngl
 
         if self.antialias == "msaa":
             self.ctx.copy_framebuffer(self._target, self._scene)
         elif self._post is not None:
             vao, colour = self._post
-            self._target.use()
-            self.ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
-            colour.use(0)
-            vao.render(moderngl.TRIANGLE_STRIP)
+            self.ctx.copy_framebuffer(self._target, self._scene)
+            x, y, width, height = self._screen_box(camera)
+            if width > 0 and height > 0:
+                self._target.use()
+                self.ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
+                self._target.scissor = (x, y, width, height)
+                colour.use(0)
+                vao.render(moderngl.TRIANGLE_STRIP)
+                self._target.scissor = None
 
     def _draw(self, pose: np.ndarray, camera: Camera) -> None:
         import moderngl
 
         ctx, scene, rig = self.ctx, self.avatar.scene, self.avatar.rig
         self._scene.use()
-        ctx.viewport = (0, 0, self.width, self.height)
         if self.settings.transparent:
             ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         else:
             ctx.clear(*self.settings.background.colour, 1.0, depth=1.0)
             if self._background is not None:
-                program, vao, texture = self._background
+                vao, texture = self._background
                 ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
                 texture.use(0)
                 vao.render(moderngl.TRIANGLE_STRIP)
         weights = rig.morph_weights(scene, pose)
         world = scene.world_matrices(rig.node_rotations(pose))
-        view_projection = camera.projection(self.width / self.height) @ camera.view()
-        for program in self._programs.values():
-            self._set(program, "u_view_projection", view_projection.T)
-            self._set(program, "u_camera", np.array(camera.eye))
-        self._upload_joints(world)
         view = camera.view()
+        view_projection = camera.projection(self.width / self.height) @ view
+        for program in self._programs.values():
+            _set(program, "u_view_projection", view_projection.T)
+            _set(program, "u_camera", np.array(camera.eye))
+        self._upload_joints(world)
         depth = {id(d): float((view @ world[d.node] @ np.r_[d.centroid, 1.0])[2]) for d in self._draws}
         # opaque front to back (early depth tests skip hidden pixels), blended back to front
         opaque = sorted((d for d in self._draws if d.material.alpha_mode != "BLEND"), key=lambda d: -depth[id(d)])
@@ -293,16 +345,16 @@ class Renderer:
             ctx.depth_mask = True
 
     def _upload_joints(self, world: dict[int, np.ndarray]) -> None:
+        import moderngl
+
         scene = self.avatar.scene
-        for skin_index in {self.avatar.scene.nodes[d.node].skin for d in self._draws if d.skinned}:
+        for skin_index in {scene.nodes[d.node].skin for d in self._draws if d.skinned}:
             skin = scene.skins[skin_index]
             palette = np.stack([world.get(j, np.eye(4)) for j in skin.joints]) @ skin.inverse_bind
-            data = np.ascontiguousarray(palette.transpose(0, 2, 1), dtype=np.float32)  # rows of texels = columns
+            data = np.ascontiguousarray(palette.transpose(0, 2, 1), dtype=np.float32)  # a row of texels = columns
             texture = self._joint_textures.get(skin_index)
             if texture is None:
                 texture = self.ctx.texture((4, len(skin.joints)), 4, dtype="f4")
-                import moderngl
-
                 texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
                 self._joint_textures[skin_index] = texture
             texture.write(data.tobytes())
@@ -312,19 +364,27 @@ class Renderer:
 
         ctx, program, material = self.ctx, draw.program, draw.material
         if draw.morpher is not None:
-            positions, normals = draw.morpher.apply(weights.get(draw.mesh, self.avatar.scene.meshes[draw.mesh]
-                                                                .default_weights))
+            mesh_weights = weights.get(draw.mesh, self.avatar.scene.meshes[draw.mesh].default_weights)
+            positions, normals = draw.morpher.apply(mesh_weights)
             draw.positions.write(positions.tobytes())
             draw.normals.write(normals.tobytes())
         model = world[draw.node]
-        self._set(program, "u_model", model.T)
-        self._set(program, "u_normal_matrix", np.linalg.inv(model[:3, :3]))  # = (inverse transpose).T
-        self._set(program, "u_skinned", draw.skinned)
         if draw.skinned:
-            self._joint_textures[self.avatar.scene.nodes[draw.node].skin].use(5)
-            self._set(program, "u_joints", 5)
-        self._bind_material(program, material)
-        self._set(program, "u_has_tangents", draw.primitive.tangents is not None)
+            self._joint_textures[self.avatar.scene.nodes[draw.node].skin].use(_JOINT_UNIT)
+        else:
+            _set(program, "u_model", model.T)
+            _set(program, "u_normal_matrix", np.linalg.inv(model[:3, :3]))  # GL reads it transposed
+        _set(program, "u_base_color", np.array(material.base_color))
+        _set(program, "u_metallic", material.metallic)
+        _set(program, "u_roughness", material.roughness)
+        _set(program, "u_emissive", np.array(material.emissive))
+        _set(program, "u_alpha_cutoff", material.alpha_cutoff)
+        if material.normal_texture is not None:
+            _set(program, "u_normal_scale", material.normal_texture.scale)
+        if material.occlusion_texture is not None:
+            _set(program, "u_occlusion_strength", material.occlusion_texture.scale)
+        for texture, unit in draw.textures:
+            texture.use(unit)
         if material.double_sided:
             ctx.disable(moderngl.CULL_FACE)
         else:
@@ -333,27 +393,6 @@ class Renderer:
         mirrored = not draw.skinned and np.linalg.det(model[:3, :3]) < 0
         ctx.front_face = "cw" if mirrored else "ccw"
         draw.vao.render(moderngl.TRIANGLES)
-
-    def _bind_material(self, program, material: Material) -> None:
-        self._set(program, "u_base_color", np.array(material.base_color))
-        self._set(program, "u_metallic", material.metallic)
-        self._set(program, "u_roughness", material.roughness)
-        self._set(program, "u_emissive", np.array(material.emissive))
-        self._set(program, "u_alpha_mode", _ALPHA_MODES.get(material.alpha_mode, 0))
-        self._set(program, "u_alpha_cutoff", material.alpha_cutoff)
-        self._set(program, "u_unlit", material.unlit)
-        slots = (("base", material.base_color_texture, True, 0), ("normal", material.normal_texture, False, 1),
-                 ("mr", material.metallic_roughness_texture, False, 2),
-                 ("occlusion", material.occlusion_texture, False, 3), ("emissive", material.emissive_texture, True, 4))
-        for name, ref, srgb, unit in slots:
-            texture = self._texture(ref.texture, srgb) if ref is not None else None
-            self._set(program, f"u_has_{name}_texture", texture is not None)
-            (texture or self._white).use(unit)
-            self._set(program, f"u_{name}_texture", unit)
-        if material.normal_texture is not None:
-            self._set(program, "u_normal_scale", material.normal_texture.scale)
-        if material.occlusion_texture is not None:
-            self._set(program, "u_occlusion_strength", material.occlusion_texture.scale)
 
     # ---- lifetime -----------------------------------------------------------------------------------------------
     def close(self) -> None:

@@ -3,48 +3,68 @@ the background image quad. Lighting is done in linear light and written sRGB-enc
 
 from __future__ import annotations
 
+#: Each draw compiles the variant its material and mesh need (defines below): branching on uniforms instead
+#: costs llvmpipe about twice the fragment time, since it runs both sides of every branch.
+FEATURES = ("SKINNED", "HAS_TANGENTS", "HAS_BASE_TEXTURE", "HAS_NORMAL_TEXTURE", "HAS_MR_TEXTURE",
+            "HAS_OCCLUSION_TEXTURE", "HAS_EMISSIVE_TEXTURE", "ALPHA_MASK", "ALPHA_OPAQUE", "UNLIT")
+
+
+def variant(source: str, features: frozenset[str]) -> str:
+    """``source`` with ``#define`` lines for ``features`` after its #version line."""
+    defines = "".join(f"#define {name}\n" for name in sorted(features))
+    return source.replace("#version 330\n", "#version 330\n" + defines, 1)
+
+
 AVATAR_VERTEX = """
 #version 330
 uniform mat4 u_model;
 uniform mat3 u_normal_matrix;  // inverse transpose of u_model's 3x3 (unskinned draws)
 uniform mat4 u_view_projection;
-uniform bool u_skinned;
+#ifdef SKINNED
 uniform sampler2D u_joints;  // 4 texels per joint: the columns of joint world x inverse bind matrix
+in vec4 in_joints;
+in vec4 in_weights;
+#endif
 
 in vec3 in_position;
 in vec3 in_normal;
 in vec2 in_uv;
 in vec4 in_color;
+#ifdef HAS_TANGENTS
 in vec4 in_tangent;
-in vec4 in_joints;
-in vec4 in_weights;
+out vec4 v_tangent;
+#endif
 
 out vec3 v_world;
 out vec3 v_normal;
 out vec2 v_uv;
 out vec4 v_color;
-out vec4 v_tangent;
 
+#ifdef SKINNED
 mat4 joint_matrix(float index) {
     int row = int(index + 0.5);
     return mat4(texelFetch(u_joints, ivec2(0, row), 0), texelFetch(u_joints, ivec2(1, row), 0),
                 texelFetch(u_joints, ivec2(2, row), 0), texelFetch(u_joints, ivec2(3, row), 0));
 }
+#endif
 
 void main() {
+#ifdef SKINNED
+    float total = dot(in_weights, vec4(1.0));
+    vec4 w = total > 0.0 ? in_weights / total : vec4(1.0, 0.0, 0.0, 0.0);
+    mat4 model = w.x * joint_matrix(in_joints.x) + w.y * joint_matrix(in_joints.y)
+               + w.z * joint_matrix(in_joints.z) + w.w * joint_matrix(in_joints.w);
+    mat3 normal_matrix = mat3(model);  // joints rotate and scale uniformly; the normal is renormalised
+#else
     mat4 model = u_model;
     mat3 normal_matrix = u_normal_matrix;
-    if (u_skinned) {
-        float total = dot(in_weights, vec4(1.0));
-        vec4 w = total > 0.0 ? in_weights / total : vec4(1.0, 0.0, 0.0, 0.0);
-        model = w.x * joint_matrix(in_joints.x) + w.y * joint_matrix(in_joints.y)
-              + w.z * joint_matrix(in_joints.z) + w.w * joint_matrix(in_joints.w);
-        normal_matrix = mat3(model);  // joints rotate and scale uniformly; the normal is renormalised
-    }
+#endif
     vec4 world = model * vec4(in_position, 1.0);
     v_world = world.xyz;
     v_normal = normal_matrix * in_normal;
+#ifdef HAS_TANGENTS
     v_tangent = vec4(mat3(model) * in_tangent.xyz, in_tangent.w);
+#endif
     v_uv = in_uv;
     v_color = in_color;
     gl_Position = u_view_projection * world;
@@ -53,38 +73,41 @@ void main() {
 
 AVATAR_FRAGMENT = """
 #version 330
-// ALPHA_MASK is defined in the variant for alphaMode MASK: discard turns off early depth tests, so only it has one
 uniform vec4 u_base_color;
-uniform bool u_has_base_texture;
-uniform sampler2D u_base_texture;        // sRGB texture: sampled values are linear
-uniform bool u_has_normal_texture;
-uniform sampler2D u_normal_texture;
-uniform float u_normal_scale;
-uniform bool u_has_tangents;
 uniform float u_metallic;
 uniform float u_roughness;
-uniform bool u_has_mr_texture;
-uniform sampler2D u_mr_texture;
-uniform bool u_has_occlusion_texture;
-uniform sampler2D u_occlusion_texture;
-uniform float u_occlusion_strength;
 uniform vec3 u_emissive;
-uniform bool u_has_emissive_texture;
-uniform sampler2D u_emissive_texture;
-uniform int u_alpha_mode;                // 0 opaque, 1 mask, 2 blend
 uniform float u_alpha_cutoff;
-uniform bool u_unlit;
 uniform vec3 u_camera;
 uniform vec3 u_light_directions[3];      // towards the lights: key, fill, rim
 uniform vec3 u_light_colours[3];
 uniform vec3 u_sky;
 uniform vec3 u_ground;
+#ifdef HAS_BASE_TEXTURE
+uniform sampler2D u_base_texture;        // sRGB texture: sampled values are linear
+#endif
+#ifdef HAS_NORMAL_TEXTURE
+uniform sampler2D u_normal_texture;
+uniform float u_normal_scale;
+#endif
+#ifdef HAS_MR_TEXTURE
+uniform sampler2D u_mr_texture;
+#endif
+#ifdef HAS_OCCLUSION_TEXTURE
+uniform sampler2D u_occlusion_texture;
+uniform float u_occlusion_strength;
+#endif
+#ifdef HAS_EMISSIVE_TEXTURE
+uniform sampler2D u_emissive_texture;
+#endif
 
 in vec3 v_world;
 in vec3 v_normal;
 in vec2 v_uv;
 in vec4 v_color;
+#ifdef HAS_TANGENTS
 in vec4 v_tangent;
+#endif
 
 out vec4 frag_colour;
 
@@ -101,58 +124,64 @@ vec3 srgb_encode(vec3 linear) {
 }
 
 vec3 shading_normal(vec3 n) {
-    if (!u_has_normal_texture) return n;
-    vec3 t;
-    vec3 b;
-    if (u_has_tangents) {
-        t = normalize(v_tangent.xyz - n * dot(n, v_tangent.xyz));
-        b = cross(n, t) * (v_tangent.w < 0.0 ? -1.0 : 1.0);
-    } else {  // cotangent frame from screen-space derivatives
-        vec3 dp1 = dFdx(v_world);
-        vec3 dp2 = dFdy(v_world);
-        vec2 duv1 = dFdx(v_uv);
-        vec2 duv2 = dFdy(v_uv);
-        vec3 dp2perp = cross(dp2, n);
-        vec3 dp1perp = cross(n, dp1);
-        t = dp2perp * duv1.x + dp1perp * duv2.x;
-        b = dp2perp * duv1.y + dp1perp * duv2.y;
-        float scale = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-20));
-        t *= scale;
-        b *= scale;
-    }
+#ifdef HAS_NORMAL_TEXTURE
+#ifdef HAS_TANGENTS
+    vec3 t = normalize(v_tangent.xyz - n * dot(n, v_tangent.xyz));
+    vec3 b = cross(n, t) * (v_tangent.w < 0.0 ? -1.0 : 1.0);
+#else
+    // cotangent frame from screen-space derivatives
+    vec3 dp1 = dFdx(v_world);
+    vec3 dp2 = dFdy(v_world);
+    vec2 duv1 = dFdx(v_uv);
+    vec2 duv2 = dFdy(v_uv);
+    vec3 dp2perp = cross(dp2, n);
+    vec3 dp1perp = cross(n, dp1);
+    vec3 t = dp2perp * duv1.x + dp1perp * duv2.x;
+    vec3 b = dp2perp * duv1.y + dp1perp * duv2.y;
+    float scale = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-20));
+    t *= scale;
+    b *= scale;
+#endif
     vec3 m = texture(u_normal_texture, v_uv).xyz * 2.0 - 1.0;
     m.xy *= u_normal_scale;
     return normalize(mat3(t, b, n) * m);
+#else
+    return n;
+#endif
 }
 
 void main() {
     vec4 base = u_base_color * v_color;
-    if (u_has_base_texture) base *= texture(u_base_texture, v_uv);
+#ifdef HAS_BASE_TEXTURE
+    base *= texture(u_base_texture, v_uv);
+#endif
     float alpha = base.a;
 #ifdef ALPHA_MASK
-    if (alpha < u_alpha_cutoff) discard;
+    if (alpha < u_alpha_cutoff) discard;   // only this variant discards: others keep early depth tests
     alpha = 1.0;
-#else
-    if (u_alpha_mode == 0) alpha = 1.0;
 #endif
-    if (u_unlit) {
-        frag_colour = vec4(srgb_encode(base.rgb), alpha);
-        return;
-    }
+#ifdef ALPHA_OPAQUE
+    alpha = 1.0;
+#endif
+#ifdef UNLIT
+    frag_colour = vec4(srgb_encode(base.rgb), alpha);
+#else
     vec3 n = normalize(v_normal);
     if (!gl_FrontFacing) n = -n;
     n = shading_normal(n);
     vec3 v = normalize(u_camera - v_world);
     float metallic = u_metallic;
     float roughness = u_roughness;
-    if (u_has_mr_texture) {
-        vec4 mr = texture(u_mr_texture, v_uv);
-        roughness *= mr.g;
-        metallic *= mr.b;
-    }
+#ifdef HAS_MR_TEXTURE
+    vec4 mr = texture(u_mr_texture, v_uv);
+    roughness *= mr.g;
+    metallic *= mr.b;
+#endif
     roughness = clamp(roughness, 0.08, 1.0);
     float occlusion = 1.0;
-    if (u_has_occlusion_texture) occlusion = mix(1.0, texture(u_occlusion_texture, v_uv).r, u_occlusion_strength);
+#ifdef HAS_OCCLUSION_TEXTURE
+    occlusion = mix(1.0, texture(u_occlusion_texture, v_uv).r, u_occlusion_strength);
+#endif
     vec3 diffuse_colour = base.rgb * (1.0 - metallic);
     vec3 f0 = mix(vec3(0.04), base.rgb, metallic);
     float a2 = roughness * roughness * roughness * roughness;
@@ -177,10 +206,13 @@ void main() {
         colour += u_light_colours[i] * (diffuse_colour * wrapped + specular);
     }
     vec3 emissive = u_emissive;
-    if (u_has_emissive_texture) emissive *= texture(u_emissive_texture, v_uv).rgb;
+#ifdef HAS_EMISSIVE_TEXTURE
+    emissive *= texture(u_emissive_texture, v_uv).rgb;
+#endif
     colour += emissive;
     colour = colour / (1.0 + 0.15 * max(colour - 0.8, 0.0));  // soft shoulder instead of a hard clip
     frag_colour = vec4(srgb_encode(colour), alpha);
+#endif
 }
 """
 
