@@ -230,6 +230,25 @@ def test_files_that_are_not_usable_gltf_are_refused(data, message) -> None:
         Avatar.load(data)
 
 
+def test_gltf_with_an_external_buffer_renders_like_the_glb(tmp_path) -> None:
+    import json
+    import struct
+
+    glb = synthetic_avatar("textured")
+    json_length = struct.unpack_from("<I", glb, 12)[0]
+    document = json.loads(glb[20:20 + json_length])
+    binary = glb[20 + json_length + 8:]
+    document["buffers"][0]["uri"] = "head%20data.bin"
+    (tmp_path / "head data.bin").write_bytes(binary)
+    (tmp_path / "head.gltf").write_text(json.dumps(document))
+    settings = dict(size=(64, 64), camera="face")
+    assert np.array_equal(_render(Avatar.load(tmp_path / "head.gltf"), **settings),
+                          _render(Avatar.load(glb), **settings))
+    (tmp_path / "head data.bin").unlink()
+    with pytest.raises(AvatarFileError, match="cannot read .*head data.bin"):
+        Avatar.load(tmp_path / "head.gltf")
+
+
 def test_render_pose_api_and_unknown_channels(head) -> None:
     image = render_pose({"jawOpen": 0.5}, avatar=head, settings=RenderSettings(size=(64, 48)), camera="mouth")
     assert image.shape == (48, 64, 4)
