@@ -17,6 +17,8 @@ from .gltf import BufferPacker
 from .head import HeadModel, Part, build_head, shape_names, vertex_normals
 
 GENERATOR = "avatarlab default head generator"
+#: Morph target moves under this (metres, 0.02 mm) are not stored: invisible, and they would double the file.
+MORPH_TOLERANCE = 2e-5
 #: (base colour factor, roughness, double sided) per material name.
 _MATERIALS: dict[str, tuple[float, bool]] = {
     "Skin": (0.55, True),
@@ -52,7 +54,8 @@ def _primitive(packer: BufferPacker, part: Part, offset: np.ndarray, materials: 
                              indices=packer.accessor(part.triangles.reshape(-1).astype(index_type),
                                                      gl.ELEMENT_ARRAY_BUFFER, bounds=False))
     if targets:
-        primitive.targets = [{"POSITION": packer.sparse_vec3(part.shape(name).astype(np.float32))} for name in targets]
+        primitive.targets = [{"POSITION": packer.sparse_vec3(part.shape(name).astype(np.float32), MORPH_TOLERANCE)}
+                             for name in targets]
     return primitive
 
 

@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..channels import ARKIT_BLENDSHAPES, OCULUS_VISEMES
+from .lips import INNER_LIP_ROWS, MOUTH_HALF_WIDTH, LipFrame, inner_lip_rows, jaw_weight, lip_frame, lip_mask, lip_relief, mouth_shapes
 
 Array = np.ndarray
 
 # ---- proportions (head-centred coordinates) ---------------------------------------------------------------
 HEAD_RADII = (0.074, 0.100, 0.088)
-ROWS, COLUMNS = 48, 80  # latitude rows and longitude columns of the skin grid
+ROWS, COLUMNS = 44, 72  # latitude rows and longitude columns of the skin grid away from the mouth
+#: The grid is denser around the mouth: (extra density at its peak, width in radians) for rows and for columns.
+ROW_CROWDING, COLUMN_CROWDING = (5.0, 0.12), (3.0, 0.44)
 MOUTH_UNIT_Y = -0.45  # mouth line on the unit sphere before shaping
-MOUTH_HALF_COLUMNS = 5  # slit length on each side of the centre column
 EYE_X, EYE_Y, EYE_RADIUS = 0.031, 0.018, 0.0125
 EYE_PROTRUSION = 0.0035  # eyeball centre in front of the socket floor
 NECK_PIVOT = np.array([0.0, -0.075, -0.012])  # where the Head node rotates (top of the neck)
@@ -36,20 +38,22 @@ TEETH = (0.95, 0.93, 0.87)
 TONGUE = (0.80, 0.38, 0.40)
 CLOTHES = (0.16, 0.24, 0.38)
 
-#: Visemes as blends of ARKit shapes and two tongue poses of our own (keys are our viseme channel names).
+#: Visemes as blends of ARKit shapes and two tongue poses of our own (keys are our viseme channel names), mixed the
+#: way ARKit face capture shows each sound: lips sealed by press and roll (never mouthClose without jawOpen), the
+#: jaw's opening shaped by funnel, pucker, stretch and smile, teeth shown by the lips lifting off them.
 VISEME_RECIPES: dict[str, dict[str, float]] = {
     "sil": {},
     "PP": {"mouthPressLeft": 0.8, "mouthPressRight": 0.8, "mouthRollLower": 0.35, "mouthRollUpper": 0.35},
-    "FF": {"mouthRollLower": 0.75, "mouthUpperUpLeft": 0.3, "mouthUpperUpRight": 0.3, "jawOpen": 0.08},
-    "TH": {"jawOpen": 0.18, "_tongueTip": 1.0},
+    "FF": {"mouthRollLower": 0.75, "mouthUpperUpLeft": 0.4, "mouthUpperUpRight": 0.4, "jawOpen": 0.08},
+    "TH": {"jawOpen": 0.2, "_tongueTip": 1.0},
     "DD": {"jawOpen": 0.2, "_tongueUp": 1.0, "mouthStretchLeft": 0.15, "mouthStretchRight": 0.15},
     "kk": {"jawOpen": 0.28, "mouthStretchLeft": 0.15, "mouthStretchRight": 0.15},
     "CH": {"jawOpen": 0.15, "mouthFunnel": 0.6, "mouthPucker": 0.2},
     "SS": {"jawOpen": 0.05, "mouthStretchLeft": 0.4, "mouthStretchRight": 0.4, "mouthSmileLeft": 0.15,
-           "mouthSmileRight": 0.15},
+           "mouthSmileRight": 0.15, "mouthUpperUpLeft": 0.15, "mouthUpperUpRight": 0.15},
     "nn": {"jawOpen": 0.15, "_tongueUp": 0.8},
     "RR": {"jawOpen": 0.15, "mouthFunnel": 0.4, "mouthPucker": 0.3},
-    "aa": {"jawOpen": 0.75},
+    "aa": {"jawOpen": 0.75, "mouthUpperUpLeft": 0.1, "mouthUpperUpRight": 0.1},
     "E": {"jawOpen": 0.4, "mouthStretchLeft": 0.45, "mouthStretchRight": 0.45},
     "ih": {"jawOpen": 0.22, "mouthSmileLeft": 0.3, "mouthSmileRight": 0.3, "mouthStretchLeft": 0.35,
            "mouthStretchRight": 0.35},
@@ -117,7 +121,8 @@ def vertex_normals(positions: Array, triangles: Array) -> Array:
 
 
 def ellipsoid(centre, radii, rows: int, columns: int, theta_max: float = np.pi) -> tuple[Array, Array]:
-    """A UV ellipsoid (poles on Y, seam at the back); ``theta_max`` < pi leaves it open at the bottom."""
+    """A UV ellipsoid (poles on Y, seam at the back, faces outwards); ``theta_max`` < pi leaves it open at the
+    bottom."""
     theta = np.linspace(0.0, theta_max, rows + 1)[1:]
     phi = -np.pi + 2.0 * np.pi * np.arange(columns) / columns
     t, p = np.meshgrid(theta, phi, indexing="ij")
@@ -136,11 +141,11 @@ def ellipsoid(centre, radii, rows: int, columns: int, theta_max: float = np.pi) 
         bottom = len(positions) - 1
         triangles = [tuple(bottom if v >= bottom else v for v in tri) for tri in triangles]
         triangles = [tri for tri in triangles if len(set(tri)) == 3]
-    return positions, np.asarray(triangles, dtype=np.uint32)
+    return positions, np.asarray(triangles, dtype=np.uint32)[:, [0, 2, 1]]  # counter-clockwise seen from outside
 
 
 # ---- skin ---------------------------------------------------------------------------------------------------
-def _shape_skin(unit: Array) -> Array:
+def _shape_skin(unit: Array, mouth_half_width: float) -> Array:
     """Unit sphere -> head: cranium, narrower jaw, nose, sockets, brow ridge, cheekbones, lips, chin."""
     ux, uy, uz = unit[:, 0], unit[:, 1], unit[:, 2]
     jaw = np.clip(-uy, 0.0, 1.0) ** 1.5
@@ -161,9 +166,11 @@ def _shape_skin(unit: Array) -> Array:
     brow_ridge = 0.005 * gauss(x, y, 0.0, EYE_Y + 0.021, 0.05, 0.008)
     cheekbones = 0.005 * (gauss(x, y, 0.042, EYE_Y - 0.03, 0.014, 0.014) + gauss(x, y, -0.042, EYE_Y - 0.03, 0.014,
                                                                                     0.014))
-    lips = 0.006 * np.exp(-((x / 0.028) ** 4) - ((y - mouth_y) / 0.011) ** 2)
+    muzzle_height = np.where(y > mouth_y, 0.014, 0.024)
+    muzzle = 0.006 * np.exp(-((x / 0.03) ** 4) - ((y - mouth_y - 0.002) / muzzle_height) ** 2)
+    lips = muzzle + lip_relief(x, y, mouth_y, mouth_half_width)
     philtrum = -0.0015 * gauss(x, y, 0.0, mouth_y + 0.012, 0.006, 0.006)
-    chin = 0.007 * gauss(x, y, 0.0, mouth_y - 0.04, 0.02, 0.012)
+    chin = 0.007 * gauss(x, y, 0.0, mouth_y - 0.04, 0.02, 0.012) + 0.009 * gauss(x, y, 0.0, mouth_y - 0.024, 0.024, 0.014)
     z = z + front * (nose + nostrils + sockets + brow_ridge + cheekbones + lips + philtrum + chin)
     return np.stack([x, y, z], axis=1)
 
@@ -174,21 +181,48 @@ class _SkinGrid:
     triangles: Array
     upper_slit: Array  # vertex indices of the upper lip edge (corners included)
     lower_slit: Array  # the split copies under them (corners shared)
+    half_width: float  # |x| of the corners
+
+
+def crowded_samples(lo: float, hi: float, step: float, centre: float, crowding: tuple[float, float]) -> Array:
+    """Samples from lo to hi (both included), ``step`` apart far away and ``1 + peak`` times closer at ``centre``."""
+    peak, width = crowding
+    fine = np.linspace(lo, hi, 8193)
+    density = 1.0 + peak * np.exp(-(((fine - centre) / width) ** 2))
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(fine))])
+    count = max(1, int(round(cdf[-1] / step)))
+    samples = np.interp(np.linspace(0.0, cdf[-1], count + 1), cdf, fine)
+    samples[0], samples[-1] = lo, hi
+    return samples
+
+
+def _grid_angles() -> tuple[Array, Array]:
+    """Latitudes (poles excluded) with the mouth line exactly on one, and longitudes with the face's centre on one;
+    both crowd around the mouth."""
+    mouth = float(np.arccos(MOUTH_UNIT_Y))
+    step = np.pi / ROWS
+    theta = np.concatenate([crowded_samples(0.0, mouth, step, mouth, ROW_CROWDING)[1:],
+                            crowded_samples(mouth, np.pi, step, mouth, ROW_CROWDING)[1:-1]])
+    half = crowded_samples(0.0, np.pi, 2.0 * np.pi / COLUMNS, 0.0, COLUMN_CROWDING)
+    phi = np.concatenate([-half[:0:-1], half[:-1]])  # -pi .. 0 .. (not pi): the face's centre at len(half) - 1
+    return theta, phi
 
 
 def _skin_grid() -> _SkinGrid:
     """The head as a latitude/longitude grid whose mouth row is split into an upper and a lower lip edge."""
-    theta = np.pi * np.arange(1, ROWS) / ROWS
-    phi = -np.pi + 2.0 * np.pi * np.arange(COLUMNS) / COLUMNS  # phi = 0 (the face) at column COLUMNS // 2
+    theta, phi = _grid_angles()
+    rows, columns = len(theta), len(phi)
     t, p = np.meshgrid(theta, phi, indexing="ij")
     unit = np.stack([np.sin(t) * np.sin(p), np.cos(t), np.sin(t) * np.cos(p)], axis=-1).reshape(-1, 3)
     unit = np.vstack([unit, [[0, 1, 0], [0, -1, 0]]])
     top, bottom = len(unit) - 2, len(unit) - 1
     mouth_row = int(np.argmin(np.abs(np.cos(theta) - MOUTH_UNIT_Y)))
-    unit[mouth_row * COLUMNS:(mouth_row + 1) * COLUMNS, 1] = MOUTH_UNIT_Y  # put the slit on an exact line
-    index = lambda i, j: i * COLUMNS + (j % COLUMNS)  # noqa: E731
-    centre = COLUMNS // 2
-    slit = list(range(centre - MOUTH_HALF_COLUMNS, centre + MOUTH_HALF_COLUMNS + 1))
+    unit[mouth_row * columns:(mouth_row + 1) * columns, 1] = MOUTH_UNIT_Y  # put the slit on an exact line
+    index = lambda i, j: i * columns + (j % columns)  # noqa: E731
+    centre = columns // 2
+    row_x = np.abs(_shape_skin(unit[mouth_row * columns:(mouth_row + 1) * columns], MOUTH_HALF_WIDTH)[:, 0])
+    half = int(np.argmin(np.abs(row_x[centre:centre + columns // 4] - MOUTH_HALF_WIDTH)))
+    slit = list(range(centre - half, centre + half + 1))
     lower_copy = {}
     extra = []
     for j in slit[1:-1]:
@@ -196,43 +230,63 @@ def _skin_grid() -> _SkinGrid:
         extra.append(unit[index(mouth_row, j)])
     unit = np.vstack([unit, extra])
     triangles = []
-    for j in range(COLUMNS):
+    for j in range(columns):
         triangles.append((top, index(0, j + 1), index(0, j)))
-        triangles.append((bottom, index(ROWS - 2, j), index(ROWS - 2, j + 1)))
-    for i in range(ROWS - 2):
-        for j in range(COLUMNS):
+        triangles.append((bottom, index(rows - 1, j), index(rows - 1, j + 1)))
+    for i in range(rows - 1):
+        for j in range(columns):
             a, b, c, d = index(i, j), index(i, j + 1), index(i + 1, j), index(i + 1, j + 1)
             if i == mouth_row:  # the row under the slit hangs from the lower lip copies
-                a = lower_copy.get(j % COLUMNS, a)
-                b = lower_copy.get((j + 1) % COLUMNS, b)
+                a = lower_copy.get(j % columns, a)
+                b = lower_copy.get((j + 1) % columns, b)
             triangles += [(a, d, b), (a, c, d)]
     upper = np.array([index(mouth_row, j) for j in slit])
     lower = np.array([upper[0], *[lower_copy[j] for j in slit[1:-1]], upper[-1]])
-    return _SkinGrid(_shape_skin(unit), np.asarray(triangles, dtype=np.uint32), upper, lower)
+    half_width = float(row_x[centre + half])
+    return _SkinGrid(_shape_skin(unit, half_width), np.asarray(triangles, dtype=np.uint32), upper, lower, half_width)
 
 
-def _lip_strips(grid: _SkinGrid, depth: float) -> tuple[Array, Array, Array, Array]:
-    """Inner lip surfaces: each lip edge continues ``depth`` into the mouth, so open lips show thickness."""
+def _lip_strips(grid: _SkinGrid) -> tuple[Array, Array, Array, Array, int]:
+    """Inner lip surfaces: rows behind each lip edge curving into the mouth, so parted lips show their thickness.
+
+    Returns their positions, triangles, the slit vertex each row vertex follows, how far each is into the mouth's
+    lining (0 lip red .. 1 lining) and the index of the first."""
     base = len(grid.positions)
-    positions, triangles, sources = [], [], []
+    positions, triangles, sources, lining = [], [], [], []
     for edge, sign in ((grid.upper_slit, 1.0), (grid.lower_slit, -1.0)):
-        start = base + len(positions)
-        for k, vertex in enumerate(edge):
-            corner = k in (0, len(edge) - 1)
-            inner = grid.positions[vertex] + [0.0, 0.0, -depth * (0.3 if corner else 1.0)]
-            positions.append(inner)
-            sources.append(vertex)
-        for k in range(len(edge) - 1):
-            a, b, c, d = edge[k], edge[k + 1], start + k, start + k + 1
-            triangles += [(a, c, d), (a, d, b)] if sign > 0 else [(a, d, c), (a, b, d)]
-    return np.asarray(positions), np.asarray(triangles, dtype=np.uint32), np.asarray(sources), base
+        previous = edge
+        for row, (*_, inside) in zip(inner_lip_rows(grid.positions[edge], sign, grid.half_width), INNER_LIP_ROWS):
+            lining.extend([inside] * (len(edge) - 2))
+            start = base + len(positions)
+            current = np.empty(len(edge), dtype=np.int64)
+            current[0], current[-1] = edge[0], edge[-1]  # the rows close at the corners
+            current[1:-1] = np.arange(start, start + len(edge) - 2)
+            positions.extend(row[1:-1])
+            sources.extend(edge[1:-1])
+            for k in range(len(edge) - 1):
+                a, b, c, d = previous[k], previous[k + 1], current[k], current[k + 1]
+                quad = [(a, c, d), (a, d, b)] if sign > 0 else [(a, d, c), (a, b, d)]
+                triangles += [tri for tri in quad if len(set(tri)) == 3]
+            previous = current
+    return (np.asarray(positions), np.asarray(triangles, dtype=np.uint32), np.asarray(sources), np.asarray(lining),
+            base)
+
+
+INNER_LIP = (0.62, 0.27, 0.29)
+GUMS = (0.45, 0.14, 0.16)
+
+
+def _lining_colors(lining: Array) -> Array:
+    """Lip red on the lip's edge, a deeper wet red inside, the gums' darker red where it meets the teeth."""
+    first = np.clip(lining / 0.5, 0.0, 1.0)[:, None]
+    second = np.clip(lining / 0.5 - 1.0, 0.0, 1.0)[:, None]
+    return (np.asarray(LIPS) * (1 - first) + np.asarray(INNER_LIP) * first) * (1 - second) + np.asarray(GUMS) * second
 
 
 def _skin_colors(p: Array, marks: Landmarks) -> Array:
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
     color = np.tile(np.asarray(SKIN), (len(p), 1))
-    lips = np.exp(-((x / (marks.mouth_half_width * 1.05)) ** 4) - ((y - marks.mouth_y) / 0.0075) ** 4)
-    lips *= smoothstep(0.03, 0.06, z)
+    lips = lip_mask(x, y, marks.mouth_y, marks.mouth_half_width) * smoothstep(0.03, 0.06, z)
     brows = np.zeros(len(p))
     for side in (1.0, -1.0):
         arch = EYE_Y + 0.019 + 0.004 * np.exp(-(((x - side * 0.03) / 0.012) ** 2)) - 0.002 * (
@@ -250,14 +304,12 @@ def _skin_colors(p: Array, marks: Landmarks) -> Array:
 
 @dataclass
 class _Regions:
-    """Per-vertex weights of the skin's moving regions."""
+    """Per-vertex weights of the skin's moving regions (the lips' own in ``lips``)."""
 
     jaw: Array
-    upper: Array
-    lower: Array
+    lips: LipFrame
     mouth: Array
     corner: dict[float, Array]
-    side: dict[float, Array]
     brow: dict[float, Array]
     brow_inner: dict[float, Array]
     brow_outer: dict[float, Array]
@@ -267,22 +319,24 @@ class _Regions:
     under_eye: dict[float, Array]
 
 
+def _chin_weight(p: Array, is_upper: Array, is_lower: Array, marks: Landmarks) -> Array:
+    """The jaw's share away from the lips: 1 on the chin, fading up the cheeks and towards the ears."""
+    x, y, z = p[:, 0], p[:, 1], p[:, 2]
+    ym = marks.mouth_y
+    below = np.where(is_lower, 1.0, np.where(is_upper, 0.0, smoothstep(ym + 0.001, ym - 0.008, y)))
+    lateral = smoothstep(-0.035, 0.015, z) * smoothstep(ym + 0.03, ym - 0.005, y - 0.25 * np.abs(x))
+    return below * lateral * smoothstep(0.075, 0.045, np.abs(x) + 0.3 * np.maximum(0, ym - y))
+
+
 def _skin_regions(p: Array, is_upper: Array, is_lower: Array, marks: Landmarks) -> _Regions:
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
     ym, w = marks.mouth_y, marks.mouth_half_width
     front = smoothstep(0.035, 0.07, z)
-    below = np.where(is_lower, 1.0, np.where(is_upper, 0.0, smoothstep(ym + 0.001, ym - 0.008, y)))
-    jaw_lateral = smoothstep(-0.035, 0.015, z) * smoothstep(ym + 0.03, ym - 0.005, y - 0.25 * np.abs(x))
-    jaw = np.maximum(np.where(is_lower, 1.0, 0.0), below * jaw_lateral * smoothstep(0.075, 0.045, np.abs(x) + 0.3 *
-                                                                                     np.maximum(0, ym - y)))
-    fx = np.exp(-((x / (1.15 * w)) ** 4))
-    up_side = np.where(is_upper, 1.0, np.where(is_lower, 0.0, (y > ym + 1e-6) + 0.5 * (np.abs(y - ym) <= 1e-6)))
-    upper = fx * up_side * np.exp(-(((y - ym) / 0.011) ** 2)) * front
-    lower = fx * (1.0 - up_side) * np.exp(-(((y - ym) / 0.012) ** 2)) * front
-    mouth = np.exp(-((x / (1.4 * w)) ** 2) - ((y - ym) / 0.018) ** 2) * front
+    lips = lip_frame(p, is_upper, is_lower, ym, w)
+    jaw = jaw_weight(lips, _chin_weight(p, is_upper, is_lower, marks))
+    mouth = _mouth_weight(p, marks)
     sides = (1.0, -1.0)
-    corner = {s: np.exp(-((x - s * w) ** 2 + (y - ym) ** 2) / 0.011 ** 2) * front for s in sides}
-    side = {s: smoothstep(-0.006, 0.012, s * x) for s in sides}
+    corner = _corner_weights(p, marks)
     brow_y = EYE_Y + 0.021
     brow = {s: gauss(x, y, s * 0.029, brow_y, 0.02, 0.011) * front for s in sides}
     brow_inner = {s: gauss(x, y, s * 0.013, brow_y, 0.012, 0.011) * front for s in sides}
@@ -292,53 +346,70 @@ def _skin_regions(p: Array, is_upper: Array, is_lower: Array, marks: Landmarks) 
     cheek_puff *= smoothstep(0.0, 0.04, z)
     nose_side = {s: gauss(x, y, s * 0.011, EYE_Y - 0.036, 0.008, 0.012) * front for s in sides}
     under_eye = {s: gauss(x, y, s * EYE_X, EYE_Y - 0.016, 0.013, 0.007) * front for s in sides}
-    return _Regions(jaw, upper, lower, mouth, corner, side, brow, brow_inner, brow_outer, cheek, cheek_puff,
-                    nose_side, under_eye)
+    return _Regions(jaw, lips, mouth, corner, brow, brow_inner, brow_outer, cheek, cheek_puff, nose_side, under_eye)
 
 
 def _jaw_shapes(p: Array, jaw: Array, marks: Landmarks) -> dict[str, Array]:
     """Shapes that move with the lower jaw: open (a hinge rotation), forward, left, right."""
-    hinge = np.array([0.0, marks.mouth_y + 0.03, -0.01])
     w = jaw[:, None]
     return {
-        "jawOpen": w * (rotate_x(p, hinge, JAW_OPEN_RAD) - p),
+        "jawOpen": w * _jaw_move(p, marks),
         "jawForward": w * np.array([0.0, 0.0, 0.007]),
         "jawLeft": w * np.array([0.008, 0.0, 0.0]),
         "jawRight": w * np.array([-0.008, 0.0, 0.0]),
     }
 
 
+def _jaw_move(p: Array, marks: Landmarks) -> Array:
+    """Where the jaw's hinge rotation takes each point, minus where it was."""
+    hinge = np.array([0.0, marks.mouth_y + 0.03, -0.01])
+    return rotate_x(p, hinge, JAW_OPEN_RAD) - p
+
+
+def _corner_weights(p: Array, marks: Landmarks) -> dict[float, Array]:
+    """Around each mouth corner (left +1, right -1), in the front of the face."""
+    x, y, z = p[:, 0], p[:, 1], p[:, 2]
+    front = smoothstep(0.035, 0.07, z)
+    return {s: np.exp(-((x - s * marks.mouth_half_width) ** 2 + (y - marks.mouth_y) ** 2) / 0.011 ** 2) * front
+            for s in (1.0, -1.0)}
+
+
+def _mouth_weight(p: Array, marks: Landmarks) -> Array:
+    """The mouth and the skin around it (what mouthLeft / mouthRight carry sideways)."""
+    x, y, z = p[:, 0], p[:, 1], p[:, 2]
+    return np.exp(-((x / (1.4 * marks.mouth_half_width)) ** 2) - ((y - marks.mouth_y) / 0.018) ** 2) * smoothstep(
+        0.035, 0.07, z)
+
+
+def _sideways(weight: Array) -> tuple[Array, Array]:
+    """mouthLeft and mouthRight for a weight field."""
+    return weight[:, None] * np.array([0.009, 0.0, 0.0]), weight[:, None] * np.array([-0.009, 0.0, 0.0])
+
+
+def _corner_shapes(corner: dict[float, Array]) -> dict[str, Array]:
+    """Shapes that move the mouth's corners: smile, frown, dimple, stretch (the skin's and the cavity's walls)."""
+    shapes = {}
+    for s, suffix in ((1.0, "Left"), (-1.0, "Right")):
+        c = corner[s][:, None]
+        shapes[f"mouthSmile{suffix}"] = c * np.array([s * 0.004, 0.008, -0.003])
+        shapes[f"mouthFrown{suffix}"] = c * np.array([s * 0.001, -0.007, 0.0])
+        shapes[f"mouthDimple{suffix}"] = c * np.array([s * 0.003, 0.0, -0.005])
+        shapes[f"mouthStretch{suffix}"] = c * np.array([s * 0.008, -0.002, -0.002])
+    return shapes
+
+
 def _skin_shapes(p: Array, r: _Regions, marks: Landmarks, normals: Array) -> dict[str, Array]:
-    """ARKit shapes of the skin, each a few region weights times a direction."""
+    """ARKit shapes of the skin: the lips' from lips.py, the rest a few region weights times a direction."""
     v = lambda *xyz: np.array(xyz)  # noqa: E731
     col = lambda weight: weight[:, None]  # noqa: E731
     shapes = _jaw_shapes(p, r.jaw, marks)
-    lips = col(r.upper + r.lower)
-    x = p[:, [0]] * np.array([[1.0, 0.0, 0.0]])
-    shapes["mouthClose"] = -shapes["jawOpen"] * col(np.minimum(1.0, r.lower * 1.3)) * col(r.jaw)
-    shapes["mouthFunnel"] = lips * (-0.3 * x + v(0, 0, 0.008)) + col(r.upper) * v(0, 0.004, 0) + col(r.lower) * v(
-        0, -0.005, 0)
-    shapes["mouthPucker"] = lips * (-0.45 * x + v(0, 0, 0.011)) + col(r.mouth) * (-0.15 * x + v(0, 0, 0.003))
-    shapes["mouthLeft"] = col(r.mouth) * v(0.009, 0, 0)
-    shapes["mouthRight"] = col(r.mouth) * v(-0.009, 0, 0)
-    shapes["mouthRollLower"] = col(r.lower) * v(0, 0.003, -0.006)
-    shapes["mouthRollUpper"] = col(r.upper) * v(0, -0.003, -0.006)
-    shapes["mouthShrugLower"] = col(r.lower) * v(0, 0.005, 0.003) + col(r.jaw * r.mouth) * v(0, 0.002, 0.002)
-    shapes["mouthShrugUpper"] = col(r.upper) * v(0, 0.004, 0.002)
+    shapes.update(mouth_shapes(p, r.lips, _jaw_move(p, marks)))
+    shapes["mouthLeft"], shapes["mouthRight"] = _sideways(r.mouth)
     shapes["browInnerUp"] = col(r.brow_inner[1.0] + r.brow_inner[-1.0]) * v(0, 0.008, 0)
     shapes["cheekPuff"] = col(r.cheek_puff) * normals * 0.012
-    shapes["tongueOut"] = col(r.lower) * v(0, -0.002, 0.001)
+    shapes.update(_corner_shapes(r.corner))
     for s, suffix in ((1.0, "Left"), (-1.0, "Right")):
-        c = col(r.corner[s])
-        shapes[f"mouthSmile{suffix}"] = c * v(s * 0.004, 0.008, -0.003) + col(r.cheek[s]) * v(0, 0.003, 0.002)
-        shapes[f"mouthFrown{suffix}"] = c * v(s * 0.001, -0.007, 0)
-        shapes[f"mouthDimple{suffix}"] = c * v(s * 0.003, 0, -0.005)
-        shapes[f"mouthStretch{suffix}"] = c * v(s * 0.008, -0.002, -0.002)
-        half = col(r.side[s])
-        shapes[f"mouthPress{suffix}"] = half * (col(r.upper) * v(0, -0.0015, -0.001) + col(r.lower) * v(0, 0.0015,
-                                                                                                          -0.001))
-        shapes[f"mouthLowerDown{suffix}"] = half * col(r.lower) * v(0, -0.007, 0.001)
-        shapes[f"mouthUpperUp{suffix}"] = half * col(r.upper) * v(0, 0.006, 0.001)
+        shapes[f"mouthSmile{suffix}"] += col(r.cheek[s]) * v(0, 0.003, 0.002)
         shapes[f"browDown{suffix}"] = col(r.brow[s]) * v(-s * 0.002, -0.006, 0.001)
         shapes[f"browOuterUp{suffix}"] = col(r.brow_outer[s]) * v(0, 0.008, 0)
         shapes[f"cheekSquint{suffix}"] = col(r.cheek[s]) * v(0, 0.005, 0.002)
@@ -354,10 +425,10 @@ def _build_skin() -> tuple[Part, Landmarks]:
     marks = Landmarks(
         mouth_y=float(upper_edge[:, 1].mean()),
         mouth_z=float(upper_edge[:, 2].max()),
-        mouth_half_width=float(np.abs(upper_edge[:, 0]).max()),
+        mouth_half_width=grid.half_width,
         eye_centres=(_eye_centre(grid.positions, 1.0), _eye_centre(grid.positions, -1.0)),
     )
-    strip_positions, strip_triangles, sources, base = _lip_strips(grid, depth=0.005)
+    strip_positions, strip_triangles, sources, lining, base = _lip_strips(grid)
     positions = np.vstack([grid.positions, strip_positions])
     triangles = np.vstack([grid.triangles, strip_triangles])
     is_upper = np.zeros(len(positions), bool)
@@ -365,13 +436,13 @@ def _build_skin() -> tuple[Part, Landmarks]:
     is_upper[grid.upper_slit[1:-1]] = True
     is_lower[grid.lower_slit[1:-1]] = True
     region_points = positions.copy()
-    region_points[base:] = grid.positions[sources]  # strips move exactly like their lip edge
+    region_points[base:] = grid.positions[sources]  # inner lip rows move exactly like their lip edge
     is_upper[base:], is_lower[base:] = is_upper[sources], is_lower[sources]
     regions = _skin_regions(region_points, is_upper, is_lower, marks)
     normals = vertex_normals(positions, triangles)
     shapes = _skin_shapes(positions, regions, marks, normals)
     colors = _skin_colors(positions, marks)
-    colors[base:] = colors[base:] * 0.85 + np.asarray(LIPS) * 0.15
+    colors[base:] = _lining_colors(lining)
     return Part("skin", "Skin", positions, triangles, colors, shapes), marks
 
 
@@ -448,12 +519,17 @@ def _jaw_weights_below(p: Array, y0: float, y1: float) -> Array:
     return smoothstep(y0, y1, p[:, 1])
 
 
+#: The teeth's front surface behind the slit (metres), and where their biting edges sit below the mouth line.
+TEETH_BACK = 0.0074
+UPPER_TEETH_EDGE, LOWER_TEETH_EDGE = 0.0033, 0.0043
+
+
 def _build_mouth(marks: Landmarks) -> Part:
-    """The mouth cavity: the back half of an ellipsoid, seen from inside through the lips."""
-    centre = np.array([0.0, marks.mouth_y - 0.002, marks.mouth_z - 0.021])
-    radii = (marks.mouth_half_width + 0.003, 0.016, 0.02)
+    """The mouth cavity: the back half of an ellipsoid, seen from inside through the lips and the teeth."""
+    centre = np.array([0.0, marks.mouth_y - 0.002, marks.mouth_z - TEETH_BACK - 0.016])
+    radii = (marks.mouth_half_width + 0.003, 0.0135, 0.02)
     sphere, triangles = ellipsoid(centre, radii, 16, 32)
-    keep = sphere[:, 2] <= centre[2] + 0.004
+    keep = sphere[:, 2] <= centre[2] + 0.01
     keep[0] = True
     index = -np.ones(len(sphere), int)
     index[keep] = np.arange(keep.sum())
@@ -462,12 +538,21 @@ def _build_mouth(marks: Landmarks) -> Part:
     positions = sphere[keep]
     jaw = _jaw_weights_below(positions, centre[1] + 0.004, centre[1] - 0.012)
     colors = np.tile(np.asarray(MOUTH), (len(positions), 1))
-    return Part("mouth", "MouthInterior", positions, triangles, colors, _jaw_shapes(positions, jaw, marks))
+    shapes = _jaw_shapes(positions, jaw, marks)
+    # the walls follow the mouth's corners, so the cheeks never pass through them
+    walls = positions.copy()
+    walls[:, 2] = marks.mouth_z - 0.004 + 0.4 * (positions[:, 2] - centre[2] - 0.01)
+    shapes.update(_corner_shapes(_corner_weights(walls, marks)))
+    inward = positions * np.array([-1.0, 0.0, 0.0])
+    shapes["mouthFunnel"], shapes["mouthPucker"] = 0.3 * inward, 0.42 * inward
+    sideways = _jaw_shapes(positions, 0.25 + 0.75 * jaw, marks)
+    shapes["jawLeft"], shapes["jawRight"] = sideways["jawLeft"], sideways["jawRight"]
+    shapes["mouthLeft"], shapes["mouthRight"] = _sideways(_mouth_weight(walls, marks))
+    return Part("mouth", "MouthInterior", positions, triangles, colors, shapes)
 
 
-def _teeth_arc(marks: Landmarks, radius: float, top: float, bottom: float, scallop_bottom: bool) -> tuple[Array, Array]:
+def _teeth_arc(front_z: float, radius: float, top: float, bottom: float, scallop_bottom: bool) -> tuple[Array, Array]:
     """A U-shaped band of teeth: a rectangular section swept along an arc, with a scalloped biting edge."""
-    front_z = marks.mouth_z - 0.0105
     angles = np.radians(np.linspace(-70, 70, 29))
     centre_z = front_z - radius
     thickness = 0.004
@@ -492,10 +577,11 @@ def _teeth_arc(marks: Landmarks, radius: float, top: float, bottom: float, scall
 
 
 def _build_teeth(marks: Landmarks) -> Part:
-    ym = marks.mouth_y
-    upper, upper_tris = _teeth_arc(marks, 0.020, ym + 0.009, ym - 0.0015, scallop_bottom=True)
-    lower, lower_tris = _teeth_arc(marks, 0.0185, ym - 0.001, ym - 0.009, scallop_bottom=False)
-    lower = lower + [0.0, 0.0, -0.0015]
+    """Upper teeth a little below the mouth line (they show when the lips part); the lower ones just behind them."""
+    ym, front = marks.mouth_y, marks.mouth_z - TEETH_BACK
+    upper, upper_tris = _teeth_arc(front, 0.020, ym + 0.009, ym - UPPER_TEETH_EDGE, scallop_bottom=True)
+    lower, lower_tris = _teeth_arc(front - 0.0015, 0.0185, ym - LOWER_TEETH_EDGE + 0.0012, ym - 0.0098,
+                                   scallop_bottom=False)
     positions = np.vstack([upper, lower])
     triangles = np.vstack([upper_tris, lower_tris + len(upper)])
     jaw = np.r_[np.zeros(len(upper)), np.ones(len(lower))]
@@ -504,13 +590,15 @@ def _build_teeth(marks: Landmarks) -> Part:
 
 
 def _build_tongue(marks: Landmarks) -> Part:
-    centre = np.array([0.0, marks.mouth_y - 0.0095, marks.mouth_z - 0.027])
-    positions, triangles = ellipsoid(centre, (0.016, 0.0055, 0.021), 10, 24)
+    """The tongue lies behind the lower teeth; tongueOut pushes it out, two poses of our own lift its tip."""
+    front = marks.mouth_z - TEETH_BACK - 0.0015 - 0.004  # the lower teeth's inner face
+    centre = np.array([0.0, marks.mouth_y - LOWER_TEETH_EDGE - 0.0038, front - 0.021])
+    positions, triangles = ellipsoid(centre, (0.0155, 0.0048, 0.021), 10, 24)
     shapes = _jaw_shapes(positions, np.ones(len(positions)), marks)
     tip = smoothstep(centre[2] - 0.005, centre[2] + 0.021, positions[:, 2])[:, None]
-    shapes["tongueOut"] = tip * np.array([0.0, -0.003, 0.026])
-    shapes["_tongueUp"] = tip ** 2 * np.array([0.0, 0.012, 0.002])
-    shapes["_tongueTip"] = tip ** 2 * np.array([0.0, 0.006, 0.013])
+    shapes["tongueOut"] = tip * np.array([0.0, 0.0095, 0.022])  # up and out over the lower lip
+    shapes["_tongueUp"] = tip ** 2 * np.array([0.0, 0.011, 0.002])
+    shapes["_tongueTip"] = tip ** 2 * np.array([0.0, 0.0085, 0.012])  # between the teeth, just showing
     colors = np.tile(np.asarray(TONGUE), (len(positions), 1))
     colors[:, :] *= (0.85 + 0.15 * smoothstep(centre[1] - 0.005, centre[1] + 0.005, positions[:, 1]))[:, None]
     return Part("tongue", "Tongue", positions, triangles, colors, shapes)
@@ -522,7 +610,6 @@ def build_eye() -> Part:
     positions, triangles = ellipsoid((0, 0, 0), (EYE_RADIUS,) * 3, 16, 24)
     # rotate so the pole looks along +Z (finer rings around the iris)
     positions = positions[:, [0, 2, 1]] * [1.0, -1.0, 1.0]
-    triangles = triangles[:, [0, 2, 1]]
     angle = np.degrees(np.arccos(np.clip(positions[:, 2] / EYE_RADIUS, -1, 1)))
     iris = smoothstep(34.0, 30.0, angle)
     pupil = smoothstep(15.0, 12.0, angle)
