@@ -73,7 +73,7 @@ def test_camera_presets_frame_the_head_closer_and_closer(head) -> None:
         save_artifact(f"camera_{camera}.png", image)
         share[camera] = foreground(image, BACKGROUND).mean()
     assert share["head-shoulders"] < share["face"] < share["mouth"]
-    assert share["mouth"] > 0.8
+    assert share["mouth"] > 0.6, "the lips fill most of a mouth close-up"
 
 
 def test_wide_and_tall_frames_keep_the_head_inside(head) -> None:

@@ -5,7 +5,6 @@ memory that does not grow with the video's length."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess

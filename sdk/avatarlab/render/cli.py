@@ -159,11 +159,11 @@ def _make_line(args: argparse.Namespace, source: str, options_from_args, setting
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if args.live:
-            from ..lipsync.audio_input import load_audio
+            from ..lipsync import DEFAULT_SAMPLE_RATE, load_audio
             from ..live.offline import animate_recording
 
-            rate = 22050
-            utterance = animate_recording(load_audio(args.audio, rate), rate, options)
+            audio = load_audio(args.audio, DEFAULT_SAMPLE_RATE)
+            utterance = animate_recording(audio, DEFAULT_SAMPLE_RATE, options)
         else:
             from ..lipsync import lipsync
 

@@ -39,8 +39,7 @@ class Morpher:
     def apply(self, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if self.position_deltas is None or weights is None:
             return self.rest_positions, self.rest_normals
-        weights = np.zeros(len(self.position_deltas), np.float32) if weights is None else \
-            np.asarray(weights, np.float32)[: len(self.position_deltas)]
+        weights = np.asarray(weights, np.float32)[: len(self.position_deltas)]
         if self._last is not None and np.array_equal(weights, self._last):
             return self._result
         self._last = weights.copy()

@@ -76,6 +76,7 @@ def iter_frames(source: Source, settings: RenderSettings | None = None, *, audio
     """
     settings = (settings or RenderSettings()).checked()
     curves = as_curves(source, audio)
+    _check_renderer(renderer, settings)
     own = renderer is None
     renderer = renderer or Renderer(_avatar(avatar, settings), settings)
     try:
@@ -83,6 +84,17 @@ def iter_frames(source: Source, settings: RenderSettings | None = None, *, audio
     finally:
         if own:
             renderer.close()
+
+
+def _check_renderer(renderer: Renderer | None, settings: RenderSettings) -> None:
+    """A reused Renderer must draw what the settings ask for (its size, background and transparency are fixed)."""
+    if renderer is None:
+        return
+    fixed = ("size", "background", "transparent", "camera", "antialias")
+    different = [name for name in fixed if getattr(renderer.settings, name) != getattr(settings, name)]
+    if different:
+        raise InvalidOptionError(f"the renderer was made with other {', '.join(different)} than these settings; "
+                                 "make a Renderer with the same settings", different[0])
 
 
 def _frames(curves: Curves, renderer: Renderer, fps: int, components: int) -> Iterator[Frame]:
@@ -120,6 +132,7 @@ def render_video(source: Source, out: str | os.PathLike, settings: RenderSetting
         raise InvalidOptionError(f"the output of a {'transparent' if settings.transparent else 'normal'} render is a "
                                  f"{settings.video_suffix} file, got {out.name!r}", "out")
     curves = as_curves(source, audio)
+    _check_renderer(renderer, settings)
     own = renderer is None
     renderer = renderer or Renderer(_avatar(avatar, settings), settings)
     started = time.perf_counter()
