@@ -8,8 +8,10 @@ only when ffmpeg has finished cleanly, so an error or Ctrl-C never leaves a part
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,8 @@ import numpy as np
 from .errors import RenderError
 from .images import ffmpeg_exe
 
+#: Frames waiting for the pipe: a writer thread feeds ffmpeg while the next frame is drawn (memory: this many).
+QUEUED_FRAMES = 2
 X264_PRESET = "veryfast"  # at CRF 18 the picture is the same as slower presets; the file is a little bigger
 VP9_CRF = 30
 #: RGB -> limited-range BT.709 YUV, tagged as such so players do not guess (they would guess BT.601 for small
@@ -84,12 +88,17 @@ class VideoEncoder:
         self._audio = self._video.with_suffix(".audio")
         self._log = tempfile.TemporaryFile()
         self._process: subprocess.Popen | None = None
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUED_FRAMES)
+        self._pipe_error: OSError | None = None
+        self._writer: threading.Thread | None = None
         try:
             np.ascontiguousarray(audio, dtype="<f4").tofile(self._audio)
             command = encoder_command(self.width, self.height, fps, sample_rate, self._audio, self._video,
                                       transparent, crf)
             self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                              stderr=self._log)
+            self._writer = threading.Thread(target=self._pump, name="avatarlab-ffmpeg-pipe", daemon=True)
+            self._writer.start()
         except OSError as error:
             self.abort()
             raise RenderError(f"cannot start ffmpeg ({error}); reinstall imageio-ffmpeg") from error
@@ -102,24 +111,53 @@ class VideoEncoder:
         lines = self._log.read().decode("utf-8", "replace").strip().splitlines()
         return " | ".join(lines[-3:]) or "no message"
 
+    def _pump(self) -> None:
+        """Writer thread: frames from the queue into ffmpeg's stdin until None; a pipe error stops the writing
+        (the frames still queued are dropped so the producer never blocks)."""
+        assert self._process is not None and self._process.stdin is not None
+        while (frame := self._queue.get()) is not None:
+            if self._pipe_error is None:
+                try:
+                    self._process.stdin.write(memoryview(frame).cast("B"))
+                except (OSError, ValueError) as error:  # BrokenPipeError, or stdin closed by abort()
+                    self._pipe_error = error if isinstance(error, OSError) else BrokenPipeError(str(error))
+
+    def _stopped(self, error: BaseException | None) -> RenderError:
+        assert self._process is not None
+        self._stop_writer()
+        try:
+            self._process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        said = self._ffmpeg_said()
+        code = self._process.returncode
+        self.abort()
+        stopped = RenderError(f"ffmpeg stopped while encoding frame {self.frames} (exit code {code}): {said}")
+        stopped.__cause__ = error
+        return stopped
+
     def write(self, frame: np.ndarray) -> None:
+        """Queue one frame (height, width, 3 or 4 uint8, top row first); RenderError if ffmpeg has stopped."""
         if frame.shape != (self.height, self.width, self.components) or frame.dtype != np.uint8:
             raise ValueError(f"frames must be ({self.height}, {self.width}, {self.components}) uint8, "
                              f"got {frame.shape} {frame.dtype}")
-        assert self._process is not None and self._process.stdin is not None
-        try:
-            self._process.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
-        except (BrokenPipeError, OSError, ValueError) as error:
-            self._process.wait(timeout=60)
-            said = self._ffmpeg_said()
-            self.abort()
-            raise RenderError(f"ffmpeg stopped while encoding frame {self.frames} (exit code "
-                              f"{self._process.returncode}): {said}") from error
+        if self._pipe_error is not None:
+            raise self._stopped(self._pipe_error)
+        self._queue.put(np.ascontiguousarray(frame))
         self.frames += 1
 
+    def _stop_writer(self) -> None:
+        """Let the writer thread finish what is queued (or drop it after a pipe error) and end."""
+        if self._writer is not None and self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join()
+
     def finish(self) -> Path:
-        """Close the pipe, wait for ffmpeg, and move the file to its final name."""
+        """Write what is queued, close the pipe, wait for ffmpeg, and move the file to its final name."""
         assert self._process is not None and self._process.stdin is not None
+        self._stop_writer()
+        if self._pipe_error is not None:
+            raise self._stopped(self._pipe_error)
         try:
             self._process.stdin.close()
         except (BrokenPipeError, OSError):
@@ -135,10 +173,19 @@ class VideoEncoder:
         return self.path
 
     def abort(self) -> None:
-        """Stop ffmpeg and delete the temporary files (safe to call more than once)."""
+        """Stop ffmpeg and the writer thread and delete the temporary files (safe to call more than once)."""
         if self._process is not None and self._process.poll() is None:
-            self._process.kill()
+            self._process.kill()  # a write blocked on the pipe now fails, so the writer thread can end
             self._process.wait()
+        if self._writer is not None and self._writer.is_alive():
+            self._pipe_error = self._pipe_error or BrokenPipeError("aborted")
+            while True:  # make room for the end marker even if the writer is not taking frames
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._queue.put(None)
+            self._writer.join(timeout=60)
         if self._process is not None and self._process.stdin is not None:
             try:
                 self._process.stdin.close()
