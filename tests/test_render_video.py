@@ -132,6 +132,22 @@ def test_frame_i_shows_the_curves_at_i_over_fps(tmp_path) -> None:
     assert not opened[:13].any() and opened[13:].all(), f"dark mouth pixels per frame: {mouth.tolist()}"
 
 
+def test_decoded_frames_match_the_renderer_colour_for_colour(line, tmp_path) -> None:
+    """RGB -> BT.709 YUV -> RGB as a player decodes it: the same picture, give or take chroma subsampling, and a
+    saturated background keeps its colour (a BT.601/709 mix-up moves this green by 20 levels)."""
+    from avatarlab.render import Avatar, Renderer, load_curves
+
+    settings = RenderSettings(size=(128, 128), fps=30, camera="face", background=Background.parse("#00b140"))
+    curves = load_curves(line)
+    render_video(curves, tmp_path / "colour.mp4", settings)
+    decoded = read_frames(tmp_path / "colour.mp4", 128, 128)[15].astype(int)
+    with Renderer(Avatar.load(), settings) as renderer:
+        drawn = renderer.render(curves.at(15 / 30), components=3).astype(int)
+    save_artifact("video_decoded_vs_drawn.png", np.concatenate([decoded, drawn], axis=1).astype(np.uint8))
+    assert np.abs(decoded - drawn).mean() < 3
+    assert np.abs(decoded[2, 2] - (0x00, 0xB1, 0x40)).max() <= 4
+
+
 def test_transparent_render_is_vp9_webm_with_alpha(line, tmp_path, small_head) -> None:
     out = tmp_path / "alpha"
     assert main(["render", "--curves", str(line), "--out", str(out), "--size", "64x64", "--transparent",
