@@ -70,9 +70,11 @@ def load_audio(path: str | os.PathLike, sample_rate: int, max_seconds: float = M
 def _decode_failure(path: Path, stderr: str, returncode: int) -> str:
     """Why ffmpeg could not decode ``path``, in words a user can act on (not ffmpeg's last line)."""
     if "does not contain any stream" in stderr:  # -vn left nothing to decode
-        return f"{path} is not an audio file: it has no sound track (an image or a silent video?); give {AUDIO_FORMATS}"
+        return (f"{path} is not an audio file: it has no sound track (an image or a silent video?); "
+                f"give {AUDIO_FORMATS}")
     if "Error opening input" in stderr or "Invalid data found when processing input" in stderr:
-        return f"{path} is not an audio file ffmpeg can read (another kind of file, or a damaged one); give {AUDIO_FORMATS}"
+        return (f"{path} is not an audio file ffmpeg can read (another kind of file, or a damaged one); "
+                f"give {AUDIO_FORMATS}")
     detail = stderr.strip().splitlines()
     reason = detail[-1] if detail else f"ffmpeg exit status {returncode}"
     return f"cannot decode {path} as audio ({reason}); give {AUDIO_FORMATS}"
