@@ -28,7 +28,7 @@ ARKit blendshapes, head and eye motion), exact to the audio sample.
 examples:
   avatarlab speak "Hello there, traveler!" --out out/
       writes out/hello-there-traveler.wav and out/hello-there-traveler.json
-  avatarlab speak --text-file line.txt --out out/ --format csv --emotion happy
+  avatarlab speak --text-file examples/line.txt --out out/ --format csv --emotion happy
       also writes a Live Link Face-style CSV (Timecode + 52 ARKit columns)
   avatarlab voices
       lists the voices you can pass to --voice
