@@ -61,6 +61,26 @@ def wait_ready(daemon: DaemonProcess, timeout: float = 120.0) -> None:
     raise TimeoutError(f"daemon not ready after {timeout} s:\n{daemon.log()}")
 
 
+def wait_for_log(daemon: DaemonProcess, text: str, timeout: float = 120.0, since: int = 0) -> str:
+    """Wait for ``text`` in the daemon's log (after its first ``since`` characters); return the log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = daemon.log()
+        if text in log[since:]:
+            return log
+        if daemon.proc.poll() is not None:
+            raise RuntimeError(f"daemon exited with {daemon.proc.returncode} before logging {text!r}:\n{log}")
+        time.sleep(0.05)
+    raise TimeoutError(f"{text!r} not logged after {timeout} s:\n{daemon.log()}")
+
+
+def run_serve(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    """``avatarlab serve ARGS`` for settings it must refuse at once: its exit code and output."""
+    env = {**os.environ, "PYTHONPATH": SDK}
+    return subprocess.run([sys.executable, "-m", "avatarlab.cli", "serve", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
 @contextmanager
 def running_daemon(*args: str, url: str | None = None) -> Iterator[DaemonProcess]:
     daemon = spawn_daemon(*args, url=url)

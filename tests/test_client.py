@@ -458,8 +458,11 @@ def test_curve_encryption_with_allowed_and_unknown_keys(tmp_path: Path) -> None:
     allowed = tmp_path / "allowed"
     allowed.mkdir()
     _, server_secret = zmq.auth.create_certificates(str(tmp_path), "server")
+    os.chmod(server_secret, 0o600)  # the daemon refuses a secret key that others can read
     alice_public, alice_secret = zmq.auth.create_certificates(str(tmp_path), "alice")
     _, mallory_secret = zmq.auth.create_certificates(str(tmp_path), "mallory")
+    for secret in (alice_secret, mallory_secret):
+        os.chmod(secret, 0o600)  # the client refuses a secret key that others can read
     Path(alice_public).rename(allowed / "alice.key")
     server_public = tmp_path / "server.key"
     process = spawn_daemon("--curve-secret", server_secret, "--allow-keys", str(allowed), log_dir=tmp_path)

@@ -356,6 +356,7 @@ def test_curve_allows_listed_keys_only(tmp_path: Path) -> None:
     keys.mkdir()
     allowed.mkdir()
     server_public_file, server_secret_file = zmq.auth.create_certificates(str(keys), "server")
+    os.chmod(server_secret_file, 0o600)  # the daemon refuses a secret key that others can read
     alice_public_file, alice_secret_file = zmq.auth.create_certificates(str(allowed), "alice")
     _, mallory_secret_file = zmq.auth.create_certificates(str(keys), "mallory")
     server_public, _ = zmq.auth.load_certificate(server_public_file)

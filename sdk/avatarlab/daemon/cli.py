@@ -51,16 +51,22 @@ def register(commands: Any, add_synthesis_options: Callable, options_from_args: 
                       help="pushes of one stream that may wait to be processed before it fails with overrun "
                       f"(default {defaults.max_pending_pushes})")
     security = serve.add_argument_group("security")
-    security.add_argument("--curve-secret", type=Path, help="the server's secret certificate (from avatarlab keys)")
-    security.add_argument("--allow-keys", type=Path, help="folder of allowed clients' public certificates (*.key)")
+    security.add_argument("--curve-secret", type=Path,
+                          help="the server's secret certificate (from avatarlab keys; must be private, mode 0600)")
+    security.add_argument("--allow-keys", type=Path,
+                          help="folder of allowed clients' public certificates (*.key), read once at start: "
+                          "adding or removing a key takes effect at the next restart")
     security.add_argument("--insecure", action="store_true",
-                          help="allow a non-loopback bind without encryption (anyone on the network can connect)")
+                          help="allow a bind that other machines can reach (any TCP address but loopback, tipc, "
+                          "pgm, ...) without encryption: anyone who can reach it can connect; logged as a warning")
     serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     serve.set_defaults(run=_run_serve)
 
     keys = commands.add_parser("keys", help="make a CURVE key pair for the daemon or a client",
                                description="Writes NAME.key (public: give it to the other side) and NAME.key_secret "
-                               "(keep it private) in ZeroMQ's certificate format.")
+                               "(private: mode 0600, in a folder made 0700 when new) in ZeroMQ's certificate "
+                               "format. The daemon and the Python client refuse a secret key that other users "
+                               "can read.")
     keys.add_argument("--out", type=Path, default=Path("keys"), help="folder for the key files (default keys/)")
     keys.add_argument("--name", default="server", help="base name of the files (default server)")
     keys.set_defaults(run=_run_keys)
@@ -86,10 +92,9 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _run_keys(args: argparse.Namespace) -> int:
-    import zmq.auth
+    from .keys import create_key_pair
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    public, secret = zmq.auth.create_certificates(str(args.out), args.name)
+    public, secret = create_key_pair(args.out, args.name)
     print(public)
     print(secret)
     return 0

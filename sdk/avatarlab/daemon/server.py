@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import zmq
-import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
 from .. import __version__
@@ -30,6 +29,7 @@ from ..engine import Engine, SynthesisChunk
 from ..errors import AvatarLabError, InvalidOptionError, InvalidTextError, VoiceConfigError, VoiceNotFoundError
 from ..options import checked_text
 from ..live.model import default_model
+from .keys import check_allow_list, load_secret_key
 from .live import LiveRequest, open_live_request
 from .protocol import (
     DEFAULT_URL, HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS, PAYLOAD_TYPES, SUPPORTED_VERSIONS, VERSION, Limits,
@@ -37,15 +37,20 @@ from .protocol import (
     request_id_of, unpack_header,
 )
 from .scheduler import DeadlineScheduler
+from .transport import PeerTracker, is_loopback, needs_ipv6, receive
 
 LOG = logging.getLogger("avatarlab.daemon")
 SERVER_NAME = f"avatarlab/{__version__}"
 LINGER_MS = 500
 SHUTDOWN_FLUSH_S = 0.5
-#: Replies (pong, status, errors) a client may leave unread before it counts as a slow consumer.
+#: Replies (pong, status, errors) the daemon holds for a client once ZeroMQ's and the system's buffers to it
+#: are full; one more makes it a slow consumer (docs/protocol.md section 6).
 MAX_UNREAD_REPLIES = 256
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+#: Frames after the identity that a client message may hold: a header and at most one payload.
+MAX_FRAMES = 2
 _WAKE = "inproc://avatarlab-wake"
+_MONITOR = "inproc://avatarlab-monitor"
+_NOTICE = "slow_consumer"  # outbox kind of a client's one notice counting its discarded replies
 
 
 class DaemonConfigError(AvatarLabError):
@@ -62,14 +67,6 @@ class DaemonConfig:
     curve_secret: Path | None = None  # the server's secret certificate file
     allow_keys: Path | None = None  # folder of allowed client public certificates
     insecure: bool = False
-
-
-def is_loopback(url: str) -> bool:
-    """ipc/inproc endpoints and TCP on 127.0.0.1 / ::1 / localhost."""
-    if not url.startswith("tcp://"):
-        return True
-    host = url[len("tcp://"):].rsplit(":", 1)[0]
-    return host in _LOOPBACK_HOSTS or host.startswith("127.")
 
 
 def default_threads(workers: int) -> int:
@@ -89,16 +86,27 @@ def check_limits(config: DaemonConfig) -> None:
 
 
 def check_security(config: DaemonConfig) -> None:
+    """Refuse, before the voices load, settings that would expose the daemon or let no client in."""
     if (config.curve_secret is None) != (config.allow_keys is None):
         raise DaemonConfigError("CURVE needs both --curve-secret (server key) and --allow-keys (client keys folder)")
     if config.curve_secret is None and not is_loopback(config.bind) and not config.insecure:
         raise DaemonConfigError(
-            f"refusing to bind {config.bind} without encryption: give --curve-secret and --allow-keys "
-            "(make keys with `avatarlab keys`), or --insecure to accept plain-text connections from anyone"
+            f"refusing to bind {config.bind} without encryption: other machines can reach it. Give --curve-secret "
+            "and --allow-keys (make keys with `avatarlab keys`), or --insecure to accept plain-text connections "
+            "from anyone"
         )
-    for path in (config.curve_secret, config.allow_keys):
-        if path is not None and not Path(path).exists():
-            raise DaemonConfigError(f"{path} does not exist; make keys with `avatarlab keys --out DIR`")
+    if config.curve_secret is not None and config.allow_keys is not None:
+        load_secret_key(config.curve_secret)
+        check_allow_list(config.allow_keys)
+
+
+def insecure_warning(config: DaemonConfig) -> str | None:
+    """What to shout when ``--insecure`` really opens the daemon to other machines (None when it does not)."""
+    if config.curve_secret is not None or is_loopback(config.bind):
+        return None
+    return (f"INSECURE: {config.bind} can be reached from other machines and --insecure turns encryption and "
+            "client keys off: anyone who can reach it can use the daemon and read everything it sends. "
+            "Use --curve-secret and --allow-keys instead (see `avatarlab keys`).")
 
 
 # ---- state ------------------------------------------------------------------------------------
@@ -155,6 +163,8 @@ class ClientState:
     outbox: deque = field(default_factory=deque)  # (request serial or None, message type, frames)
     requests: dict[str, Request | LiveRequest] = field(default_factory=dict)
     stalled_since: float | None = None
+    replies: int = 0  # replies (no request serial) in the outbox
+    discarded: int = 0  # replies discarded since its slow_consumer notice was queued; 0: no notice queued
 
     @property
     def idle(self) -> bool:
@@ -217,6 +227,7 @@ class Daemon:
         self._stopping = threading.Event()
         self.context = zmq.Context()
         self._auth: ThreadAuthenticator | None = None
+        self.peers: PeerTracker
         self.router = self._bind()
         self.wake = self.context.socket(zmq.PULL)
         self.wake.bind(_WAKE)
@@ -233,18 +244,20 @@ class Daemon:
         router.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
         router.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
         router.setsockopt(zmq.HEARTBEAT_TTL, HEARTBEAT_TIMEOUT_MS)
+        if needs_ipv6(self.config.bind):
+            router.setsockopt(zmq.IPV6, 1)
         if self.config.curve_secret is not None:
+            public, secret = load_secret_key(self.config.curve_secret)
             self._auth = ThreadAuthenticator(self.context)
             self._auth.start()
             self._auth.configure_curve(domain="*", location=str(self.config.allow_keys))
-            public, secret = zmq.auth.load_certificate(str(self.config.curve_secret))
-            if secret is None:
-                raise DaemonConfigError(f"{self.config.curve_secret} holds no secret key; pass the .key_secret file")
             router.curve_publickey, router.curve_secretkey, router.curve_server = public, secret, True
+        self.peers = PeerTracker.watch(router, self.context, _MONITOR)
         try:
             router.bind(self.config.bind)
         except zmq.ZMQError as error:
             router.close(0)
+            self.peers.close()
             raise DaemonConfigError(f"cannot bind {self.config.bind}: {error}; is another daemon running?") from None
         return router
 
@@ -259,12 +272,17 @@ class Daemon:
         poller = zmq.Poller()
         poller.register(self.router, zmq.POLLIN)
         poller.register(self.wake, zmq.POLLIN)
-        LOG.info("ready on %s (voices: %s; workers: %d)", self.config.bind, ", ".join(self.voices.engines),
-                 self.config.workers)
+        poller.register(self.peers.monitor, zmq.POLLIN)
+        warning = insecure_warning(self.config)
+        if warning:
+            LOG.warning(warning)
+        LOG.info("ready on %s (voices: %s; workers: %d)%s", self.config.bind, ", ".join(self.voices.engines),
+                 self.config.workers, " INSECURE: plain text, anyone who can reach it may connect" if warning else "")
         try:
             while not self._stopping.is_set():
                 stalled = any(c.stalled_since is not None for c in self.clients.values())
                 events = dict(poller.poll(20 if stalled else 200))
+                self._let_go(self.peers.closed())
                 if self.router in events:
                     self._receive_all()
                 if self.wake in events:
@@ -290,6 +308,7 @@ class Daemon:
     def _close(self) -> None:
         self.scheduler.close()
         self.router.close(LINGER_MS)
+        self.peers.close()
         self.wake.close(0)
         if self._auth is not None:
             self._auth.stop()
@@ -298,31 +317,32 @@ class Daemon:
     # ---- receiving ------------------------------------------------------------------------------
     def _receive_all(self) -> None:
         for _ in range(1000):  # bounded, so results and flushing get their turn
-            try:
-                frames = self.router.recv_multipart(zmq.NOBLOCK, copy=True)
-            except zmq.Again:
+            message = receive(self.router, keep=MAX_FRAMES)
+            if message is None:
                 return
-            identity, body = frames[0], frames[1:]
+            identity, body = message.identity, message.body
+            self._let_go(self.peers.note(identity, message.fd))
             try:
-                self._handle(identity, body)
+                self._handle(identity, body, message.frames, message.size)
             except ProtocolError as error:
                 self._reply(identity, error.header())
             except Exception:  # a bug must not take the daemon down
                 LOG.exception("internal error handling a message")
                 self._reply(identity, error_header(None, "internal", "internal error; see the daemon log"))
 
-    def _handle(self, identity: bytes, body: list[bytes]) -> None:
+    def _handle(self, identity: bytes, body: list[bytes], frames: int | None = None, size: int = 0) -> None:
+        """``frames`` and ``size``: the whole message's, of which ``body`` may hold only the first frames."""
         if not body:
             raise ProtocolError("bad_message", "a message needs a header frame (a MessagePack map)")
         header = unpack_header(body[0], self.limits.max_header_bytes)
         kind = check_envelope(header)
         request_id = request_id_of(header, self.limits, required=kind in ("speak", "listen", "push", "cancel"))
-        expected = 1 if kind in PAYLOAD_TYPES else 0
-        if len(body) - 1 != expected:
-            problem = f"{kind} takes {'one payload frame' if expected else 'no payload'}; got {len(body) - 1}"
-            if kind == "push" and self._end_live_stream(identity, request_id, "bad_message", problem):
+        problem = self._shape_problem(kind, len(body) if frames is None else frames, size)
+        if problem is not None:
+            code, text = problem
+            if kind == "push" and self._end_live_stream(identity, request_id, code, text):
                 return
-            raise ProtocolError("bad_message", problem, request_id)
+            raise ProtocolError(code, text, request_id)
         if kind == "speak":
             self._speak(identity, header)
         elif kind == "listen":
@@ -336,6 +356,17 @@ class Daemon:
         else:
             self._reply(identity, {"v": VERSION, "type": self._reply_type[kind], "id": request_id,
                                    **getattr(self, f"_{kind}")(header)})
+
+    def _shape_problem(self, kind: str, frames: int, size: int) -> tuple[str, str] | None:
+        """The error code and text for a message over the size limit or with the wrong number of frames."""
+        limit = self.limits.max_message_bytes
+        if size > limit:
+            return "message_too_large", (f"the message holds {size:,} bytes in {frames:,} frames, over the {limit:,}-"
+                                         "byte limit for a whole message; it was discarded")
+        expected = 1 if kind in PAYLOAD_TYPES else 0
+        if frames - 1 != expected:
+            return "bad_message", f"{kind} takes {'one payload frame' if expected else 'no payload'}; got {frames - 1:,}"
+        return None
 
     _reply_type = {"hello": "welcome", "ping": "pong", "status": "status", "voices": "voices"}
 
@@ -431,6 +462,14 @@ class Daemon:
             raise ProtocolError("unknown_request", f"no running request {request_id!r} to cancel", request_id)
         self._end(request, cancelled=True)
 
+    def _let_go(self, identities: list[bytes]) -> None:
+        """Clients whose connection closed (or stopped answering heartbeats): free what they held."""
+        for identity in identities:
+            client = self.clients.get(identity)
+            if client is not None:
+                LOG.info("client %s disconnected; cancelling its %d request(s)", identity.hex(), len(client.requests))
+                self._forget(identity)
+
     def _forget(self, identity: bytes) -> None:
         """A client that said bye or vanished: cancel its work and drop everything queued for it."""
         client = self.clients.pop(identity, None)
@@ -512,10 +551,14 @@ class Daemon:
 
     def _reply(self, identity: bytes, header: dict[str, Any]) -> None:
         client = self.clients.setdefault(identity, ClientState(identity))
-        if len(client.outbox) >= MAX_UNREAD_REPLIES:
-            self._slow_consumer(client)
+        if client.discarded:  # its slow_consumer notice has not left yet: count this reply into it
+            client.discarded += 1
+            return
+        if client.replies >= MAX_UNREAD_REPLIES:
+            self._slow_consumer(client, discarding=1)
             return
         client.outbox.append((None, header["type"], pack(header)))
+        client.replies += 1
         self._flush(client)
 
     def _flush_all(self) -> None:
@@ -525,6 +568,8 @@ class Daemon:
     def _flush(self, client: ClientState) -> None:
         while client.outbox:
             serial, kind, message = client.outbox[0]
+            if kind == _NOTICE:  # packed as it leaves, so that it counts every reply discarded until then
+                message = pack(_notice(client.discarded))
             try:
                 self.router.send_multipart([client.identity, *message], zmq.NOBLOCK, copy=False)
             except zmq.Again:
@@ -542,6 +587,10 @@ class Daemon:
             client.stalled_since = None
             if serial is not None:
                 self._sent(client, serial, kind)
+            elif kind == _NOTICE:
+                client.discarded = 0
+            else:
+                client.replies -= 1
         if client.idle:
             self.clients.pop(client.identity, None)
 
@@ -596,20 +645,38 @@ class Daemon:
             if client.stalled_since is not None and now - client.stalled_since > self.limits.slow_consumer_timeout_s:
                 self._slow_consumer(client)
 
-    def _slow_consumer(self, client: ClientState) -> None:
-        """Fail every request of a client that does not read; its terminal errors wait for it to read again."""
-        LOG.warning("client %s is not reading; failing its %d request(s)", client.identity.hex(), len(client.requests))
-        replies = [entry for entry in client.outbox if entry[0] is None]
-        client.outbox.clear()
-        if replies:
-            client.outbox.append((None, "error", pack(error_header(
-                None, "slow_consumer", f"{len(replies)} unread replies were discarded: read your socket"))))
+    def _slow_consumer(self, client: ClientState, discarding: int = 0) -> None:
+        """A client that does not read: its queued replies (and ``discarding`` more) become one counted notice,
+        and its requests fail; their terminal errors and the notice wait for it to read again.
+
+        Logged once per episode: until the notice leaves, further replies are only counted into it.
+        """
+        dropped = client.replies + discarding
+        client.stalled_since = time.monotonic()
+        if not dropped and not client.requests:
+            return  # nothing left to fail: what it has to read is already queued
+        LOG.warning("client %s is not reading: discarding %d unread repl%s, failing its %d request(s)",
+                    client.identity.hex(), dropped, "y" if dropped == 1 else "ies", len(client.requests))
+        if dropped:
+            kept = [entry for entry in client.outbox if entry[0] is not None or entry[1] == _NOTICE]
+            client.outbox.clear()
+            client.outbox.extend(kept)
+            client.replies = 0
+            if not client.discarded:
+                client.outbox.appendleft((None, _NOTICE, []))
+            client.discarded += dropped
+        why = (f"the client left more than {MAX_UNREAD_REPLIES} replies unread" if discarding else
+               f"the stream was not read for {self.limits.slow_consumer_timeout_s:g} s")
         for request in list(client.requests.values()):
             request.cancelled = True
-            self._enqueue(request, [request.writer.error(
-                "slow_consumer", f"the stream was not read for {self.limits.slow_consumer_timeout_s:g} s")])
-            self._retire(request)
-        client.stalled_since = time.monotonic()
+            self._fail(request, "slow_consumer", why)
+
+
+def _notice(discarded: int) -> dict[str, Any]:
+    """The error that stands for the replies a slow consumer never got, with their number."""
+    what = "reply was" if discarded == 1 else "replies were"
+    return error_header(None, "slow_consumer", f"{discarded:,} unread {what} discarded: read replies as they come",
+                        discarded=discarded)
 
 
 def _validate(speak: SpeakRequest, engine: Engine) -> None:
@@ -642,6 +709,9 @@ def run(config: DaemonConfig) -> int:
     """Load and warm the voices, then serve until SIGTERM/SIGINT. Returns the exit code."""
     check_security(config)
     check_limits(config)
+    warning = insecure_warning(config)
+    if warning:  # now, before the voices load, and again when ready
+        LOG.warning(warning)
     daemon: Daemon | None = None
 
     def on_signal(signum: int, _frame: Any) -> None:

@@ -33,6 +33,7 @@ from .messages import (
 from .protocol import (
     GROUPS, HEARTBEAT_TIMEOUT_MS, LIVE_AUDIO_FORMATS, STREAM_CHANNELS, SUPPORTED_VERSIONS, VERSION, Limits, pack,
 )
+from .transport import needs_ipv6
 
 if TYPE_CHECKING:
     from ..engine import Utterance
@@ -71,26 +72,22 @@ def configure_socket(socket: zmq.Socket, url: str, heartbeat_s: float, server_pu
     # (and with it its streams) before the daemon would.
     socket.setsockopt(zmq.HEARTBEAT_IVL, max(1, int(heartbeat_s * 1000)))
     socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
+    if needs_ipv6(url):  # tcp://[::1]:5555: ZeroMQ connects to an IPv6 address only with this on
+        socket.setsockopt(zmq.IPV6, 1)
     if server_public_key is not None or client_secret_key is not None:
         _use_curve(socket, server_public_key, client_secret_key)
     socket.connect(url)
 
 
 def _use_curve(socket: zmq.Socket, server_public_key: str | Path | None, client_secret_key: str | Path | None) -> None:
-    import zmq.auth
-
+    from .keys import load_public_key, load_secret_key
     from .messages import AvatarLabError
 
     if server_public_key is None or client_secret_key is None:
         raise AvatarLabError("CURVE needs both server_public_key (the daemon's .key file) and client_secret_key "
                              "(this client's .key_secret file)")
-    try:
-        server_public, _ = zmq.auth.load_certificate(str(server_public_key))
-        client_public, client_secret = zmq.auth.load_certificate(str(client_secret_key))
-    except (OSError, ValueError) as error:
-        raise AvatarLabError(f"cannot load ZeroMQ certificate: {error}") from error
-    if client_secret is None:
-        raise AvatarLabError(f"{client_secret_key} holds no secret key; pass the .key_secret file")
+    server_public = load_public_key(Path(server_public_key))
+    client_public, client_secret = load_secret_key(Path(client_secret_key))  # refused if others can read it
     socket.curve_serverkey = server_public
     socket.curve_publickey = client_public
     socket.curve_secretkey = client_secret
