@@ -202,9 +202,34 @@ def test_cancel_drops_buffered_chunks_and_waits_for_the_terminal(engine: Engine)
     assert sent_types(session) == ["cancel"]
     assert state.pop() is None  # buffered audio/frames are gone
     session.feed(frames[4])  # still in flight when the cancel went out: dropped
-    # the daemon may have numbered chunks it then discarded: the terminal end can skip seq numbers
-    session.feed(header(type="end", id="r1", seq=7, status="cancelled", stats={}))
-    assert drain(state) == [End("r1", 7, "cancelled", {})] and state.done
+    # the terminal end follows the last message sent with no gap in seq (docs/protocol.md section 5)
+    session.feed(header(type="end", id="r1", seq=5, status="cancelled", stats={}))
+    assert drain(state) == [End("r1", 5, "cancelled", {})] and state.done
+
+
+def test_a_gap_in_seq_before_the_end_is_a_protocol_error(engine: Engine) -> None:
+    session, _ = fed_session()
+    state = session.open_stream(TEXT, "r1", {})
+    for message in stream_frames(engine, TEXT)[:2]:
+        session.feed(message)
+    session.feed(header(type="end", id="r1", seq=5, status="ok", stats={}))
+    assert isinstance(state.pop(), Start) and isinstance(state.pop(), Audio)
+    with pytest.raises(DaemonProtocolError, match="message 5 arrived where 2 was due"):
+        state.pop()
+
+
+def test_an_error_about_a_running_stream_does_not_end_it(engine: Engine) -> None:
+    """duplicate_id (and other refusals about a running request) come with id nil and `about`: not a terminal."""
+    session, _ = fed_session()
+    state = session.open_stream(TEXT, "r1", {})
+    frames = stream_frames(engine, TEXT)
+    session.feed(header(type="error", id=None, code="duplicate_id", message="request 'r1' is already running",
+                        retryable=False, field="id", about="r1"))
+    for message in frames:
+        session.feed(message)
+    messages = drain(state)
+    assert isinstance(messages[0], Start) and isinstance(messages[-1], End) and state.done
+    assert decode_message(pack(error_header(None, "duplicate_id", "x", about="r1"))).about == "r1"
 
 
 def test_restart_is_detected_from_a_pong_with_another_instance() -> None:

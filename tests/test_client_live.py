@@ -11,6 +11,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -357,6 +358,11 @@ def test_cli_client_listen(daemon, engine: Engine, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [f"out/take.{ext}" for ext in ("wav", "json", "csv")]
     assert "max_delay_s" in result.stderr and "worst" in result.stderr
+    # the measured delay is printed beside the bound, and the bound says what it covers (issue 11)
+    bound = re.search(r"delay bound: max_delay_s ([\d.]+) ms \((\d+) samples at (\d+) Hz\)", result.stderr)
+    assert bound and int(bound[3]) == RATE and "look-ahead" in result.stderr and "one 20 ms piece more" in result.stderr
+    measured = float(re.search(r"measured: worst ([\d.]+) ms of audio", result.stderr)[1])
+    assert 0 < measured <= float(bound[1]) + 20 + 0.1, "no frame comes later than the bound plus one piece"
     curves = json.loads((tmp_path / "out/take.json").read_text())
     n = len(utterance.audio)
     assert curves["format"] == "avatarlab.curves" and curves["sample_rate"] == RATE and curves["fps"] == 60

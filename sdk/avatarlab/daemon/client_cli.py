@@ -210,6 +210,25 @@ class _DelayMeter:
         self.samples_before = message.samples_in
 
 
+def _delay_lines(meter: _DelayMeter, max_delay_s: float, piece_ms: float) -> list[str]:
+    """The measured delays, next to the daemon's bound and what it covers (docs/protocol.md section 5a)."""
+    bound_ms = max_delay_s * 1000
+    with_piece_ms = bound_ms + piece_ms
+    lines = [
+        f"delay bound: max_delay_s {bound_ms:.1f} ms ({meter.max_delay_samples} samples at {meter.sample_rate} Hz) "
+        "of audio past a frame's moment, the audio the daemon needs before it can decide that frame (the network's "
+        "40 ms look-ahead, its 25 ms window, the resampler); the frame comes with the push that crosses it, so up to "
+        f"one {piece_ms:g} ms piece more: {with_piece_ms:.1f} ms",
+        f"measured: worst {meter.worst_audio * 1000:.1f} ms of audio pushed past a frame's moment when it came back",
+    ]
+    if meter.worst_wall is not None:
+        wall_ms = meter.worst_wall * 1000
+        rest = (f"{wall_ms - with_piece_ms:.1f} ms more than max_delay_s + one piece: transport, queueing and compute"
+                if wall_ms > with_piece_ms else "within max_delay_s + one piece")
+        lines.append(f"wall clock: worst {wall_ms:.1f} ms from a frame's moment to its arrival ({rest})")
+    return lines
+
+
 def _run_listen(args: argparse.Namespace) -> int:
     from ..cli import prepare_output, write_and_report
     from ..output import name_from
@@ -263,13 +282,7 @@ def _listen_summary(utterance: Any, take: Any, meter: _DelayMeter, stats: dict, 
               f"{len(take.visemes)} viseme segments, {take.replies} pushes of {args.piece_ms:g} ms "
               f"({'real time' if args.realtime else 'as fast as replies came'}; daemon at {args.url}, "
               f"compute {stats.get('compute_ms', 0):.0f} ms)")]
-    bound = max_delay_s + args.piece_ms / 1000
-    lines.append(f"delay: worst {meter.worst_audio * 1000:.1f} ms of audio pushed past a frame's moment when it "
-                 f"came back; max_delay_s {max_delay_s * 1000:.1f} ms + one {args.piece_ms:g} ms piece = "
-                 f"{bound * 1000:.1f} ms")
-    if meter.worst_wall is not None:
-        lines.append(f"wall clock: worst {meter.worst_wall * 1000:.1f} ms from a frame's moment to its arrival "
-                     f"(max_delay_s + piece = {bound * 1000:.1f} ms, the rest is transport and compute)")
+    lines.extend(_delay_lines(meter, max_delay_s, args.piece_ms))
     if meter.late:
         lines.append(f"warning: {meter.late} frames came later than max_delay_s promises")
     expected = math.ceil(len(utterance.audio) * take.start.fps / take.start.sample_rate)

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InvalidOptionError
 from ..live.model import default_model
 from ..live.session import LiveLipSync
-from .protocol import Limits, ListenRequest, Outgoing, ProtocolError, StreamWriter, parse_listen
+from .protocol import Limits, ListenRequest, Outgoing, ProtocolError, StreamWriter, live_delay, parse_listen
 
 LOG = logging.getLogger("avatarlab.daemon")
 MODEL_NAME = "audio2face"
@@ -43,7 +43,6 @@ class LiveRequest:
     started: float | None = None
     first_audio: float | None = None  # speak streams' field; a listen stream sends no audio
     compute_s: float = 0.0
-    pushes: int = 0
     worst_push_ms: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,10 +65,10 @@ class LiveRequest:
         self.samples_queued += len(audio)
         self.closing = self.closing or last
 
-    def queue_error(self, code: str, message: str) -> None:
+    def queue_error(self, code: str, message: str, field_name: str | None = None) -> None:
         """End the stream with this error after the pushes before it are answered (one reply per push)."""
         with self._lock:
-            self.inbox.append((None, (code, message), time.monotonic()))
+            self.inbox.append((None, (code, message, field_name), time.monotonic()))
         self.closing = True
 
     def start_message(self) -> Outgoing:
@@ -86,8 +85,8 @@ class LiveRequest:
                     return messages, False
                 audio, last, arrived = self.inbox.popleft()
             if audio is None:  # a refused push: the stream's terminal error, after every earlier reply
-                code, message = last
-                return messages + [self.writer.error(code, message)], True
+                code, message, field_name = last
+                return messages + [self.writer.error(code, message, field_name)], True
             try:
                 update = self.session.push(audio, last=last)
             except InvalidOptionError as error:
@@ -95,22 +94,22 @@ class LiveRequest:
             except Exception:
                 LOG.exception("internal error in listen request %s", self.id)
                 return messages + [self.writer.error("internal", "internal error; see the daemon log")], True
-            self.pushes += 1
             self.worst_push_ms = max(self.worst_push_ms, (time.monotonic() - arrived) * 1000)
             messages.extend(self.writer.live_update(update, self.listen.sample_rate))
             if last:
                 return messages, True
 
     def stats(self, now: float) -> dict[str, Any]:
-        rate = self.listen.sample_rate
+        """What the replies sent so far hold (I/O thread): after a cancel, pushes still unanswered do not count."""
+        rate, writer = self.listen.sample_rate, self.writer
         return {
-            "audio_samples": self.session.samples_in,
-            "audio_s": round(self.session.samples_in / rate, 4),
-            "frames": self.writer.frames_sent,
-            "pushes": self.pushes,
+            "audio_samples": writer.samples_answered,
+            "audio_s": round(writer.samples_answered / rate, 4),
+            "frames": writer.frames_replied,
+            "pushes": writer.replies,
             "compute_ms": round(self.compute_s * 1000, 2),
             "worst_push_ms": round(self.worst_push_ms, 2),
-            "max_delay_s": round(self.session.max_delay_s, 6),
+            "max_delay_s": live_delay(self.session.max_delay_s, rate)["max_delay_s"],
         }
 
 

@@ -238,7 +238,11 @@ class End:
 
 @dataclass(frozen=True)
 class ErrorMessage:
-    """An ``error`` message; ``to_exception()`` gives the RequestError the client raises."""
+    """An ``error`` message; ``to_exception()`` gives the RequestError the client raises.
+
+    ``about`` names a running request that a refused message referred to (a second request with its id, a
+    push to it after its end was decided); such an error has ``id`` None and does not end that request.
+    """
 
     id: str | None
     code: str
@@ -246,6 +250,7 @@ class ErrorMessage:
     retryable: bool
     field: str | None = None
     versions: list[int] | None = None
+    about: str | None = None
 
     def to_exception(self) -> RequestError:
         return RequestError(self.code, self.message, self.retryable, self.field, self.versions)
@@ -374,11 +379,12 @@ def decode_message(frames: list[bytes], starts: Mapping[str, Start] | None = Non
     if kind == "end":
         return End(_get(header, "id", str), seq, _get(header, "status", str), dict(header.get("stats") or {}))
     if kind == "error":
-        versions = header.get("versions")
+        versions, about = header.get("versions"), header.get("about")
         return ErrorMessage(request_id, str(header.get("code", "internal")), str(header.get("message", "")),
                             bool(header.get("retryable", False)),
                             header["field"] if isinstance(header.get("field"), str) else None,
-                            list(versions) if isinstance(versions, list) else None)
+                            list(versions) if isinstance(versions, list) else None,
+                            about if isinstance(about, str) else None)
     if kind == "pong":
         time_s = header.get("time_s")
         return Pong(header.get("t"), _get(header, "instance", str),

@@ -6,7 +6,9 @@ Shared by the daemon and the Python client so that both read the one spec the sa
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import asdict, dataclass, fields
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import msgpack
@@ -118,7 +120,7 @@ def check_envelope(header: dict[str, Any]) -> str:
     """Check ``v`` and ``type``; return the type."""
     request_id = header.get("id") if isinstance(header.get("id"), str) else None
     version = header.get("v")
-    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:  # 1.0 and True are not versions
         raise ProtocolError("unsupported_version", f"protocol version {version!r} is not supported",
                             request_id, versions=list(SUPPORTED_VERSIONS))
     kind = header.get("type")
@@ -128,6 +130,50 @@ def check_envelope(header: dict[str, Any]) -> str:
         raise ProtocolError("unknown_type", f"unknown message type {kind!r}; one of {', '.join(REQUEST_TYPES)}",
                             request_id)
     return kind
+
+
+#: How deeply lists and maps may nest in a value the daemon echoes (``ping``'s ``t``): MessagePack
+#: libraries refuse to pack much deeper values, and a reply must always be sendable.
+MAX_ECHO_DEPTH = 32
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists and maps nest in ``value`` (a scalar is 0); stops counting past ``limit``, never recurses."""
+    depth, level = 0, [value]
+    while depth <= limit:
+        containers = [item for item in level if isinstance(item, (list, tuple, dict))]
+        if not containers:
+            return depth
+        depth += 1
+        level = [child for item in containers
+                 for child in ((*item.keys(), *item.values()) if isinstance(item, dict) else item)]
+    return depth
+
+
+def parse_hello(header: dict[str, Any], request_id: str | None) -> int:
+    """The version a ``hello`` and the daemon share (the highest), or the error that answers it."""
+    offered = header.get("versions", [VERSION])
+    if not isinstance(offered, list) or not all(type(v) is int for v in offered):
+        raise ProtocolError("invalid_field", "versions must be a list of integers (protocol versions)", request_id,
+                            field="versions")
+    client = header.get("client")
+    if client is not None and not isinstance(client, str):
+        raise ProtocolError("invalid_field", "client must be a string (name/version)", request_id, field="client")
+    common = set(offered) & set(SUPPORTED_VERSIONS)
+    if not common:
+        raise ProtocolError("unsupported_version", f"no common protocol version in {offered[:16]!r}; this daemon "
+                            f"speaks {', '.join(map(str, SUPPORTED_VERSIONS))}", request_id,
+                            versions=list(SUPPORTED_VERSIONS))
+    return max(common)
+
+
+def echoed(header: dict[str, Any], name: str, request_id: str | None) -> Any:
+    """A field the daemon sends back as it came (``ping``'s ``t``), checked to be sendable."""
+    value = header.get(name)
+    if nesting_depth(value, MAX_ECHO_DEPTH) > MAX_ECHO_DEPTH:
+        raise ProtocolError("invalid_field", f"{name} nests lists or maps more than {MAX_ECHO_DEPTH} deep",
+                            request_id, field=name)
+    return value
 
 
 @dataclass(frozen=True)
@@ -144,12 +190,15 @@ class SpeakRequest:
         return [name for name in GROUPS if name in self.channels]
 
 
+_KIND_NAMES = {int: "an integer", float: "a number", str: "a string"}
+
+
 def _typed(header: dict[str, Any], name: str, kinds: tuple[type, ...], request_id: str) -> Any:
     value = header.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, kinds):
-        wanted = " or ".join(k.__name__ for k in kinds)
+        wanted = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
         raise ProtocolError("invalid_field", f"{name} must be {wanted}, got {type(value).__name__}",
                             request_id, field=name)
     if isinstance(value, float) and not math.isfinite(value):
@@ -164,24 +213,38 @@ def _channels_and_format(header: dict[str, Any], request_id: str,
     if not isinstance(channels, list) or not all(isinstance(c, str) and c in allowed for c in channels):
         raise ProtocolError("invalid_field", f"channels must be a list drawn from {', '.join(allowed)}",
                             request_id, field="channels")
-    curve_format = header.get("curve_format", "f32")
-    if curve_format not in CURVE_FORMATS:
-        raise ProtocolError("invalid_field", "curve_format must be 'f32' or 'f16'", request_id, field="curve_format")
-    return frozenset(channels), curve_format
+    return frozenset(channels), one_of(header, "curve_format", tuple(CURVE_FORMATS), request_id)
+
+
+def one_of(header: dict[str, Any], name: str, allowed: tuple[str, ...], request_id: str) -> str:
+    """A protocol field that names one of a fixed list (default: the first); anything else is invalid_field."""
+    value = header.get(name, allowed[0])
+    if not isinstance(value, str) or value not in allowed:
+        raise ProtocolError("invalid_field", f"{name} must be one of {', '.join(map(repr, allowed))}",
+                            request_id, field=name)
+    return value
+
+
+def checked_speak_text(value: Any, request_id: str) -> str:
+    """The ``text`` of a speak: a UTF-8 string (invalid_field if not a string, invalid_text if not UTF-8 or NUL)."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("invalid_text", "text is not valid UTF-8", request_id, field="text") from None
+    if not isinstance(value, str):
+        raise ProtocolError("invalid_field", "text must be a string", request_id, field="text")
+    if "\x00" in value:  # speech engines read C strings: a NUL would cut the line or crash them
+        raise ProtocolError("invalid_text", "text holds a NUL character (U+0000); remove it", request_id,
+                            field="text")
+    return value
 
 
 def parse_speak(header: dict[str, Any], limits: Limits) -> SpeakRequest:
     """Turn a ``speak`` header into a request, checking every field's type (ranges are the engine's job)."""
     request_id = request_id_of(header, limits, required=True)
     assert request_id is not None
-    text = header.get("text")
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ProtocolError("invalid_text", "text is not valid UTF-8", request_id, field="text") from None
-    if not isinstance(text, str):
-        raise ProtocolError("invalid_field", "text must be a string", request_id, field="text")
+    text = checked_speak_text(header.get("text"), request_id)
     voice = _typed(header, "voice", (str,), request_id)
     options: dict[str, Any] = {}
     for name in _SPEAK_NUMBERS:
@@ -227,10 +290,7 @@ def parse_listen(header: dict[str, Any], limits: Limits) -> ListenRequest:
     request_id = request_id_of(header, limits, required=True)
     assert request_id is not None
     sample_rate = _typed(header, "sample_rate", (int,), request_id)
-    audio_format = header.get("audio_format", "pcm16le")
-    if audio_format not in LIVE_AUDIO_FORMATS:
-        raise ProtocolError("invalid_field", f"audio_format must be one of {', '.join(LIVE_AUDIO_FORMATS)}",
-                            request_id, field="audio_format")
+    audio_format = one_of(header, "audio_format", tuple(LIVE_AUDIO_FORMATS), request_id)
     options: dict[str, Any] = {}
     for name in ("fps", "seed"):
         value = _typed(header, name, (int,), request_id)
@@ -291,16 +351,51 @@ class StreamWriter:
     frames_sent: int = 0
     chunks: int = 0
     samples: int = 0
+    #: A listen stream's ``frames`` replies numbered (queued for the client), their frames, and the
+    #: ``samples_in`` of the last one: the pushes answered, counted in the I/O thread.
+    replies: int = 0
+    frames_replied: int = 0
+    samples_answered: int = 0
+    #: Per numbered message not yet sent, what ``discard_unsent`` must take back: (num_frames of a reply or
+    #: -1, samples_answered before it).
+    _unsent: deque = dataclass_field(default_factory=deque)
 
     def _message(self, kind: str, *payloads: bytes, **fields_: Any) -> Outgoing:
         return {"v": VERSION, "type": kind, "id": self.request.id, **fields_}, payloads
 
     def number(self, message: Outgoing) -> list:
-        """Stamp the next ``seq`` on a message and pack it into frames."""
+        """Stamp the next ``seq`` on a message and pack it into frames (I/O thread, when it is queued)."""
         header, payloads = message
         header["seq"] = self.seq
         self.seq += 1
+        reply = header["type"] == "frames" and "samples_in" in header
+        self._unsent.append((header["num_frames"] if reply else -1, self.samples_answered))
+        if reply:
+            self.replies += 1
+            self.frames_replied += header["num_frames"]
+            self.samples_answered = header["samples_in"]
         return pack(header, *payloads)
+
+    def delivered(self) -> None:
+        """The oldest numbered message left for the client: it can no longer be discarded."""
+        if self._unsent:
+            self._unsent.popleft()
+
+    def discard_unsent(self) -> int:
+        """Every numbered message not yet sent is being dropped: take back its ``seq`` and counts.
+
+        The unsent messages are always the last ones numbered (a client's queue is first in, first out), so
+        the next message (the terminal one) gets the ``seq`` after the last one sent: no gap.
+        """
+        dropped = len(self._unsent)
+        self.seq -= dropped
+        for num_frames, samples_before in reversed(self._unsent):
+            if num_frames >= 0:
+                self.replies -= 1
+                self.frames_replied -= num_frames
+                self.samples_answered = samples_before
+        self._unsent.clear()
+        return dropped
 
     def start(self, voice: str, sample_rate: int) -> Outgoing:
         groups = [{"name": name, "channels": list(GROUPS[name])} for name in self.request.groups]
@@ -337,8 +432,8 @@ class StreamWriter:
         return self._message(
             "start", voice=None, model=model, sample_rate=request.sample_rate, fps=request.options.fps,
             audio_format=request.audio_format, curve_format=request.curve_format, groups=groups,
-            num_channels=sum(len(g["channels"]) for g in groups), max_delay_s=round(max_delay_s, 6),
-            max_delay_samples=int(math.ceil(max_delay_s * request.sample_rate)),
+            num_channels=sum(len(g["channels"]) for g in groups),
+            **live_delay(max_delay_s, request.sample_rate),
         )
 
     def live_update(self, update: Any, sample_rate: int) -> list[Outgoing]:
@@ -370,6 +465,16 @@ class StreamWriter:
     def error(self, code: str, message: str, field: str | None = None) -> Outgoing:
         extra = {"field": field} if field else {}
         return self._message("error", code=code, message=message, retryable=code in RETRYABLE, **extra)
+
+
+def live_delay(max_delay_s: float, sample_rate: int) -> dict[str, Any]:
+    """``max_delay_samples`` (whole input samples, the bound itself) and ``max_delay_s``, exactly the same span.
+
+    The session's bound is rounded up to whole samples once, and the seconds are derived from the samples,
+    so a client that converts either one into the other gets the same figure.
+    """
+    samples = int(math.ceil(max_delay_s * sample_rate - 1e-9))
+    return {"max_delay_s": samples / sample_rate, "max_delay_samples": samples}
 
 
 def events_fields(chunk: Any) -> dict[str, list[dict[str, Any]]]:

@@ -33,8 +33,8 @@ from .keys import check_allow_list, load_secret_key
 from .live import LiveRequest, open_live_request
 from .protocol import (
     DEFAULT_URL, HEARTBEAT_IVL_MS, HEARTBEAT_TIMEOUT_MS, PAYLOAD_TYPES, SUPPORTED_VERSIONS, VERSION, Limits,
-    ProtocolError, Outgoing, SpeakRequest, StreamWriter, check_envelope, error_header, pack, parse_push, parse_speak,
-    request_id_of, unpack_header,
+    ProtocolError, Outgoing, SpeakRequest, StreamWriter, check_envelope, echoed, error_header, pack, parse_hello,
+    parse_push, parse_speak, request_id_of, unpack_header,
 )
 from .scheduler import DeadlineScheduler
 from .transport import PeerTracker, is_loopback, needs_ipv6, receive
@@ -192,7 +192,7 @@ class VoiceRegistry:
         self.default = next(iter(self.engines))
 
     def get(self, name: str | None, request_id: str) -> Engine:
-        engine = self.engines.get(name or self.default)
+        engine = self.engines.get(self.default if name is None else name)
         if engine is None:
             raise ProtocolError("unknown_voice", f"voice {name!r} is not loaded; loaded: {', '.join(self.engines)}",
                                 request_id, field="voice")
@@ -325,10 +325,22 @@ class Daemon:
             try:
                 self._handle(identity, body, message.frames, message.size)
             except ProtocolError as error:
-                self._reply(identity, error.header())
+                self._reply(identity, self._outside_streams(identity, error).header())
             except Exception:  # a bug must not take the daemon down
                 LOG.exception("internal error handling a message")
                 self._reply(identity, error_header(None, "internal", "internal error; see the daemon log"))
+
+    def _outside_streams(self, identity: bytes, error: ProtocolError) -> ProtocolError:
+        """An error that answers a message, not a stream, never carries a running stream's id.
+
+        A second ``speak`` with a running id (duplicate_id), or a ``push`` to a running ``speak``, is answered
+        with ``id`` nil and ``about`` naming the id, so that a client does not take it for the terminal
+        message of the stream that is still running (docs/protocol.md section 8).
+        """
+        client = self.clients.get(identity)
+        if error.request_id is None or client is None or error.request_id not in client.requests:
+            return error
+        return ProtocolError(error.code, error.message, None, error.field, **{**error.extra, "about": error.request_id})
 
     def _handle(self, identity: bytes, body: list[bytes], frames: int | None = None, size: int = 0) -> None:
         """``frames`` and ``size``: the whole message's, of which ``body`` may hold only the first frames."""
@@ -355,7 +367,7 @@ class Daemon:
             self._forget(identity)
         else:
             self._reply(identity, {"v": VERSION, "type": self._reply_type[kind], "id": request_id,
-                                   **getattr(self, f"_{kind}")(header)})
+                                   **getattr(self, f"_{kind}")(header, request_id, identity)})
 
     def _shape_problem(self, kind: str, frames: int, size: int) -> tuple[str, str] | None:
         """The error code and text for a message over the size limit or with the wrong number of frames."""
@@ -370,32 +382,33 @@ class Daemon:
 
     _reply_type = {"hello": "welcome", "ping": "pong", "status": "status", "voices": "voices"}
 
-    def _hello(self, header: dict[str, Any]) -> dict[str, Any]:
-        offered = header.get("versions", [VERSION])
-        common = sorted(set(offered) & set(SUPPORTED_VERSIONS)) if isinstance(offered, list) else []
-        if not common:
-            raise ProtocolError("unsupported_version", f"no common protocol version in {offered!r}",
-                                versions=list(SUPPORTED_VERSIONS))
-        return {"version": common[-1], "versions": list(SUPPORTED_VERSIONS), "server": SERVER_NAME,
-                "instance": self.instance, "limits": self.limits.to_dict(),
+    def _hello(self, header: dict[str, Any], request_id: str | None, identity: bytes) -> dict[str, Any]:
+        return {"version": parse_hello(header, request_id), "versions": list(SUPPORTED_VERSIONS),
+                "server": SERVER_NAME, "instance": self.instance, "limits": self.limits.to_dict(),
                 "heartbeat_ivl_ms": HEARTBEAT_IVL_MS, "heartbeat_timeout_ms": HEARTBEAT_TIMEOUT_MS}
 
-    def _ping(self, header: dict[str, Any]) -> dict[str, Any]:
-        return {"t": header.get("t"), "instance": self.instance, "time_s": time.time()}
+    def _ping(self, header: dict[str, Any], request_id: str | None, identity: bytes) -> dict[str, Any]:
+        return {"t": echoed(header, "t", request_id), "instance": self.instance, "time_s": time.time()}
 
-    def _status(self, header: dict[str, Any]) -> dict[str, Any]:
+    def _status(self, header: dict[str, Any], request_id: str | None, identity: bytes) -> dict[str, Any]:
+        """``clients`` counts the clients the daemon holds state for (running requests, unsent messages) and the asker."""
         return {"instance": self.instance, "server": SERVER_NAME, "uptime_s": round(time.monotonic() - self.started, 3),
-                "clients": len(self.clients), "active_requests": self.active,
+                "clients": len(self.clients.keys() | {identity}), "active_requests": self.active,
                 "queued_requests": self.scheduler.queued(), "workers": self.config.workers,
                 "voices": list(self.voices.engines), "limits": self.limits.to_dict()}
 
-    def _voices(self, header: dict[str, Any]) -> dict[str, Any]:
+    def _voices(self, header: dict[str, Any], request_id: str | None, identity: bytes) -> dict[str, Any]:
         return {"voices": self.voices.describe()}
+
+    def _check_unique(self, identity: bytes, request_id: str) -> None:
+        """A speak or listen whose id is running is refused before anything else is checked (see _outside_streams)."""
+        client = self.clients.get(identity)
+        if client is not None and request_id in client.requests:
+            raise ProtocolError("duplicate_id", f"request {request_id!r} is already running; this one is refused "
+                                "and the running one goes on", request_id, field="id")
 
     def _check_capacity(self, identity: bytes, request_id: str) -> None:
         client = self.clients.get(identity)
-        if client is not None and request_id in client.requests:
-            raise ProtocolError("duplicate_id", f"request {request_id!r} is already running", request_id, field="id")
         if client is not None and len(client.requests) >= self.limits.max_requests_per_client:
             raise ProtocolError("busy", f"at most {self.limits.max_requests_per_client} running requests per client",
                                 request_id)
@@ -403,6 +416,7 @@ class Daemon:
             raise ProtocolError("busy", f"the daemon runs {self.active} requests, its limit; retry later", request_id)
 
     def _listen(self, identity: bytes, header: dict[str, Any]) -> None:
+        self._check_unique(identity, request_id_of(header, self.limits, required=True))
         request = open_live_request(header, self.limits, next(self._serials), identity)
         self._check_capacity(identity, request.id)
         client = self.clients.setdefault(identity, ClientState(identity))
@@ -434,7 +448,7 @@ class Daemon:
         try:
             audio, last = parse_push(header, payload, request.listen, self.limits, request.samples_queued)
         except ProtocolError as error:  # a refused push ends its stream, after the pushes before it are answered
-            request.queue_error(error.code, error.message)
+            request.queue_error(error.code, error.message, error.field)
         else:
             if len(request.inbox) >= self.limits.max_pending_pushes:
                 request.queue_error("overrun", f"more than {self.limits.max_pending_pushes} pushes waited to be "
@@ -445,6 +459,7 @@ class Daemon:
             self.scheduler.add(identity, request)
 
     def _speak(self, identity: bytes, header: dict[str, Any]) -> None:
+        self._check_unique(identity, request_id_of(header, self.limits, required=True))
         speak = parse_speak(header, self.limits)
         self._check_capacity(identity, speak.id)
         engine = self.voices.get(speak.voice, speak.id)
@@ -599,6 +614,7 @@ class Daemon:
         if request is None:
             return
         request.pending -= 1
+        request.writer.delivered()
         if request.first_audio is None and kind == "audio":
             request.first_audio = time.monotonic()
         if request.pending == 0 and not request.finished and not request.in_worker and request.ready():
@@ -621,11 +637,13 @@ class Daemon:
         self._retire(request)
 
     def _drop_queued(self, request: Request) -> None:
+        """Drop the request's messages not yet sent; its next ``seq`` follows the last one sent (no gap)."""
         client = self.clients.get(request.client)
         if client is not None:
             kept = [entry for entry in client.outbox if entry[0] != request.serial]
             client.outbox.clear()
             client.outbox.extend(kept)
+        request.writer.discard_unsent()
         request.pending = 0
 
     def _retire(self, request: Request) -> None:

@@ -400,10 +400,9 @@ class Session:
     def _to_stream(self, stream: StreamState, message: Message, now: float) -> None:
         stream.answered, stream.last_activity = True, now
         terminal = isinstance(message, (End, ErrorMessage))
-        if not isinstance(message, ErrorMessage):
+        if not isinstance(message, ErrorMessage):  # errors may come from the bridge, with no seq
             seq = getattr(message, "seq", -1)
-            # A terminal `end` may skip numbers: a cancel discards chunks the daemon had already numbered.
-            if seq != stream.next_seq and not (terminal and seq > stream.next_seq):
+            if seq != stream.next_seq:  # 0, 1, 2, ... with no gap, even after a cancel (section 5)
                 stream.failure = DaemonProtocolError(
                     f"request {stream.id}: message {seq} arrived where {stream.next_seq} was due (messages lost)")
                 self._forget(stream)
@@ -458,7 +457,15 @@ class Session:
         self._forget(reply)
 
     def _orphan_error(self, message: ErrorMessage) -> None:
-        """An error with no id answers the one request still waiting for its first message, if only one is."""
+        """An error with no id answers the one request still waiting for its first message, if only one is.
+
+        One with ``about`` refused a message about a running request (docs/protocol.md section 8) and
+        answers no waiting request: this client checks ids and pushes itself, so it is only logged.
+        """
+        if message.about is not None:
+            _LOG.warning("daemon refused a message about request %s: %s (%s)", message.about, message.message,
+                         message.code)
+            return
         waiting = [w for w in (*self.streams.values(), *self.replies.values()) if not w.answered]
         if len(waiting) != 1:
             _LOG.warning("daemon error without a request id: %s (%s)", message.message, message.code)
