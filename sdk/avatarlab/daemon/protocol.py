@@ -226,7 +226,10 @@ def one_of(header: dict[str, Any], name: str, allowed: tuple[str, ...], request_
 
 
 def checked_speak_text(value: Any, request_id: str) -> str:
-    """The ``text`` of a speak: a UTF-8 string (invalid_field if not a string, invalid_text if not UTF-8 or NUL)."""
+    """The ``text`` of a speak as a string: invalid_field if it is none, invalid_text if its bytes are not UTF-8.
+
+    What a string may hold (not empty, no NUL, the length limit) is ``options.checked_text``'s to say.
+    """
     if isinstance(value, bytes):
         try:
             value = value.decode("utf-8")
@@ -234,9 +237,6 @@ def checked_speak_text(value: Any, request_id: str) -> str:
             raise ProtocolError("invalid_text", "text is not valid UTF-8", request_id, field="text") from None
     if not isinstance(value, str):
         raise ProtocolError("invalid_field", "text must be a string", request_id, field="text")
-    if "\x00" in value:  # speech engines read C strings: a NUL would cut the line or crash them
-        raise ProtocolError("invalid_text", "text holds a NUL character (U+0000); remove it", request_id,
-                            field="text")
     return value
 
 
