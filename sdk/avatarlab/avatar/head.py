@@ -34,7 +34,7 @@ LIPS = (0.72, 0.38, 0.38)
 BROWS = (0.28, 0.19, 0.14)
 HAIR = (0.20, 0.13, 0.09)
 MOUTH = (0.30, 0.07, 0.08)
-TEETH = (0.95, 0.93, 0.87)
+TEETH = (0.9, 0.88, 0.82)
 TONGUE = (0.80, 0.38, 0.40)
 CLOTHES = (0.16, 0.24, 0.38)
 
@@ -57,8 +57,8 @@ VISEME_RECIPES: dict[str, dict[str, float]] = {
     "E": {"jawOpen": 0.4, "mouthStretchLeft": 0.45, "mouthStretchRight": 0.45},
     "ih": {"jawOpen": 0.22, "mouthSmileLeft": 0.3, "mouthSmileRight": 0.3, "mouthStretchLeft": 0.35,
            "mouthStretchRight": 0.35},
-    "oh": {"jawOpen": 0.45, "mouthFunnel": 0.75},
-    "ou": {"jawOpen": 0.15, "mouthPucker": 0.9, "mouthFunnel": 0.3},
+    "oh": {"jawOpen": 0.4, "mouthFunnel": 0.8, "mouthPucker": 0.15},
+    "ou": {"jawOpen": 0.2, "mouthPucker": 0.8, "mouthFunnel": 0.6},
 }
 _TONGUE_POSES = ("_tongueUp", "_tongueTip")
 
@@ -73,6 +73,8 @@ class Part:
     triangles: Array
     colors: Array
     shapes: dict[str, Array] = field(default_factory=dict)
+    #: per-vertex weights naming what a vertex is, for tests that label rendered pixels ('lip', 'lining': 0..1)
+    tags: dict[str, Array] = field(default_factory=dict)
 
     def shape(self, name: str) -> Array:
         return self.shapes.get(name, np.zeros_like(self.positions))
@@ -283,10 +285,15 @@ def _lining_colors(lining: Array) -> Array:
     return (np.asarray(LIPS) * (1 - first) + np.asarray(INNER_LIP) * first) * (1 - second) + np.asarray(GUMS) * second
 
 
+def _lip_weight(p: Array, marks: Landmarks) -> Array:
+    """1 on the lips' red, 0 on the skin."""
+    return lip_mask(p[:, 0], p[:, 1], marks.mouth_y, marks.mouth_half_width) * smoothstep(0.03, 0.06, p[:, 2])
+
+
 def _skin_colors(p: Array, marks: Landmarks) -> Array:
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
     color = np.tile(np.asarray(SKIN), (len(p), 1))
-    lips = lip_mask(x, y, marks.mouth_y, marks.mouth_half_width) * smoothstep(0.03, 0.06, z)
+    lips = _lip_weight(p, marks)
     brows = np.zeros(len(p))
     for side in (1.0, -1.0):
         arch = EYE_Y + 0.019 + 0.004 * np.exp(-(((x - side * 0.03) / 0.012) ** 2)) - 0.002 * (
@@ -443,7 +450,10 @@ def _build_skin() -> tuple[Part, Landmarks]:
     shapes = _skin_shapes(positions, regions, marks, normals)
     colors = _skin_colors(positions, marks)
     colors[base:] = _lining_colors(lining)
-    return Part("skin", "Skin", positions, triangles, colors, shapes), marks
+    lip = _lip_weight(positions, marks)
+    lip[base:] = 1.0 - np.clip(lining / 0.5 - 1.0, 0.0, 1.0)
+    tags = {"lip": lip, "lining": np.r_[np.zeros(base), lining]}
+    return Part("skin", "Skin", positions, triangles, colors, shapes, tags), marks
 
 
 def _eye_centre(skin: Array, side: float) -> Array:
@@ -544,7 +554,7 @@ def _build_mouth(marks: Landmarks) -> Part:
     walls[:, 2] = marks.mouth_z - 0.004 + 0.4 * (positions[:, 2] - centre[2] - 0.01)
     shapes.update(_corner_shapes(_corner_weights(walls, marks)))
     inward = positions * np.array([-1.0, 0.0, 0.0])
-    shapes["mouthFunnel"], shapes["mouthPucker"] = 0.3 * inward, 0.42 * inward
+    shapes["mouthFunnel"], shapes["mouthPucker"] = 0.3 * inward, 0.45 * inward
     sideways = _jaw_shapes(positions, 0.25 + 0.75 * jaw, marks)
     shapes["jawLeft"], shapes["jawRight"] = sideways["jawLeft"], sideways["jawRight"]
     shapes["mouthLeft"], shapes["mouthRight"] = _sideways(_mouth_weight(walls, marks))

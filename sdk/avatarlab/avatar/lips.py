@@ -169,14 +169,15 @@ def mouth_shapes(p: Array, f: LipFrame, jaw_move: Array) -> dict[str, Array]:
     shapes["mouthClose"] = _both(f, close_up * down, close_lo * (down - gap))
 
     # funnel: lips flare forward into an open O (corners drawn in, edges parted along the profile)
-    funnel_up = _vec(n, 0.0, 0.0045 * opening, 0.0055 + 0.0025 * edge_up)
-    funnel_lo = _vec(n, 0.0, -0.0055 * opening, 0.0055 + 0.0025 * edge_lo)
+    rounded = opening**1.5  # parted most in the middle: an O, not a slot
+    funnel_up = _vec(n, 0.0, 0.0052 * rounded, 0.0055 + 0.0025 * edge_up)
+    funnel_lo = _vec(n, 0.0, -0.0062 * rounded, 0.0055 + 0.0025 * edge_lo)
     shapes["mouthFunnel"] = col(band) * (_vec(n, -0.30 * x) + _both(f, funnel_up, funnel_lo))
     # pucker: closed lips pushed forward and gathered; the red bunches up and down, the slit stays shut
     pucker_up = _vec(n, 0.0, 0.0014 * rise_up, 0.0015 * edge_up)
     pucker_lo = _vec(n, 0.0, -0.0016 * rise_lo, 0.0015 * edge_lo)
     forward = 0.0068 * (0.45 + 0.55 * opening)
-    shapes["mouthPucker"] = col(band) * (_vec(n, -0.42 * x, 0.0, forward) + _both(f, pucker_up, pucker_lo))
+    shapes["mouthPucker"] = col(band) * (_vec(n, -0.45 * x, 0.0, forward) + _both(f, pucker_up, pucker_lo))
     # rolls: the red turns into the mouth; the edge goes back, the border comes towards the slit
     roll = lambda t: t * np.exp(-((t / 1.25) ** 4))  # noqa: E731
     back_up, back_lo = np.exp(-((f.t_up / 1.2) ** 2)), np.exp(-((f.t_lo / 1.0) ** 2))
