@@ -20,9 +20,9 @@ Array = np.ndarray
 
 # ---- proportions (head-centred coordinates) ---------------------------------------------------------------
 HEAD_RADII = (0.074, 0.100, 0.088)
-ROWS, COLUMNS = 44, 72  # latitude rows and longitude columns of the skin grid away from the mouth
+ROWS, COLUMNS = 48, 80  # latitude rows and longitude columns of the skin grid away from the mouth
 #: The grid is denser around the mouth: (extra density at its peak, width in radians) for rows and for columns.
-ROW_CROWDING, COLUMN_CROWDING = (5.0, 0.12), (3.0, 0.44)
+ROW_CROWDING, COLUMN_CROWDING = (5.0, 0.1), (2.8, 0.4)
 MOUTH_UNIT_Y = -0.45  # mouth line on the unit sphere before shaping
 EYE_X, EYE_Y, EYE_RADIUS = 0.031, 0.018, 0.0125
 EYE_PROTRUSION = 0.0035  # eyeball centre in front of the socket floor
