@@ -22,7 +22,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from avatarlab_bridge.hosts import AllowedHosts, host_name, is_loopback
-from daemon_process import free_port, running_daemon, spawn_daemon, wait_ready
+from daemon_process import free_port, has_ipv6_loopback, running_daemon, spawn_daemon, wait_ready
 from web_processes import health, running_bridge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -379,3 +379,10 @@ def test_missing_web_files_are_a_clear_404(tmp_path):
             assert status == 404, (path, status)
             assert str(tmp_path) in json.loads(body)["message"]
         assert b"npm ci" in get_with_host(port, "/vendor/three/build/three.module.js", "127.0.0.1")[1]
+
+
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+def test_bridge_reaches_a_daemon_on_ipv6():
+    with running_daemon(url=f"tcp://[::1]:{free_port()}") as daemon, running_bridge(daemon.url) as port:
+        status, body = health(port)
+        assert status == 200 and body["daemon"] == "up", body

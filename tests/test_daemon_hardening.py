@@ -19,7 +19,7 @@ from avatarlab.daemon.keys import KeyFileError
 from avatarlab.daemon.server import DaemonConfig, DaemonConfigError, check_security, insecure_warning
 from avatarlab.daemon.transport import is_loopback, needs_ipv6
 
-from daemon_process import free_port, run_serve, running_daemon, spawn_daemon, wait_for_log
+from daemon_process import free_port, run_serve, running_daemon, spawn_daemon, wait_for_log, has_ipv6_loopback
 from test_daemon import Wire
 
 
@@ -237,16 +237,7 @@ def test_one_malformed_allowed_key_stops_the_start_and_is_named(tmp_path: Path) 
 
 # ---- binding ------------------------------------------------------------------------------------------
 
-def _has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
 def test_an_ipv6_bind_serves() -> None:
     with running_daemon(url=f"tcp://[::1]:{free_port()}") as daemon:
         wire = Wire(daemon.url, ipv6=True)  # a ZeroMQ client needs IPv6 on too

@@ -13,6 +13,8 @@ import msgpack
 import zmq
 import zmq.asyncio
 
+from avatarlab.daemon.transport import needs_ipv6
+
 log = logging.getLogger("avatarlab_bridge")
 
 
@@ -138,5 +140,7 @@ def new_dealer(url: str, hwm: int = 64) -> zmq.asyncio.Socket:
     socket.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
     socket.setsockopt(zmq.HEARTBEAT_IVL, 1000)
     socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, 30000)
+    if needs_ipv6(url):  # tcp://[::1]:5555: ZeroMQ connects to an IPv6 address only with this on
+        socket.setsockopt(zmq.IPV6, 1)
     socket.connect(url)
     return socket
