@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pygltflib as gl
-import pytest
 
 from avatarlab.avatar.gltf import BufferPacker
+from tools import needs
 
 JS_DIR = Path(__file__).parent / "js"
 
@@ -24,7 +24,7 @@ def _node_ready() -> str | None:
     return None
 
 
-needs_node = pytest.mark.skipif(_node_ready() is not None, reason=_node_ready() or "")
+needs_node = needs(_node_ready())
 
 
 def run_js(script: str, path: Path) -> dict:

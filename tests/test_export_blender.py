@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from avatarlab.avatar import default_avatar_glb
 from avatarlab.avatar.head import shape_names
 from avatarlab.export.glb import animate_avatar
+from tools import command_missing, needs
 
 SCRIPT = Path(__file__).parent / "blender" / "check_glb.py"
 
 
-@pytest.mark.skipif(shutil.which("blender") is None, reason="blender not installed (make test installs it)")
+@needs(command_missing("blender", package="blender"))
 def test_blender_imports_shape_keys_and_actions(engine, tmp_path: Path) -> None:
     utterance = engine.speak("Nice to meet you.", fps=30)
     glb, _ = animate_avatar(default_avatar_glb(), utterance.frames, "auto", "meet", {"audio": "meet.wav"})

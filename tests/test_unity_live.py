@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 
 from daemon_process import running_daemon
-from test_unity_plugin import HAVE_MONO, _load_builder, run_runner, summary
+from test_unity_plugin import _load_builder, run_runner, summary
+from tools import command_missing, needs
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(not HAVE_MONO, reason="Mono's mcs/mono are not installed (make test installs mono-mcs, mono-runtime)")
+pytestmark = needs(command_missing("mcs", "mono", package="mono-mcs, mono-runtime"))
 
 LINE = "Hello there, how are you today?"
 LIVE_TESTS = ("LineInRandomPiecesGetsOneReplyPerPush", "ReleaseDoesNotDependOnHowTheAudioIsCut",

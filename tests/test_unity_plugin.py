@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -23,10 +22,10 @@ import pytest
 import zmq
 
 from daemon_process import free_port, running_daemon, spawn_daemon, wait_ready
+from tools import command_missing, needs
 
 ROOT = Path(__file__).resolve().parents[1]
-HAVE_MONO = shutil.which("mcs") is not None and shutil.which("mono") is not None
-pytestmark = pytest.mark.skipif(not HAVE_MONO, reason="Mono's mcs/mono are not installed (make test installs mono-mcs, mono-runtime)")
+pytestmark = needs(command_missing("mcs", "mono", package="mono-mcs, mono-runtime"))
 
 
 def _load_builder():

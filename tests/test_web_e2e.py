@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from daemon_process import running_daemon
+from tools import browser_missing, needs
 from web_processes import drive_demo, running_bridge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,9 +28,7 @@ ARTIFACTS = ROOT / "out/test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VOWELS = set("aeiouɑɐɒɔəɚɛɜɪʊʌæøœy")
 
-needs_browser = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and (PKG / "node_modules/playwright-core").exists()),
-    reason="needs Debian chromium and `npm ci` in threejs_client (make test installs both)")
+needs_browser = needs(browser_missing())
 
 
 def test_node_unit_tests():

@@ -21,6 +21,7 @@ import pytest
 
 from avatarlab.output import wav_bytes
 from daemon_process import running_daemon
+from tools import browser_missing, needs
 from web_processes import drive_demo, running_bridge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,9 +30,7 @@ ARTIFACTS = ROOT / "out/test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LINE = "Bob bought a big blue map, and maybe more maps."
 
-pytestmark = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and (PKG / "node_modules/playwright-core").exists()),
-    reason="needs Debian chromium and `npm ci` in threejs_client (make test installs both)")
+pytestmark = needs(browser_missing())
 
 
 @pytest.fixture(scope="module")

@@ -16,3 +16,26 @@ IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 def needs(missing: str | None) -> pytest.MarkDecorator:
     """Skip when `missing` names what is absent (None when all is there); in CI run anyway and fail."""
     return pytest.mark.skipif(missing is not None and not IN_CI, reason=f"{missing} (make test installs it as root)")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot drive Chromium here (None when they can)."""
+    from pathlib import Path
+    import shutil
+
+    package = Path(__file__).resolve().parents[1] / "threejs_client"
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not Path(shutil.which("chromium") or "/usr/bin/chromium").exists():
+        return "Debian chromium is not installed (make web-tools)"
+    if not (package / "node_modules/playwright-core").is_dir() or not (package / "node_modules/three").is_dir():
+        return "threejs_client/node_modules is missing (npm ci --prefix threejs_client)"
+    return None
+
+
+def command_missing(*commands: str, package: str) -> str | None:
+    """'X is not installed (Debian package)' for the first command not on PATH."""
+    import shutil
+
+    absent = [command for command in commands if shutil.which(command) is None]
+    return f"{', '.join(absent)} not installed (Debian {package})" if absent else None
