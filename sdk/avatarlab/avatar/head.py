@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..channels import ARKIT_BLENDSHAPES, OCULUS_VISEMES
-from .lips import INNER_LIP_ROWS, MOUTH_HALF_WIDTH, LipFrame, inner_lip_rows, jaw_weight, lip_frame, lip_mask, lip_relief, mouth_shapes
+from .lips import (INNER_LIP_ROWS, MOUTH_HALF_WIDTH, LipFrame, inner_lip_rows, jaw_weight, lip_frame, lip_mask,
+                   lip_relief, mouth_shapes, smoothstep)
 
 Array = np.ndarray
 
@@ -91,11 +92,6 @@ class Landmarks:
 
 
 # ---- small maths ------------------------------------------------------------------------------------------
-def smoothstep(edge0: float, edge1: float, x: Array) -> Array:
-    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
 def gauss(x: Array, y: Array, cx: float, cy: float, sx: float, sy: float) -> Array:
     return np.exp(-(((x - cx) / sx) ** 2) - ((y - cy) / sy) ** 2)
 

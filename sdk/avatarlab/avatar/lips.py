@@ -33,6 +33,7 @@ INNER_LIP_ROWS = ((0.0007, 0.0016, 0.0), (0.0019, 0.0031, 0.35), (0.0033, 0.0043
 
 
 def smoothstep(edge0: float, edge1: float, x: Array) -> Array:
+    """0 below edge0, 1 above edge1, a smooth cubic between (edges may be reversed)."""
     t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
