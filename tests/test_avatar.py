@@ -88,3 +88,38 @@ def test_khronos_validator_and_three_js_accept_the_default_avatar(tmp_path: Path
     loaded = run_js("three_load.mjs", path)
     assert loaded["meshes"] and all(set(m["dictionary"]) == set(shape_names()) for m in loaded["meshes"])
     assert {"Head", "LeftEye", "RightEye"} <= set(loaded["nodes"])
+
+
+def _slit_pairs(skin) -> tuple[np.ndarray, np.ndarray]:
+    """The split mouth line: (upper edge, lower edge) vertex indices that share a rest position."""
+    keys = {}
+    for index, point in enumerate(np.round(skin.positions, 9)):
+        keys.setdefault(tuple(point), []).append(index)
+    pairs = [v for v in keys.values() if len(v) == 2]
+    upper = np.array([min(pair, key=lambda i: abs(skin.shape("jawOpen")[i, 1])) for pair in pairs])
+    lower = np.array([max(pair, key=lambda i: abs(skin.shape("jawOpen")[i, 1])) for pair in pairs])
+    return upper, lower
+
+
+def test_mouth_close_seals_the_lips_against_the_open_jaw(head) -> None:
+    """ARKit's convention, as authored: jawOpen = w with mouthClose = w brings the lip edges together again."""
+    skin = head.head_parts[0]
+    upper, lower = _slit_pairs(skin)
+    assert len(upper) >= 20
+    move = lambda w, names: skin.positions + w * sum(skin.shape(n) for n in names)  # noqa: E731
+    for w in (0.2, 0.5, 1.0):
+        opened, sealed = move(w, ["jawOpen"]), move(w, ["jawOpen", "mouthClose"])
+        assert np.abs(opened[lower, 1] - opened[upper, 1]).max() > 0.02 * w  # the jaw parts them ...
+        np.testing.assert_allclose(sealed[lower], sealed[upper], atol=1e-6)  # ... and mouthClose shuts them
+
+
+@pytest.mark.parametrize("name", ["mouthPressLeft", "mouthPucker", "mouthShrugLower", "mouthShrugUpper",
+                                  "mouthSmileLeft", "mouthFrownRight", "mouthDimpleLeft", "mouthStretchLeft",
+                                  "mouthLeft", "mouthRollLower", "mouthRollUpper", "viseme_PP"])
+def test_closed_lip_shapes_never_part_the_lips(head, name: str) -> None:
+    """Shapes that keep the mouth shut move both edges of the mouth line alike (the rolls only tuck one back)."""
+    skin = head.head_parts[0]
+    upper, lower = _slit_pairs(skin)
+    delta = skin.shape(name)
+    axes = [0, 1] if "Roll" in name or name == "viseme_PP" else [0, 1, 2]
+    np.testing.assert_allclose(delta[lower][:, axes], delta[upper][:, axes], atol=1e-9)

@@ -4,8 +4,8 @@ Everything is written in lip coordinates: ``s = |x| / W`` across the mouth (0 at
 ``t``, the distance from the slit in units of that lip's red height (0 on the slit, 1 on the lip's border).
 Targets are authored the way ARKit defines them and face capture drives them:
 
-- shapes that keep the lips together (press, pucker, roll, shrug, smile...) move both edges of the slit alike,
-  so the lips never part or pass through each other;
+- shapes that keep the lips together (press, pucker, roll, shrug, smile...) move both edges of the slit alike
+  (a roll only tucks its lip back), so the lips never part or pass through each other;
 - shapes that open the mouth (jawOpen, funnel, lowerDown, upperUp) move the edges apart along ``sqrt(1 - s^2)``,
   so openings are round, not boxy, and the corners stay joined;
 - ``mouthClose`` is sculpted against the open jaw: with ``jawOpen = w`` and ``mouthClose = w`` the edges meet
