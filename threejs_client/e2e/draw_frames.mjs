@@ -82,8 +82,8 @@ try {
   for (const pass of job.passes) {
     const labels = pass.labels ? Object.fromEntries(Object.entries(pass.labels).map(([k, p]) => [k, token(p)])) : null;
     const spec = { width: job.width, height: job.height, fps: job.fps, camera: job.camera,
-      background: pass.background || job.background,
-      columns: job.columns, frames, avatar, antialias: Boolean(pass.antialias), labels, fallback: pass.fallback || [0, 0, 0] };
+      background: pass.background || job.background, columns: job.columns, frames, avatar,
+      antialias: Boolean(pass.antialias), labels, fallback: pass.fallback || [0, 0, 0] };
     const result = { name: pass.name, ...await page.evaluate((s) => window.setupPass(s), spec), files: [], times: [] };
     if (pass.save) {
       mkdirSync(pass.save, { recursive: true });

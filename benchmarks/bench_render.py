@@ -1,0 +1,209 @@
+"""Video render speed: the offscreen renderer (OpenGL on Mesa llvmpipe, CPU only) beside three.js in headless
+Chromium (WebGL on SwiftShader, CPU only) drawing the same frames of the default avatar speaking a real line, in the
+same run; and the renderer's peak memory at two video lengths.
+
+    .venv/bin/python benchmarks/bench_render.py            ->  benchmarks/results/render.json + render.md
+    .venv/bin/python benchmarks/bench_render.py --quick    # smoke test: 20 frames, short videos
+
+- frames: every video frame of the line at 30 fps (frame i shows the curves at i / 30 s), head-and-shoulders camera
+  (the default framing), 512x512 and 1920x1080. Both renderers draw each frame and read its pixels back to the CPU
+  (a video renderer must); three.js is posed by the web client's FaceDriver from a CurveTrack, as in the browser.
+- "as shipped": our default anti-aliasing on llvmpipe (FXAA) beside the web demo's WebGLRenderer({antialias: true})
+  (MSAA 4x); "no anti-aliasing": both off, the same rasterization work.
+- fps = frames / total drawing time, after 3 warm-up frames; x real time = fps / 30. The ratio is ours / three.js.
+- video: render_video end to end (drawing, H.264 + AAC encoding in ffmpeg, muxing) at the default settings.
+- memory: render_video at 512x512 in a fresh process, the line tiled to two lengths; peak RSS of the Python process
+  (renderer, llvmpipe) and of ffmpeg.
+The 1-minute load average is recorded at the start and the end: other work on the 2 cores slows both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from avatarlab.render import Avatar, Curves, Renderer, RenderSettings, load_curves, render_video  # noqa: E402
+from threejs_frames import CHROMIUM, PKG, Pass, browser_missing, draw_with_threejs  # noqa: E402
+
+LINE = "The bridge to the northern village washed away in the storm, so mind your step."
+FPS = 30
+SIZES = ((512, 512), (1920, 1080))
+CONFIGS = (("as shipped", "auto", True), ("no anti-aliasing", "none", False))  # (name, ours, three.js antialias)
+MEMORY_SECONDS = (10.0, 60.0)
+WARMUP = 3
+
+
+def machine() -> dict:
+    cpu = platform.processor() or "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
+    three = json.loads((PKG / "node_modules/three/package.json").read_text())["version"]
+    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
+                            text=True).stdout.strip()
+    return {"cpu_model": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "chromium": chromium,
+            "three": three, "git": commit}
+
+
+def ours(avatar: Avatar, poses: np.ndarray, size: tuple[int, int], antialias: str) -> dict:
+    """Draw and read back every pose (RGB, as render_video does); per-frame milliseconds."""
+    with Renderer(avatar, RenderSettings(size=size, fps=FPS, antialias=antialias)) as renderer:
+        for pose in poses[:WARMUP]:
+            renderer.render(pose, components=3)
+        times = []
+        for pose in poses:
+            start = time.perf_counter()
+            renderer.render(pose, components=3)
+            times.append((time.perf_counter() - start) * 1000)
+        device = renderer.gl.label
+    return {"times_ms": times, "device": device}
+
+
+def video(curves: Curves, size: tuple[int, int], out: Path) -> dict:
+    """render_video end to end at the default settings."""
+    result = render_video(curves, out / f"line-{size[0]}x{size[1]}.mp4", RenderSettings(size=size, fps=FPS))
+    return {"frames": result.frames, "audio_s": result.duration_s, "wall_s": result.elapsed_s,
+            "fps": result.render_fps, "x_real_time": result.realtime_factor}
+
+
+def first_frames(curves: Curves, count: int) -> Curves:
+    """The line cut to its first ``count`` video frames (for --quick)."""
+    samples = min(len(curves.audio), -(-count * curves.sample_rate // FPS))
+    return Curves(curves.fps, curves.values[:count], curves.audio[:samples], curves.sample_rate, curves.label)
+
+
+def summary(times_ms: list[float]) -> dict:
+    total = sum(times_ms) / 1000
+    return {"frames": len(times_ms), "fps": len(times_ms) / total, "x_real_time": len(times_ms) / total / FPS,
+            "ms_median": float(np.median(times_ms)), "ms_p90": float(np.percentile(times_ms, 90))}
+
+
+def memory_child(curves_json: Path, seconds: float, out: Path) -> None:
+    """(In a fresh process) render the line tiled to ``seconds`` at 512x512; print peak RSS in MiB as JSON."""
+    line = load_curves(curves_json)
+    repeats = int(np.ceil(seconds / line.duration_s))
+    samples = int(round(seconds * line.sample_rate))
+    audio = np.tile(line.audio, repeats)[:samples]
+    values = np.tile(line.values, (repeats, 1))[:-(-samples * line.fps // line.sample_rate)]
+    curves = Curves(line.fps, values, audio, line.sample_rate, "tiled")
+    result = render_video(curves, out, RenderSettings(size=(512, 512), fps=FPS))
+    kib = 1024  # ru_maxrss is in KiB on Linux
+    print(json.dumps({"seconds": curves.duration_s, "frames": result.frames, "wall_s": result.elapsed_s,
+                      "python_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kib,
+                      "ffmpeg_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / kib}))
+
+
+def memory(curves_json: Path, seconds: float, out: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--memory-child", str(seconds), "--curves", str(curves_json),
+                           "--video", str(out)], capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def markdown(result: dict) -> str:
+    m, load = result["machine"], result["load_average_1m"]
+    lines = ["# Video render benchmark", "",
+             f"`benchmarks/bench_render.py`, {result['date']}: {m['cores']} cores ({m['cpu_model']}), shared; "
+             f"1-minute load average {load['start']:.2f} at the start, {load['end']:.2f} at the end (other work "
+             "on the cores slows both renderers). The default avatar saying "
+             f"\"{result['line']}\" ({result['audio_s']:.2f} s, {result['frames']} frames at {FPS} fps), "
+             "head-and-shoulders camera. Each renderer draws every frame and reads it back to the CPU.", "",
+             f"- ours: {result['ours_device']}", f"- three.js {m['three']} in {m['chromium']} (headless): "
+             f"{result['threejs_gl']}", "",
+             "| size | anti-aliasing | ours fps | ours x real time | three.js fps | three.js x real time | "
+             "ours / three.js |", "|---|---|---:|---:|---:|---:|---:|"]
+    for row in result["draw"]:
+        a, b = row["ours"], row["threejs"]
+        lines.append(f"| {row['size']} | {row['config']} ({row['ours_antialias']} / {row['threejs_antialias']}) | "
+                     f"{a['fps']:.1f} | {a['x_real_time']:.2f} | {b['fps']:.1f} | {b['x_real_time']:.2f} | "
+                     f"**{a['fps'] / b['fps']:.2f}x** |")
+    lines += ["", "Whole videos (`render_video`: drawing, H.264 + AAC in ffmpeg, muxing; default settings):", "",
+              "| size | frames | wall s | fps | x real time |", "|---|---:|---:|---:|---:|"]
+    for row in result["video"]:
+        lines.append(f"| {row['size']} | {row['frames']} | {row['wall_s']:.2f} | {row['fps']:.1f} | "
+                     f"{row['x_real_time']:.2f} |")
+    lines += ["", "Peak memory of a 512x512 render (fresh process each; the line tiled to the length):", "",
+              "| video length | frames | Python process peak RSS | ffmpeg peak RSS |", "|---:|---:|---:|---:|"]
+    for row in result["memory"]:
+        lines.append(f"| {row['seconds']:.0f} s | {row['frames']} | {row['python_peak_mib']:.0f} MiB | "
+                     f"{row['ffmpeg_peak_mib']:.0f} MiB |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, help="results folder (default benchmarks/results; with --quick, none)")
+    parser.add_argument("--quick", action="store_true", help="20 frames and 3 s / 6 s videos (a smoke test)")
+    parser.add_argument("--memory-child", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--curves", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--video", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.curves, args.memory_child, args.video)
+        return 0
+    if browser_missing():
+        print(f"bench_render: {browser_missing()}", file=sys.stderr)
+        return 1
+    from avatarlab.engine import Engine
+    from avatarlab.output import write_utterance
+
+    load_start = os.getloadavg()[0]
+    utterance = Engine().speak(LINE, fps=FPS, seed=1)
+    curves = Curves.from_utterance(utterance)
+    frames = curves.video_frames(FPS)
+    poses = np.stack([curves.at(i / FPS) for i in range(frames)])[:20 if args.quick else None]
+    avatar = Avatar.load()
+    draw, videos, device, threejs_gl = [], [], "", ""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for size in SIZES:
+            camera = avatar.camera("head-shoulders", size[0] / size[1])
+            for config, our_aa, their_aa in CONFIGS:
+                mine = ours(avatar, poses, size, our_aa)
+                theirs = draw_with_threejs(work / "threejs", ROOT / "models/avatar/default_head.glb", size, camera,
+                                           poses, [Pass("lit", antialias=their_aa, time=len(poses), warmup=WARMUP)],
+                                           fps=FPS)[0]
+                device, threejs_gl = mine["device"], theirs.gl_renderer
+                draw.append({"size": f"{size[0]}x{size[1]}", "config": config,
+                             "ours_antialias": "FXAA" if our_aa == "auto" else "none",
+                             "threejs_antialias": "MSAA 4x" if their_aa else "none",
+                             "ours": summary(mine["times_ms"]), "threejs": summary(theirs.times_ms)})
+                print(draw[-1]["size"], config, f"ours {draw[-1]['ours']['fps']:.1f} fps, "
+                      f"three.js {draw[-1]['threejs']['fps']:.1f} fps", flush=True)
+            videos.append({"size": f"{size[0]}x{size[1]}", **video(first_frames(curves, len(poses)), size, work)})
+        write_utterance(utterance, work, "line")
+        mem = [memory(work / "line.json", seconds, work / f"memory-{seconds:.0f}.mp4")
+               for seconds in ((3.0, 6.0) if args.quick else MEMORY_SECONDS)]
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "line": LINE, "audio_s": curves.duration_s,
+              "frames": len(poses), "fps": FPS, "camera": "head-shoulders", "ours_device": device,
+              "threejs_gl": threejs_gl, "draw": draw, "video": videos, "memory": mem,
+              "load_average_1m": {"start": load_start, "end": os.getloadavg()[0]}, "quick": args.quick}
+    text = markdown(result)
+    print(text)
+    out = args.out or (None if args.quick else ROOT / "benchmarks/results")
+    if out is None:
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "render.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out / "render.md").write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
