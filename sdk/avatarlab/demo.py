@@ -129,7 +129,9 @@ def _avatarlab(*args: str) -> list[str]:
 
 def start_processes(config: DemoConfig) -> dict[str, subprocess.Popen]:
     daemon = subprocess.Popen(_avatarlab("serve", "--bind", config.daemon_url))
-    bridge = subprocess.Popen(_avatarlab("bridge", "--daemon", config.daemon_url, "--port", str(config.port)))
+    # the bridge logs warnings only: its access log would bury the address among the readiness polls
+    bridge = subprocess.Popen(_avatarlab("bridge", "--daemon", config.daemon_url, "--port", str(config.port),
+                                         "--log-level", "WARNING"))
     return {"daemon": daemon, "bridge": bridge}
 
 
