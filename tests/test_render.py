@@ -145,6 +145,42 @@ def test_antialiasing_smooths_edges_and_none_is_hard(head) -> None:
     assert edge_levels("msaa") > 20
 
 
+@pytest.mark.parametrize("kind", ["default", "skinned", "mask"])
+def test_fxaa_on_the_avatars_bands_matches_fxaa_on_the_whole_frame(kind, head, monkeypatch) -> None:
+    """FXAA runs only over bands of rows as wide as the posed avatar's triangles (coverage.py): the picture is the
+    same, pixel for pixel, as filtering every pixel, also with the head turned far and a transparent frame, while
+    the bands cover well under the whole frame."""
+    from avatarlab.render import renderer as renderer_module
+
+    avatar = head if kind == "default" else Avatar.load(synthetic_avatar(kind))
+    poses = [{"jawOpen": 0.6, "aa": 0.5}, {"headYaw": 0.9, "headRoll": 0.4, "headPitch": -0.3}]
+    areas: list[float] = []
+    bands = renderer_module.band_rectangles
+
+    def measured(parts, size):
+        rectangles = bands(parts, size)
+        areas.append(float(np.prod(rectangles[:, 2:] - rectangles[:, :2], axis=1).sum()) / (size[0] * size[1]))
+        return rectangles
+
+    def whole_frame(parts, size):
+        return np.array([[0, 0, size[0], size[1]]], np.float32)
+
+    def frames(transparent: bool) -> list[np.ndarray]:
+        with Renderer(avatar, RenderSettings(size=(192, 108), transparent=transparent, antialias="fxaa")) as renderer:
+            return [renderer.render(pose) for pose in poses]
+
+    for transparent in (False, True):
+        monkeypatch.setattr(renderer_module, "band_rectangles", measured)
+        banded = frames(transparent)
+        monkeypatch.setattr(renderer_module, "band_rectangles", whole_frame)
+        full = frames(transparent)
+        for pose, a, b in zip(poses, banded, full):
+            different = int((a != b).any(axis=-1).sum())
+            assert different == 0, f"{kind} {pose} transparent={transparent}: {different} pixels differ"
+    save_artifact(f"fxaa_bands_{kind}.png", banded[1])
+    assert max(areas) < 0.6, f"the bands cover {max(areas):.0%} of the frame"
+
+
 # ---- glTF features on synthetic avatars -----------------------------------------------------------------------
 def _nose(image: np.ndarray) -> tuple[float, float]:
     return centroid(reddish(image))

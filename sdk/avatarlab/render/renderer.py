@@ -8,16 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .avatar import Avatar
-from .camera import Camera, scene_bounds
+from .camera import Camera
 from .context import GLContext, create_context
 from .errors import RenderError
 from .images import read_image
 from .morph import Morpher
+from .coverage import BAND_ROWS, band_rectangles, clip_to_pixels, rectangle_triangles
 from .rig import pose_vector
 from .scene import Material, Primitive
 from .settings import Background, RenderSettings
 from .shaders import (AVATAR_FRAGMENT, AVATAR_VERTEX, BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, FXAA_FRAGMENT,
-                      POST_VERTEX, variant)
+                      FXAA_VERTEX, variant)
 
 _SRGB8_ALPHA8 = 0x8C43
 _CLAMP_TO_EDGE = 33071
@@ -34,8 +35,6 @@ _SLOTS = (("base_color_texture", "u_base_texture", True, 0, "HAS_BASE_TEXTURE"),
           ("occlusion_texture", "u_occlusion_texture", False, 3, "HAS_OCCLUSION_TEXTURE"),
           ("emissive_texture", "u_emissive_texture", True, 4, "HAS_EMISSIVE_TEXTURE"))
 _JOINT_UNIT = 5
-#: FXAA runs only over the avatar's box on screen, grown by this share of its size (head turns, open jaws).
-_FXAA_MARGIN = 0.15
 
 
 @dataclass
@@ -54,6 +53,8 @@ class _Draw:
     textures: list[tuple[object, int]]  # (GL texture, unit)
     skinned: bool
     centroid: np.ndarray
+    triangles: np.ndarray  # (m, 3) vertex indices, for placing FXAA's bands (coverage.py)
+    posed: np.ndarray | None = None  # the positions last drawn (morphed), in the node's space
 
 
 def _unit_rows(directions: np.ndarray) -> np.ndarray:
@@ -108,7 +109,7 @@ class Renderer:
                 samples = min(4, ctx.max_samples)
                 self._scene = ctx.framebuffer(ctx.renderbuffer(size, 4, samples=samples),
                                               ctx.depth_renderbuffer(size, samples=samples))
-            elif self.antialias == "fxaa":
+            elif self.antialias == "fxaa":  # the scene into a texture; FXAA from it into the read-back buffer
                 colour = ctx.texture(size, 4)
                 self._scene = ctx.framebuffer(colour, ctx.depth_renderbuffer(size))
                 self._post = self._build_fxaa(colour)
@@ -118,11 +119,11 @@ class Renderer:
             raise RenderError(f"cannot make a {self.width}x{self.height} framebuffer on {self.gl.label}: {error}; "
                               "try a smaller --size") from error
         self._programs: dict[frozenset[str], object] = {}
+        self._palettes: dict[int, np.ndarray] = {}
         self._textures: dict[tuple[int, bool], object] = {}
         self._joint_textures: dict[int, object] = {}
         self._draws = self._build_draws()
         self._background = self._build_background(self.settings.background)
-        self._bounds = scene_bounds(self.avatar.scene)
 
     def _program(self, features: frozenset[str]):
         """The avatar program compiled for these features (cached); lights are set once."""
@@ -191,7 +192,7 @@ class Renderer:
         vao = ctx.vertex_array(program, content, index_buffer=indices, index_element_size=4, skip_errors=True)
         centroid = primitive.positions.mean(axis=0) if count else np.zeros(3)
         return _Draw(node, mesh, primitive, morpher, vao, program, positions, normals, material, textures, skinned,
-                     centroid)
+                     centroid, primitive.indices.astype(np.intp))
 
     def _texture(self, index: int, srgb: bool):
         """GL texture for glTF texture ``index`` (None when missing or undecodable)."""
@@ -222,13 +223,15 @@ class Renderer:
         return self.ctx.vertex_array(program, [(self.ctx.buffer(corners.tobytes()), "2f", "in_corner")])
 
     def _build_fxaa(self, colour):
+        """FXAA's program and a vertex buffer for up to one rectangle per band (coverage.py)."""
         import moderngl
 
         colour.filter = (moderngl.LINEAR, moderngl.LINEAR)
         colour.repeat_x = colour.repeat_y = False
-        program = self.ctx.program(vertex_shader=POST_VERTEX, fragment_shader=FXAA_FRAGMENT)
+        program = self.ctx.program(vertex_shader=FXAA_VERTEX, fragment_shader=FXAA_FRAGMENT)
         _set(program, "u_texel", np.array([1.0 / self.width, 1.0 / self.height]))
-        return self._quad(program), colour
+        corners = self.ctx.buffer(reserve=(-(-self.height // BAND_ROWS)) * 6 * 2 * 4, dynamic=True)
+        return self.ctx.vertex_array(program, [(corners, "2f", "in_pixel")]), corners, colour
 
     def _build_background(self, background: Background):
         if background.image is None or self.settings.transparent:
@@ -258,53 +261,93 @@ class Renderer:
 
         With ``settings.transparent`` colour is straight (not premultiplied) alpha; otherwise alpha is 255.
         """
+        if components not in (3, 4):
+            raise ValueError(f"components must be 3 (RGB) or 4 (RGBA), got {components!r}")
+        if components == 4:
+            return np.ascontiguousarray(self.draw_frame(pose, camera)[::-1])
+        self._draw_frame(pose, camera)
+        data = self._target.read(components=3, alignment=1)
+        return np.ascontiguousarray(np.frombuffer(data, dtype=np.uint8).reshape(self.height, self.width, 3)[::-1])
+
+    def draw_frame(self, pose: Mapping[str, float] | np.ndarray | None = None, camera: Camera | None = None,
+                   out: np.ndarray | None = None) -> np.ndarray:
+        """The frame for ``pose`` as (height, width, 4) uint8 RGBA **bottom row first** (OpenGL's order), read
+        straight into ``out`` when given: a video reuses a few buffers instead of making and flipping a copy of
+        every frame. Straight alpha with ``settings.transparent``, else alpha is 255."""
+        shape = (self.height, self.width, 4)
+        if out is None:
+            out = np.empty(shape, np.uint8)
+        elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous {shape} uint8 array, got {out.shape} {out.dtype}")
+        self._draw_frame(pose, camera)
+        self._target.read_into(out, components=4, alignment=1)
+        if self.settings.transparent:
+            _unpremultiply(out)
+        return out
+
+    def _draw_frame(self, pose: Mapping[str, float] | np.ndarray | None, camera: Camera | None) -> None:
+        """Draw, then resolve or filter, into the read-back buffer."""
         if self.gl is None:
             raise RenderError("this Renderer is closed")
         camera = camera or self.camera
-        self._draw(pose_vector(pose), camera)
-        self._finish_frame(camera)
-        data = self._target.read(components=components, alignment=1)
-        image = np.frombuffer(data, dtype=np.uint8).reshape(self.height, self.width, components)[::-1]
-        if self.settings.transparent and components == 4:
-            return _unpremultiply(image)
-        return np.ascontiguousarray(image)
-
-    def _screen_box(self, camera: Camera) -> tuple[int, int, int, int]:
-        """The avatar's rest box on screen (x, y, width, height in pixels, GL's bottom-left origin), with a margin."""
-        low, high = self._bounds
-        corners = np.array([[x, y, z, 1.0] for x in (low[0], high[0]) for y in (low[1], high[1])
-                            for z in (low[2], high[2])])
-        clip = corners @ (camera.projection(self.width / self.height) @ camera.view()).T
-        if (clip[:, 3] <= 1e-6).any():
-            return 0, 0, self.width, self.height
-        ndc = clip[:, :2] / clip[:, 3:4]
-        (x0, y0), (x1, y1) = ndc.min(axis=0), ndc.max(axis=0)
-        grow_x, grow_y = (x1 - x0) * _FXAA_MARGIN, (y1 - y0) * _FXAA_MARGIN
-        left = int(np.clip(np.floor((x0 - grow_x + 1) / 2 * self.width), 0, self.width))
-        right = int(np.clip(np.ceil((x1 + grow_x + 1) / 2 * self.width), 0, self.width))
-        bottom = int(np.clip(np.floor((y0 - grow_y + 1) / 2 * self.height), 0, self.height))
-        top = int(np.clip(np.ceil((y1 + grow_y + 1) / 2 * self.height), 0, self.height))
-        return left, bottom, right - left, top - bottom
-
-    def _finish_frame(self, camera: Camera) -> None:
-        """Resolve MSAA, or copy the frame and run FXAA over the avatar's part of it, into the read-back buffer."""
-        import moderngl
-
+        world = self._draw(pose_vector(pose), camera)
         if self.antialias == "msaa":
             self.ctx.copy_framebuffer(self._target, self._scene)
         elif self._post is not None:
-            vao, colour = self._post
-            self.ctx.copy_framebuffer(self._target, self._scene)
-            x, y, width, height = self._screen_box(camera)
-            if width > 0 and height > 0:
-                self._target.use()
-                self.ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
-                self._target.scissor = (x, y, width, height)
-                colour.use(0)
-                vao.render(moderngl.TRIANGLE_STRIP)
-                self._target.scissor = None
+            self._fxaa(camera, world)
 
-    def _draw(self, pose: np.ndarray, camera: Camera) -> None:
+    def _fxaa(self, camera: Camera, world: dict[int, np.ndarray]) -> None:
+        """Copy the frame into the read-back buffer, then filter the bands of it the avatar reaches (coverage.py)."""
+        import moderngl
+
+        vao, corners, colour = self._post
+        ctx = self.ctx
+        ctx.copy_framebuffer(self._target, self._scene)
+        rectangles = self._fxaa_rectangles(camera, world)
+        if len(rectangles) == 0:
+            return
+        triangles = rectangle_triangles(rectangles)
+        corners.write(triangles)
+        self._target.use()
+        ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
+        colour.use(0)
+        vao.render(moderngl.TRIANGLES, vertices=len(triangles))
+
+    def _fxaa_rectangles(self, camera: Camera, world: dict[int, np.ndarray]) -> np.ndarray:
+        """Where FXAA runs: the bands the posed avatar's triangles reach, or the whole frame when a vertex is
+        behind the camera plane."""
+        size = (self.width, self.height)
+        view_projection = camera.projection(self.width / self.height) @ camera.view()
+        parts = []
+        for draw in self._draws:
+            positions = draw.posed if draw.posed is not None else draw.primitive.positions
+            if draw.skinned:
+                positions = self._skin_on_cpu(draw, positions)
+                matrix = view_projection
+            else:
+                matrix = view_projection @ world[draw.node]
+            pixels = clip_to_pixels(positions, matrix, size)
+            if pixels is None:
+                return np.array([[0, 0, self.width, self.height]], np.float32)
+            parts.append((pixels, draw.triangles))
+        return band_rectangles(parts, size)
+
+    def _skin_on_cpu(self, draw: _Draw, positions: np.ndarray) -> np.ndarray:
+        """World positions of a skinned draw's vertices, blended as the vertex shader blends them."""
+        primitive = draw.primitive
+        palette = self._palettes[self.avatar.scene.nodes[draw.node].skin]
+        weights = primitive.weights / np.maximum(primitive.weights.sum(axis=1, keepdims=True), 1e-9)
+        weights[primitive.weights.sum(axis=1) <= 0] = (1.0, 0.0, 0.0, 0.0)
+        joints = np.clip(primitive.joints.astype(np.intp), 0, len(palette) - 1)
+        placed = np.zeros((len(positions), 3))
+        for k in range(4):
+            matrices = palette[joints[:, k]]
+            placed += weights[:, k:k + 1] * (np.einsum("nij,nj->ni", matrices[:, :3, :3], positions)
+                                             + matrices[:, :3, 3])
+        return placed
+
+    def _draw(self, pose: np.ndarray, camera: Camera) -> dict[int, np.ndarray]:
+        """Draw the background and the avatar in ``pose`` into the scene buffer; returns the nodes' world matrices."""
         import moderngl
 
         ctx, scene, rig = self.ctx, self.avatar.scene, self.avatar.rig
@@ -343,6 +386,7 @@ class Renderer:
             for draw in blended:
                 self._draw_one(draw, weights, world)
             ctx.depth_mask = True
+        return world
 
     def _upload_joints(self, world: dict[int, np.ndarray]) -> None:
         import moderngl
@@ -351,6 +395,7 @@ class Renderer:
         for skin_index in {scene.nodes[d.node].skin for d in self._draws if d.skinned}:
             skin = scene.skins[skin_index]
             palette = np.stack([world.get(j, np.eye(4)) for j in skin.joints]) @ skin.inverse_bind
+            self._palettes[skin_index] = palette
             data = np.ascontiguousarray(palette.transpose(0, 2, 1), dtype=np.float32)  # a row of texels = columns
             texture = self._joint_textures.get(skin_index)
             if texture is None:
@@ -362,18 +407,14 @@ class Renderer:
     def _draw_one(self, draw: _Draw, weights: dict[int, np.ndarray], world: dict[int, np.ndarray]) -> None:
         import moderngl
 
-        ctx, program, material = self.ctx, draw.program, draw.material
+        program, material = draw.program, draw.material
         if draw.morpher is not None:
             mesh_weights = weights.get(draw.mesh, self.avatar.scene.meshes[draw.mesh].default_weights)
             positions, normals = draw.morpher.apply(mesh_weights)
-            draw.positions.write(positions.tobytes())
-            draw.normals.write(normals.tobytes())
-        model = world[draw.node]
-        if draw.skinned:
-            self._joint_textures[self.avatar.scene.nodes[draw.node].skin].use(_JOINT_UNIT)
-        else:
-            _set(program, "u_model", model.T)
-            _set(program, "u_normal_matrix", np.linalg.inv(model[:3, :3]))  # GL reads it transposed
+            draw.positions.write(positions)
+            draw.normals.write(normals)
+            draw.posed = positions
+        model = self._place(draw, program, world)
         _set(program, "u_base_color", np.array(material.base_color))
         _set(program, "u_metallic", material.metallic)
         _set(program, "u_roughness", material.roughness)
@@ -385,14 +426,31 @@ class Renderer:
             _set(program, "u_occlusion_strength", material.occlusion_texture.scale)
         for texture, unit in draw.textures:
             texture.use(unit)
-        if material.double_sided:
+        self._cull(draw, model)
+        draw.vao.render(moderngl.TRIANGLES)
+
+    def _cull(self, draw: _Draw, model: np.ndarray) -> None:
+        """Back faces off unless the material is double-sided; a mirrored node turns its winding round."""
+        import moderngl
+
+        ctx = self.ctx
+        if draw.material.double_sided:
             ctx.disable(moderngl.CULL_FACE)
         else:
             ctx.enable(moderngl.CULL_FACE)
             ctx.cull_face = "back"
         mirrored = not draw.skinned and np.linalg.det(model[:3, :3]) < 0
         ctx.front_face = "cw" if mirrored else "ccw"
-        draw.vao.render(moderngl.TRIANGLES)
+
+    def _place(self, draw: _Draw, program, world: dict[int, np.ndarray]) -> np.ndarray:
+        """Bind the draw's joint palette, or set its model and normal matrices; returns its node's world matrix."""
+        model = world[draw.node]
+        if draw.skinned:
+            self._joint_textures[self.avatar.scene.nodes[draw.node].skin].use(_JOINT_UNIT)
+        else:
+            _set(program, "u_model", model.T)
+            _set(program, "u_normal_matrix", np.linalg.inv(model[:3, :3]))  # GL reads it transposed
+        return model
 
     # ---- lifetime -----------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -407,10 +465,8 @@ class Renderer:
         self.close()
 
 
-def _unpremultiply(image: np.ndarray) -> np.ndarray:
-    """Blending into a transparent frame leaves colour multiplied by alpha; VP9 alpha wants it straight."""
+def _unpremultiply(image: np.ndarray) -> None:
+    """Blending into a transparent frame leaves colour multiplied by alpha; VP9 alpha wants it straight (in place)."""
     alpha = image[..., 3:4].astype(np.float32)
     colour = image[..., :3].astype(np.float32) * 255.0 / np.maximum(alpha, 1.0)
-    out = image.copy()
-    out[..., :3] = np.where(alpha > 0, np.clip(colour + 0.5, 0, 255), 0).astype(np.uint8)
-    return out
+    image[..., :3] = np.where(alpha > 0, np.clip(colour + 0.5, 0, 255), 0).astype(np.uint8)

@@ -237,29 +237,29 @@ void main() {
 }
 """
 
-POST_VERTEX = """
+# FXAA runs over rectangles in pixels that cover the avatar and the pixels next to it (coverage.py).
+FXAA_VERTEX = """
 #version 330
-in vec2 in_corner;
-out vec2 v_uv;
+uniform vec2 u_texel;  // 1 / frame size
+in vec2 in_pixel;
 void main() {
-    v_uv = in_corner;
-    gl_Position = vec4(in_corner * 2.0 - 1.0, 0.0, 1.0);
+    gl_Position = vec4(in_pixel * u_texel * 2.0 - 1.0, 0.0, 1.0);
 }
 """
 
-# FXAA (Lottes' reduced variant): blur along the local edge direction where contrast is high. One pass over
-# the frame; alpha is filtered with the colour so transparent edges stay smooth too.
+# FXAA (Lottes' reduced variant): blur along the local edge direction where contrast is high. Alpha is filtered
+# with the colour so transparent edges stay smooth too.
 FXAA_FRAGMENT = """
 #version 330
 uniform sampler2D u_image;
 uniform vec2 u_texel;
-in vec2 v_uv;
 out vec4 frag_colour;
 
 float luma(vec4 c) { return dot(c.rgb, vec3(0.299, 0.587, 0.114)) + c.a * 0.25; }
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
+    vec2 uv = gl_FragCoord.xy * u_texel;
     ivec2 last = textureSize(u_image, 0) - 1;
     vec4 m = texelFetch(u_image, p, 0);
     vec4 nw = texelFetch(u_image, clamp(p + ivec2(-1, -1), ivec2(0), last), 0);
@@ -277,8 +277,8 @@ void main() {
     float reduce = max((lnw + lne + lsw + lse) * 0.25 * 0.125, 1.0 / 128.0);
     float scale = 1.0 / (min(abs(dir.x), abs(dir.y)) + reduce);
     dir = clamp(dir * scale, vec2(-8.0), vec2(8.0)) * u_texel;
-    vec4 a = 0.5 * (texture(u_image, v_uv + dir * (1.0 / 3.0 - 0.5)) + texture(u_image, v_uv + dir * (2.0 / 3.0 - 0.5)));
-    vec4 b = a * 0.5 + 0.25 * (texture(u_image, v_uv - dir * 0.5) + texture(u_image, v_uv + dir * 0.5));
+    vec4 a = 0.5 * (texture(u_image, uv + dir * (1.0 / 3.0 - 0.5)) + texture(u_image, uv + dir * (2.0 / 3.0 - 0.5)));
+    vec4 b = a * 0.5 + 0.25 * (texture(u_image, uv - dir * 0.5) + texture(u_image, uv + dir * 0.5));
     float lb = luma(b);
     frag_colour = (lb < low || lb > high) ? a : b;
 }

@@ -80,7 +80,7 @@ def iter_frames(source: Source, settings: RenderSettings | None = None, *, audio
     own = renderer is None
     renderer = renderer or Renderer(_avatar(avatar, settings), settings)
     try:
-        yield from _frames(curves, renderer, settings.fps, 4)
+        yield from _frames(curves, renderer, settings.fps)
     finally:
         if own:
             renderer.close()
@@ -97,10 +97,10 @@ def _check_renderer(renderer: Renderer | None, settings: RenderSettings) -> None
                                  "make a Renderer with the same settings", different[0])
 
 
-def _frames(curves: Curves, renderer: Renderer, fps: int, components: int) -> Iterator[Frame]:
+def _frames(curves: Curves, renderer: Renderer, fps: int) -> Iterator[Frame]:
     for index in range(curves.video_frames(fps)):
         t = index / fps
-        yield Frame(index, t, renderer.render(curves.at(t), components=components))
+        yield Frame(index, t, renderer.render(curves.at(t)))
 
 
 def _progress(progress: bool | Callable[[int, int], None], total: int):
@@ -140,12 +140,11 @@ def render_video(source: Source, out: str | os.PathLike, settings: RenderSetting
     bar, report = _progress(progress, total)
     try:
         with VideoEncoder(out, settings.size, settings.fps, curves.audio, curves.sample_rate, settings.transparent,
-                          settings.crf) as encoder:
-            components = 4 if settings.transparent else 3
-            for frame in _frames(curves, renderer, settings.fps, components):
-                encoder.write(frame.image)
+                          settings.crf, bottom_up=True) as encoder:
+            for index in range(total):  # read back bottom row first into reused buffers: no copy per frame
+                encoder.write(renderer.draw_frame(curves.at(index / settings.fps), out=encoder.frame_buffer()))
                 if report is not None:
-                    report(frame.index + 1, total)
+                    report(index + 1, total)
             encoder.finish()
     finally:
         if bar is not None:
