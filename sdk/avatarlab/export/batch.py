@@ -1,11 +1,12 @@
-"""Batch export: dialogue lines -> WAV + curves JSON (+ CSV) + GLB each, on every core, resumable.
+"""Batch export: dialogue lines -> WAV + curves JSON (+ CSV) + GLB (+ MP4) each, on every core, resumable.
 
 A line is either spoken by a TTS voice or, when its CSV row names an ``audio`` file, a recorded take animated
 with ``avatarlab.lipsync`` (its text, if any, is the transcript); both give the same files.
 Each worker process loads its Engine once (per voice) and the avatar once. A line counts as done when all its
 files exist and its GLB records the same job fingerprint (text, voice, options, the recording's content hash,
 avatar, profile), so a rerun skips finished lines and redoes changed ones. Files are written with
-write_files_atomically: an interrupted line leaves nothing that looks finished.
+write_files_atomically: an interrupted line leaves nothing that looks finished. With ``Settings.video`` each line
+also gets an MP4, a stage of its own with its own fingerprint (export/video.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from ..engine import Utterance
@@ -33,6 +35,7 @@ from ..options import SynthesisOptions, checked_text
 from ..output import check_writable, curves_dict, live_link_csv, name_from, slugify, wav_bytes, write_files_atomically
 from ..avatar.gltf import glb_json_chunk
 from .glb import EXTRAS_KEY, animate_avatar
+from .video import VideoOptions, close_renderers, render_line_video, video_done
 
 CSV_COLUMNS = ("id", "text", "voice", "emotion", "speed", "audio")
 #: The columns that only a TTS line uses; on a row with ``audio`` they are an error, not silently ignored.
@@ -84,6 +87,7 @@ class Settings:
     profile: str = "auto"
     csv_too: bool = False
     force: bool = False
+    video: VideoOptions | None = None  # also render <name>.mp4
 
     @property
     def avatar_digest(self) -> str:
@@ -101,6 +105,8 @@ class LineResult:
     synthesis_s: float = 0.0
     export_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    video_frames: int = 0  # frames of the video rendered for this line (0: none rendered)
+    video_s: float = 0.0
 
 
 @dataclass
@@ -120,8 +126,14 @@ class Summary:
     def text(self) -> str:
         done, skipped, failed = self.count("done"), self.count("skipped"), len(self.failed)
         audio = sum(r.audio_s for r in self.results if r.status == "done")
+        videos = [r for r in self.results if r.video_frames]
+        rendered = ""
+        if videos:
+            frames, seconds = sum(r.video_frames for r in videos), sum(r.video_s for r in videos)
+            rendered = (f"; {len(videos)} video{'s' if len(videos) != 1 else ''} rendered, {frames} frames at "
+                        f"{frames / seconds if seconds > 0 else 0:.1f} frames/s")
         lines = [f"{done} exported, {skipped} already done (skipped), {failed} failed"
-                 f" in {self.wall_s:.1f} s ({audio:.1f} s of speech)"
+                 f" in {self.wall_s:.1f} s ({audio:.1f} s of speech{rendered})"
                  + (f" - interrupted, {self.left} left: run the same command again to export them"
                     if self.interrupted else "")]
         lines += [f"  failed {r.name}: {r.error}" for r in self.failed]
@@ -134,6 +146,10 @@ def output_paths(out_dir: Path, name: str, csv_too: bool) -> dict[str, Path]:
     if csv_too:
         paths["csv"] = out_dir / f"{name}.csv"
     return paths
+
+
+def video_path(out_dir: Path, name: str) -> Path:
+    return out_dir / f"{name}.mp4"
 
 
 def _line_name(raw_id: str, text: str, taken: set[str]) -> str:
@@ -294,14 +310,21 @@ def _finished_extras(line: Line, settings: Settings) -> dict[str, Any] | None:
     return recorded if recorded.get("job") == job_fingerprint(line, settings) else None
 
 
+def _video_done(line: Line, settings: Settings) -> bool:
+    return settings.video is None or video_done(video_path(settings.out_dir, line.name),
+                                                job_fingerprint(line, settings), settings.video)
+
+
 def is_done(line: Line, settings: Settings) -> bool:
-    return _finished_extras(line, settings) is not None
+    return _finished_extras(line, settings) is not None and _video_done(line, settings)
 
 
 def _remove_stale_parts(out_dir: Path, name: str) -> None:
-    """Temporary files a killed run left for this line (write_files_atomically cleans up on errors, not on kill)."""
-    for stale in out_dir.glob(f".{glob_escape(name)}.*.part"):
-        stale.unlink(missing_ok=True)
+    """Temporary files a killed run left for this line (write_files_atomically and the video encoder clean up on
+    errors and Ctrl-C, not on kill): ``.<file>.*.part``, and the encoder's ``.<name>.mp4.*.audio``."""
+    for pattern in (f".{glob_escape(name)}.*.part", f".{glob_escape(name)}.mp4.*.audio"):
+        for stale in out_dir.glob(pattern):
+            stale.unlink(missing_ok=True)
 
 
 def glob_escape(name: str) -> str:
@@ -312,6 +335,9 @@ def glob_escape(name: str) -> str:
 _ENGINES: dict[str | None, Any] = {}
 _THREADS: int | None = None
 _STOP: Any = None  # in a worker: the batch's stop Event, set when it is interrupted
+_FRAMES: Any = None  # where rendered frame counts go: a callable (in-process) or a Queue (worker processes)
+#: A worker sends its frame count to the batch's progress bar at most this often (seconds).
+FRAME_REPORT_S = 0.25
 
 
 def _engine(voice: str | None):
@@ -323,10 +349,14 @@ def _engine(voice: str | None):
     return _ENGINES[voice]
 
 
-def _init_worker(threads: int | None, preload_voices: tuple[str | None, ...], stop: Any = None) -> None:
-    """Load the voices up front (none when every line is a recording: lip sync needs no Engine)."""
-    global _THREADS, _STOP
-    _THREADS, _STOP = threads, stop
+def _init_worker(threads: int | None, preload_voices: tuple[str | None, ...], stop: Any = None,
+                 frames: Any = None) -> None:
+    """Load the voices up front (none when every line is a recording: lip sync needs no Engine); share the cores
+    among the workers' llvmpipe threads too (read when a worker makes its GL context), unless the user chose."""
+    global _THREADS, _STOP, _FRAMES
+    _THREADS, _STOP, _FRAMES = threads, stop, frames
+    if threads is not None:
+        os.environ.setdefault("LP_NUM_THREADS", str(threads))
     for voice in preload_voices:
         try:
             _engine(voice)
@@ -349,29 +379,22 @@ def _speak(line: Line) -> tuple[Utterance, list[str]]:
 
 
 def export_line(line: Line, settings: Settings) -> LineResult:
-    """Synthesize (or lip-sync) one line and write its files atomically; errors come back as a failed result."""
-    started = time.perf_counter()
+    """Synthesize (or lip-sync) one line and write its files atomically, then render its video (from the files on
+    disk when only the video is missing or stale); errors come back as a failed result."""
     try:
-        utterance, notes = _speak(line)
-        synthesized = time.perf_counter()
-        paths = output_paths(settings.out_dir, line.name, settings.csv_too)
-        extras = {"audio": paths["wav"].name, "curves": paths["json"].name, "text": line.text or utterance.text,
-                  "voice": utterance.voice, "fps": line.options.fps, "sample_rate": utterance.sample_rate,
-                  "duration_s": round(utterance.duration_s, 6), "avatar": settings.avatar_label,
-                  "job": job_fingerprint(line, settings)}
-        if line.audio is not None:
-            extras.update(recording=line.audio.path.name, method=utterance.method)
-        glb, info = animate_avatar(settings.avatar, utterance.frames, settings.profile, line.name, extras)
-        files = {
-            paths["wav"]: wav_bytes(utterance.audio, utterance.sample_rate),
-            paths["json"]: (json.dumps(curves_dict(utterance, paths["wav"].name), ensure_ascii=False) + "\n").encode(),
-            paths["glb"]: glb,
-        }
-        if settings.csv_too:
-            files[paths["csv"]] = live_link_csv(utterance).encode("utf-8")
-        write_files_atomically(files)
-        return LineResult(line.name, "done", audio_s=utterance.duration_s, synthesis_s=synthesized - started,
-                          export_s=time.perf_counter() - synthesized, warnings=notes + info.warnings())
+        extras = None if settings.force else _finished_extras(line, settings)
+        if extras is None:
+            result, utterance = _export_files(line, settings)
+        else:
+            result, utterance = LineResult(line.name, "done", audio_s=float(extras.get("duration_s") or 0.0)), None
+        if settings.video is not None:
+            source = utterance if utterance is not None else \
+                output_paths(settings.out_dir, line.name, settings.csv_too)["json"]
+            with _FrameReport() as report:
+                result.video_frames, result.video_s = render_line_video(
+                    source, video_path(settings.out_dir, line.name), job_fingerprint(line, settings),
+                    settings.avatar, settings.avatar_digest, settings.video, report)
+        return result
     except AvatarLabError as error:
         return LineResult(line.name, "failed", error=str(error))
     except OSError as error:
@@ -379,6 +402,61 @@ def export_line(line: Line, settings: Settings) -> LineResult:
                           + (f" ({error.filename})" if error.filename else ""))
     except Exception as error:  # noqa: BLE001 - a batch reports every line's error and goes on
         return LineResult(line.name, "failed", error=f"{type(error).__name__}: {error}")
+
+
+def _export_files(line: Line, settings: Settings) -> tuple[LineResult, Utterance]:
+    """Speak the line and write its WAV, curves JSON, GLB (and CSV) together; the Utterance comes back for the
+    video."""
+    started = time.perf_counter()
+    utterance, notes = _speak(line)
+    synthesized = time.perf_counter()
+    paths = output_paths(settings.out_dir, line.name, settings.csv_too)
+    extras = {"audio": paths["wav"].name, "curves": paths["json"].name, "text": line.text or utterance.text,
+              "voice": utterance.voice, "fps": line.options.fps, "sample_rate": utterance.sample_rate,
+              "duration_s": round(utterance.duration_s, 6), "avatar": settings.avatar_label,
+              "job": job_fingerprint(line, settings)}
+    if line.audio is not None:
+        extras.update(recording=line.audio.path.name, method=utterance.method)
+    glb, info = animate_avatar(settings.avatar, utterance.frames, settings.profile, line.name, extras)
+    files = {
+        paths["wav"]: wav_bytes(utterance.audio, utterance.sample_rate),
+        paths["json"]: (json.dumps(curves_dict(utterance, paths["wav"].name), ensure_ascii=False) + "\n").encode(),
+        paths["glb"]: glb,
+    }
+    if settings.csv_too:
+        files[paths["csv"]] = live_link_csv(utterance).encode("utf-8")
+    write_files_atomically(files)
+    result = LineResult(line.name, "done", audio_s=utterance.duration_s, synthesis_s=synthesized - started,
+                        export_s=time.perf_counter() - synthesized, warnings=notes + info.warnings())
+    return result, utterance
+
+
+class _FrameReport:
+    """Counts rendered frames for the batch's progress bar: straight to it in-process, through the workers' queue
+    (a few times a second) from a worker process."""
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self.sent = time.monotonic()
+
+    def __call__(self, frames: int) -> None:
+        if callable(_FRAMES):
+            _FRAMES(frames)
+        elif _FRAMES is not None:
+            self.pending += frames
+            if time.monotonic() - self.sent >= FRAME_REPORT_S:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.pending and _FRAMES is not None and not callable(_FRAMES):
+            _FRAMES.put(self.pending)
+        self.pending, self.sent = 0, time.monotonic()
+
+    def __enter__(self) -> _FrameReport:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.flush()
 
 
 def _export_queued(line: Line, settings: Settings) -> LineResult:
@@ -394,7 +472,8 @@ def _finished_on_disk(todo: list[Line], reported: set[str], settings: Settings) 
     (finished while the interrupt was handled), so the summary counts what really is there."""
     results = []
     for line in todo:
-        if line.name not in reported and (extras := _finished_extras(line, settings)) is not None:
+        if line.name not in reported and (extras := _finished_extras(line, settings)) is not None \
+                and _video_done(line, settings):
             results.append(LineResult(line.name, "done", audio_s=float(extras.get("duration_s") or 0.0)))
     return results
 
@@ -417,7 +496,8 @@ def run_batch(items: Iterable[Line | BadLine], settings: Settings, jobs: int | N
             todo.append(item)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     bar = _progress_bar(len(summary.results) + len(todo), len(summary.results), progress)
-    results = _run(todo, settings, jobs)
+    frames_bar = _frames_bar(progress and settings.video is not None and bool(todo))
+    results = _run(todo, settings, jobs, frames_bar.update if frames_bar is not None else None)
     reported: set[str] = set()
     try:
         for result in results:
@@ -434,8 +514,10 @@ def run_batch(items: Iterable[Line | BadLine], settings: Settings, jobs: int | N
         summary.results += finished
         summary.left = len(todo) - len(reported) - len(finished)
     finally:
-        if bar is not None:
-            bar.close()
+        for shown in (frames_bar, bar):
+            if shown is not None:
+                shown.close()
+        close_renderers()
     summary.wall_s = time.perf_counter() - started
     return summary
 
@@ -448,20 +530,32 @@ def _progress_bar(total: int, initial: int, enabled: bool):
     return tqdm(total=total, initial=initial, unit="line", desc="exporting", file=sys.stderr, dynamic_ncols=True)
 
 
-def _run(todo: list[Line], settings: Settings, jobs: int) -> Iterator[LineResult]:
+def _frames_bar(enabled: bool):
+    """With --video, a second bar under the lines: video frames rendered so far, across workers, and their rate."""
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit="frame", desc="rendering", file=sys.stderr, dynamic_ncols=True, position=1, leave=False)
+
+
+def _run(todo: list[Line], settings: Settings, jobs: int, frames_done: Callable[[int], None] | None = None
+         ) -> Iterator[LineResult]:
+    """Results as lines finish; ``frames_done(n)`` hears of rendered video frames as they are drawn."""
     if not todo:
         return
     preload = next(((line.voice,) for line in todo if line.audio is None), ())  # the first TTS line's voice
     if jobs == 1:
-        _init_worker(None, preload)
+        _init_worker(None, preload, None, frames_done)
         for line in todo:
             yield export_line(line, settings)
         return
     # spawn, not fork: the parent may hold threads (tqdm) and worker ONNX sessions must start clean
     context = get_context("spawn")
     stop = context.Event()
+    frames = context.Queue() if frames_done is not None else None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(max(1, (os.cpu_count() or jobs) // jobs), preload, stop)) as pool:
+                             initargs=(max(1, (os.cpu_count() or jobs) // jobs), preload, stop, frames)) as pool:
         pending: dict[Future, Line] = {}
         queue = iter(todo)
         try:
@@ -470,7 +564,9 @@ def _run(todo: list[Line], settings: Settings, jobs: int) -> Iterator[LineResult
                 if len(pending) >= 2 * jobs:
                     break
             while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                finished, _ = wait(pending, timeout=FRAME_REPORT_S if frames is not None else None,
+                                   return_when=FIRST_COMPLETED)
+                _drain(frames, frames_done)
                 for future in finished:
                     line = pending.pop(future)
                     try:
@@ -484,3 +580,13 @@ def _run(todo: list[Line], settings: Settings, jobs: int) -> Iterator[LineResult
             stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+    _drain(frames, frames_done)  # what the workers sent last, now that they have exited
+
+
+def _drain(frames: Any, frames_done: Callable[[int], None] | None) -> None:
+    """Hand the frame counts the workers sent to the progress bar."""
+    while frames is not None and frames_done is not None:
+        try:
+            frames_done(frames.get_nowait())
+        except Empty:
+            return

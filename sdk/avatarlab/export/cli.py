@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from ..options import SynthesisOptions
+from ..errors import InvalidOptionError
+from ..render.settings import CAMERA_PRESETS, DEFAULT_BACKGROUND, DEFAULT_CAMERA, FPS_CHOICES, MAX_SIDE
 from .batch import CSV_COLUMNS, ExportError, Line, Settings, read_csv_lines, run_batch
 from .retarget import AUTO, profile_names
 
@@ -14,7 +16,8 @@ EXIT_SOME_FAILED = 1
 
 _EXPORT_HELP = f"""\
 Export dialogue lines offline: for each line a WAV, the curves JSON (docs/curves-json.md) and a GLB with the
-avatar and a glTF animation of its morph targets and head/eye rotations (docs/export.md).
+avatar and a glTF animation of its morph targets and head/eye rotations (docs/export.md); with --video also an
+MP4 of the avatar saying it (H.264 + AAC, rendered offscreen on the CPU or a GPU, docs/render.md).
 
 SOURCE is a line of text, or a .csv file with a header row and the columns
 {', '.join(CSV_COLUMNS)} (each row needs text or audio; empty cells take the command-line options).
@@ -23,7 +26,8 @@ animated from that recording instead of being spoken by a voice, with the same o
 any, is the transcript (better timing), without text the words are recognized. emotion (and --fps, --seed,
 --intensity) apply to it; voice and speed only apply to TTS rows: giving them on a row with audio is an error.
 Lines already exported with the same settings (and the same recording) are skipped, so an interrupted batch
-resumes and a re-recorded take is redone.
+resumes and a re-recorded take is redone; a video whose picture settings changed is rendered again from the
+line's files without speaking it again.
 Exit status: 0 all lines exported or already done, 1 some lines failed, 2 usage error.
 
 example CSV (a TTS line, a recording with its transcript, a recording alone):
@@ -36,6 +40,7 @@ examples:
   avatarlab export "Hello there, traveler!" --out out/
   avatarlab export lines.csv --out out/ --jobs 2
   avatarlab export lines.csv --out out/ --avatar my_character.glb --profile auto
+  avatarlab export lines.csv --out out/ --video --fps 30 --size 1280x720 --camera face
 """
 
 
@@ -54,6 +59,15 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
     export.add_argument("--csv", action="store_true", help="also write a Live Link Face-style CSV per line")
     export.add_argument("--force", action="store_true", help="redo lines that are already exported")
     export.add_argument("--quiet", action="store_true", help="no progress bar or summary, only errors")
+    video = export.add_argument_group("video (with --video)")
+    video.add_argument("--video", action="store_true",
+                       help="also render <name>.mp4 of the avatar saying each line; --fps is then the video's frame "
+                       f"rate too: {', '.join(map(str, FPS_CHOICES))} (--fps 30 renders half the frames of the "
+                       "default 60)")
+    video.add_argument("--size", help=f"video WIDTHxHEIGHT, even, up to {MAX_SIDE} a side (default 512x512)")
+    video.add_argument("--background", help=f"a colour (#rrggbb, default {DEFAULT_BACKGROUND}) or an image file")
+    video.add_argument("--camera", choices=CAMERA_PRESETS,
+                       help=f"framing, from the head's bounds (default {DEFAULT_CAMERA})")
     add_synthesis_options(export)
     export.set_defaults(run=lambda args: _run_export(args, options_from_args(args)))
 
@@ -112,13 +126,35 @@ def _run_export(args: argparse.Namespace, options: SynthesisOptions) -> int:
               f"on {len(info.meshes)} mesh(es)", file=sys.stderr)
     for note in info.warnings():
         print(f"avatarlab: warning: {note}", file=sys.stderr)
-    settings = Settings(args.out, avatar, label, info.profile.name, args.csv, args.force)
+    video = _video_options(args, options.fps, avatar, info.profile.name)
+    settings = Settings(args.out, avatar, label, info.profile.name, args.csv, args.force, video)
     summary = run_batch(lines, settings, args.jobs, progress=not args.quiet)
     if not args.quiet or summary.failed:
         print(summary.text(), file=sys.stderr)
     if summary.interrupted:
         return 130
     return EXIT_SOME_FAILED if summary.failed else 0
+
+
+def _video_options(args: argparse.Namespace, fps: int, avatar: bytes, profile: str):
+    """With --video: the checked picture settings, after proving the avatar can be drawn and OpenGL is there, so
+    a bad option, avatar or setup fails once, up front (exit 2), not on every line. Without: None, and the video
+    options are refused."""
+    given = [f"--{name}" for name in ("size", "background", "camera") if getattr(args, name) is not None]
+    if not args.video:
+        if given:
+            raise InvalidOptionError(f"{', '.join(given)} only apply with --video (the MP4 of each line)")
+        return None
+    from ..render import Avatar
+    from ..render.context import create_context
+    from ..render.settings import parse_size
+    from .video import video_options
+
+    options = video_options(parse_size(args.size or "512x512"), fps, args.background or DEFAULT_BACKGROUND,
+                            args.camera or DEFAULT_CAMERA, profile)
+    Avatar.load(avatar, profile)  # an avatar the renderer cannot drive is refused here, with what it expected
+    create_context(options.render.device).release()
+    return options
 
 
 def _run_avatar(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import queue
 import subprocess
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +57,10 @@ def _umask() -> int:
 
 
 def encoder_command(width: int, height: int, fps: int, sample_rate: int, audio_path: Path, out: Path,
-                    transparent: bool, crf: int | None, bottom_up: bool = False) -> list[str]:
-    """ffmpeg reading RGBA frames (alpha ignored unless ``transparent``) from stdin and the f32 audio file."""
+                    transparent: bool, crf: int | None, bottom_up: bool = False,
+                    metadata: Mapping[str, str] | None = None) -> list[str]:
+    """ffmpeg reading RGBA frames (alpha ignored unless ``transparent``) from stdin and the f32 audio file;
+    ``metadata`` becomes the file's tags (``comment``, ``title``...)."""
     pixel_format = "rgba" if transparent else "rgb0"
     filters = ("vflip," if bottom_up else "") + _TO_YUV
     command = [ffmpeg_exe(), "-nostdin", "-y", "-v", "error",
@@ -74,6 +77,8 @@ def encoder_command(width: int, height: int, fps: int, sample_rate: int, audio_p
         command += ["-c:v", "libx264", "-preset", X264_PRESET, "-x264-params", X264_PARAMS,
                     "-crf", str(18 if crf is None else crf), "-pix_fmt", "yuv420p", "-vf", filters, *_COLOUR_TAGS,
                     "-movflags", "+faststart", "-c:a", "aac", "-b:a", "160k", "-f", "mp4"]
+    for key, value in (metadata or {}).items():
+        command += ["-metadata", f"{key}={value}"]
     return command + [str(out)]
 
 
@@ -85,7 +90,8 @@ class VideoEncoder:
     """
 
     def __init__(self, path: Path, size: tuple[int, int], fps: int, audio: np.ndarray, sample_rate: int,
-                 transparent: bool = False, crf: int | None = None, bottom_up: bool = False) -> None:
+                 transparent: bool = False, crf: int | None = None, bottom_up: bool = False,
+                 metadata: Mapping[str, str] | None = None) -> None:
         self.path = Path(path)
         self.width, self.height = size
         self.shape = (self.height, self.width, 4)
@@ -105,7 +111,7 @@ class VideoEncoder:
         try:
             np.ascontiguousarray(audio, dtype="<f4").tofile(self._audio)
             command = encoder_command(self.width, self.height, fps, sample_rate, self._audio, self._video,
-                                      transparent, crf, bottom_up)
+                                      transparent, crf, bottom_up, metadata)
             self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                              stderr=self._log)
             self._writer = threading.Thread(target=self._pump, name="avatarlab-ffmpeg-pipe", daemon=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,14 +117,14 @@ def _progress(progress: bool | Callable[[int, int], None], total: int):
 
 def render_video(source: Source, out: str | os.PathLike, settings: RenderSettings | None = None, *,
                  audio: str | os.PathLike | None = None, avatar: Avatar | str | os.PathLike | bytes | None = None,
-                 renderer: Renderer | None = None, progress: bool | Callable[[int, int], None] = False
-                 ) -> VideoResult:
+                 renderer: Renderer | None = None, progress: bool | Callable[[int, int], None] = False,
+                 metadata: Mapping[str, str] | None = None) -> VideoResult:
     """Render ``source`` with its audio to ``out`` (.mp4: H.264 + AAC; .webm when ``settings.transparent``: VP9 with
     alpha + Vorbis). Nothing is left under ``out`` unless the whole video was written.
 
     ``avatar``: an Avatar, a .glb/.vrm/.gltf path or GLB bytes (default: the default head); ``renderer``: reuse
     one across videos of the same size (e.g. a batch). ``progress``: True for a progress bar on stderr, or a
-    callback(done, total).
+    callback(done, total). ``metadata``: tags for the file (``{"title": ..., "comment": ...}``).
     """
     settings = (settings or RenderSettings()).checked()
     out = Path(out)
@@ -140,7 +140,7 @@ def render_video(source: Source, out: str | os.PathLike, settings: RenderSetting
     bar, report = _progress(progress, total)
     try:
         with VideoEncoder(out, settings.size, settings.fps, curves.audio, curves.sample_rate, settings.transparent,
-                          settings.crf, bottom_up=True) as encoder:
+                          settings.crf, bottom_up=True, metadata=metadata) as encoder:
             for index in range(total):  # read back bottom row first into reused buffers: no copy per frame
                 encoder.write(renderer.draw_frame(curves.at(index / settings.fps), out=encoder.frame_buffer()))
                 if report is not None:
