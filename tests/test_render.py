@@ -157,12 +157,12 @@ def test_fxaa_on_the_avatars_bands_matches_fxaa_on_the_whole_frame(kind, head, m
     areas: list[float] = []
     bands = renderer_module.band_rectangles
 
-    def measured(parts, size):
-        rectangles = bands(parts, size)
+    def measured(pixels, corners, size):
+        rectangles = bands(pixels, corners, size)
         areas.append(float(np.prod(rectangles[:, 2:] - rectangles[:, :2], axis=1).sum()) / (size[0] * size[1]))
         return rectangles
 
-    def whole_frame(parts, size):
+    def whole_frame(pixels, corners, size):
         return np.array([[0, 0, size[0], size[1]]], np.float32)
 
     def frames(transparent: bool) -> list[np.ndarray]:
@@ -311,3 +311,14 @@ def test_decode_image_round_trip() -> None:
     assert np.array_equal(decode_image(png_bytes(picture), "test"), picture)
     with pytest.raises(RenderError, match="cannot decode image"):
         decode_image(b"not an image", "junk")
+
+
+def test_fxaa_bands_reach_every_row_a_triangle_spans_and_none_off_screen() -> None:
+    from avatarlab.render.coverage import BAND_ROWS, MARGIN, band_rectangles
+
+    pixels = np.array([[10, 5], [30, 5], [20, 60],  # a tall thin triangle: many bands, one vertex per end
+                       [40, 200], [60, 200], [50, 230]], np.float32)  # wholly above a 100-row frame
+    rectangles = band_rectangles(pixels, np.array([[0, 3], [1, 4], [2, 5]]), (100, 100))
+    first, last = int((5 - MARGIN) // BAND_ROWS), int((60 + MARGIN) // BAND_ROWS)
+    assert rectangles[:, 1].tolist() == [band * BAND_ROWS for band in range(first, last + 1)]
+    assert (rectangles[:, 0] == np.floor(10 - MARGIN)).all() and (rectangles[:, 2] == np.ceil(30 + MARGIN)).all()

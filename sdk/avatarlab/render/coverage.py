@@ -10,8 +10,6 @@ however it turns; big rectangles keep llvmpipe's pixel blocks full, unlike the a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 
 #: Rows per band: thinner bands hug the avatar closer and cost more rectangles.
@@ -20,50 +18,57 @@ BAND_ROWS = 8
 MARGIN = 2.0
 
 
-def clip_to_pixels(positions: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
-    """(n, 2) pixel coordinates (GL's bottom-left origin) of ``positions`` (n, 3) under ``matrix`` (model, view
-    and projection); None when a vertex sits on or behind the camera plane (the caller then filters everything)."""
+def clip_to_pixels(positions: np.ndarray, matrix: np.ndarray, size: tuple[int, int], out: np.ndarray) -> bool:
+    """Write the pixel coordinates (GL's bottom-left origin) of ``positions`` (n, 3) under ``matrix`` (model, view
+    and projection) into ``out`` (n, 2); False when a vertex sits on or behind the camera plane (the caller then
+    filters everything)."""
+    matrix = matrix.astype(np.float32)
     w = positions @ matrix[3, :3] + matrix[3, 3]
     if len(w) and w.min() <= 1e-6:
-        return None
-    ndc = (positions @ matrix[:2, :3].T + matrix[:2, 3]) / w[:, None]
-    return (ndc * 0.5 + 0.5) * np.asarray(size, dtype=ndc.dtype)
+        return False
+    np.divide(positions @ matrix[:2, :3].T + matrix[:2, 3], w[:, None], out=out)
+    out *= 0.5
+    out += 0.5
+    out *= np.asarray(size, np.float32)
+    return True
 
 
-def band_rectangles(parts: Iterable[tuple[np.ndarray, np.ndarray]], size: tuple[int, int]) -> np.ndarray:
+def band_rectangles(pixels: np.ndarray, corners: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(k, 4) float32 rectangles x0, y0, x1, y1 in pixels, one per band the triangles reach, inside the frame.
 
-    ``parts``: per drawn primitive, its vertices in pixels (n, 2) and its triangles (m, 3) as vertex indices.
+    ``pixels``: every drawn vertex on screen (n, 2); ``corners``: (3, m) the triangles' vertex indices into it,
+    corner by corner (so each corner's gather is one contiguous array: a millisecond less per frame).
     """
     width, height = size
     bands = -(-height // BAND_ROWS)
-    low = np.full(bands, np.inf)
-    high = np.full(bands, -np.inf)
-    for pixels, triangles in parts:
-        if len(triangles) == 0:
-            continue
-        x, y = pixels[:, 0], pixels[:, 1]
-        a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
-        x0 = np.minimum(np.minimum(x[a], x[b]), x[c]) - MARGIN
-        x1 = np.maximum(np.maximum(x[a], x[b]), x[c]) + MARGIN
-        y0 = np.minimum(np.minimum(y[a], y[b]), y[c]) - MARGIN
-        y1 = np.maximum(np.maximum(y[a], y[b]), y[c]) + MARGIN
-        seen = (x1 > 0) & (x0 < width) & (y1 > 0) & (y0 < height)
-        x0, x1 = x0[seen], x1[seen]
-        first = np.clip(np.floor(y0[seen] / BAND_ROWS), 0, bands - 1).astype(np.intp)
-        last = np.clip(np.floor(y1[seen] / BAND_ROWS), 0, bands - 1).astype(np.intp)
-        reach = last - first
-        for step in range(int(reach.max(initial=-1)) + 1):  # most triangles lie in one or two bands
-            rows = reach >= step
-            np.minimum.at(low, first[rows] + step, x0[rows])
-            np.maximum.at(high, first[rows] + step, x1[rows])
-    used = np.flatnonzero(high > low)
+    placed = np.take(pixels, corners, axis=0)  # (3, m, 2)
+    low = np.minimum(np.minimum(placed[0], placed[1]), placed[2]) - MARGIN  # (m, 2): x0, y0 of each triangle
+    high = np.maximum(np.maximum(placed[0], placed[1]), placed[2]) + MARGIN
+    inside = (high[:, 1] >= 0) & (low[:, 1] <= height)  # the rest would be clipped into the edge bands
+    if not inside.all():
+        low, high = low[inside], high[inside]
+    first = np.clip(low[:, 1] * (1.0 / BAND_ROWS), 0, bands - 1).astype(np.intp)
+    last = np.clip(high[:, 1] * (1.0 / BAND_ROWS), 0, bands - 1).astype(np.intp)
+    left = np.full(bands, np.inf, np.float32)
+    right = np.full(bands, -np.inf, np.float32)
+    for band in (first, last):  # most triangles lie in one or two bands
+        np.minimum.at(left, band, low[:, 0])
+        np.maximum.at(right, band, high[:, 0])
+    tall = np.flatnonzero(last - first > 1)
+    if len(tall):  # the bands in between, for the few triangles taller than that
+        between = last[tall] - first[tall] - 1
+        rows = np.repeat(tall, between)
+        steps = np.arange(len(rows)) - np.repeat(np.cumsum(between) - between, between)
+        np.minimum.at(left, first[rows] + 1 + steps, low[rows, 0])
+        np.maximum.at(right, first[rows] + 1 + steps, high[rows, 0])
+    left, right = np.maximum(left, 0), np.minimum(right, width)
+    used = np.flatnonzero(right > left)
     rectangles = np.empty((len(used), 4), np.float32)
-    rectangles[:, 0] = np.clip(np.floor(low[used]), 0, width)
+    rectangles[:, 0] = np.floor(left[used])
     rectangles[:, 1] = used * BAND_ROWS
-    rectangles[:, 2] = np.clip(np.ceil(high[used]), 0, width)
+    rectangles[:, 2] = np.ceil(right[used])
     rectangles[:, 3] = np.minimum((used + 1) * BAND_ROWS, height)
-    return rectangles[rectangles[:, 2] > rectangles[:, 0]]
+    return rectangles
 
 
 def rectangle_triangles(rectangles: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scene import Primitive, smooth_normals, weld
+from .scene import Primitive, SmoothNormals, weld
 
 #: Weights below this are treated as zero (their deltas are not added).
 ACTIVE_WEIGHT = 1e-5
@@ -27,8 +27,8 @@ class Morpher:
             if any(n is not None for n in primitive.target_normals) else None
         self.welded = weld(primitive.positions) if self.position_deltas is not None and self.normal_deltas is None \
             else None
-        self.geometric_rest = smooth_normals(primitive.positions, primitive.indices, self.welded) \
-            if self.welded is not None else None
+        self.smooth = SmoothNormals(primitive.indices, self.welded, count) if self.welded is not None else None
+        self.geometric_rest = self.smooth(primitive.positions) if self.smooth is not None else None
         self._last: np.ndarray | None = None
         self._result = (self.rest_positions, self.rest_normals)
 
@@ -53,8 +53,7 @@ class Morpher:
         if self.normal_deltas is not None:
             normals = self.rest_normals + (w @ self.normal_deltas[active].reshape(len(active), -1)).reshape(shape)
         else:
-            normals = self.rest_normals + smooth_normals(positions, self.primitive.indices, self.welded) \
-                - self.geometric_rest
+            normals = self.rest_normals + self.smooth(positions) - self.geometric_rest
         self._result = (positions.astype(np.float32), _unit(normals))
         return self._result
 

@@ -53,7 +53,6 @@ class _Draw:
     textures: list[tuple[object, int]]  # (GL texture, unit)
     skinned: bool
     centroid: np.ndarray
-    triangles: np.ndarray  # (m, 3) vertex indices, for placing FXAA's bands (coverage.py)
     posed: np.ndarray | None = None  # the positions last drawn (morphed), in the node's space
 
 
@@ -123,6 +122,13 @@ class Renderer:
         self._textures: dict[tuple[int, bool], object] = {}
         self._joint_textures: dict[int, object] = {}
         self._draws = self._build_draws()
+        # every draw's vertices on screen in one array, and their triangles indexing it (FXAA's bands)
+        counts = [len(draw.primitive.positions) for draw in self._draws]
+        self._screen_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+        self._screen_pixels = np.zeros((int(self._screen_offsets[-1]), 2), np.float32)
+        self._screen_corners = np.ascontiguousarray(np.concatenate(
+            [draw.primitive.indices.reshape(-1, 3).astype(np.intp) + start
+             for draw, start in zip(self._draws, self._screen_offsets)] or [np.zeros((0, 3), np.intp)]).T)
         self._background = self._build_background(self.settings.background)
 
     def _program(self, features: frozenset[str]):
@@ -192,7 +198,7 @@ class Renderer:
         vao = ctx.vertex_array(program, content, index_buffer=indices, index_element_size=4, skip_errors=True)
         centroid = primitive.positions.mean(axis=0) if count else np.zeros(3)
         return _Draw(node, mesh, primitive, morpher, vao, program, positions, normals, material, textures, skinned,
-                     centroid, primitive.indices.astype(np.intp))
+                     centroid)
 
     def _texture(self, index: int, srgb: bool):
         """GL texture for glTF texture ``index`` (None when missing or undecodable)."""
@@ -318,19 +324,16 @@ class Renderer:
         behind the camera plane."""
         size = (self.width, self.height)
         view_projection = camera.projection(self.width / self.height) @ camera.view()
-        parts = []
-        for draw in self._draws:
+        for draw, start, end in zip(self._draws, self._screen_offsets, self._screen_offsets[1:]):
             positions = draw.posed if draw.posed is not None else draw.primitive.positions
             if draw.skinned:
                 positions = self._skin_on_cpu(draw, positions)
                 matrix = view_projection
             else:
                 matrix = view_projection @ world[draw.node]
-            pixels = clip_to_pixels(positions, matrix, size)
-            if pixels is None:
+            if not clip_to_pixels(positions, matrix, size, self._screen_pixels[start:end]):
                 return np.array([[0, 0, self.width, self.height]], np.float32)
-            parts.append((pixels, draw.triangles))
-        return band_rectangles(parts, size)
+        return band_rectangles(self._screen_pixels, self._screen_corners, size)
 
     def _skin_on_cpu(self, draw: _Draw, positions: np.ndarray) -> np.ndarray:
         """World positions of a skinned draw's vertices, blended as the vertex shader blends them."""
@@ -339,7 +342,7 @@ class Renderer:
         weights = primitive.weights / np.maximum(primitive.weights.sum(axis=1, keepdims=True), 1e-9)
         weights[primitive.weights.sum(axis=1) <= 0] = (1.0, 0.0, 0.0, 0.0)
         joints = np.clip(primitive.joints.astype(np.intp), 0, len(palette) - 1)
-        placed = np.zeros((len(positions), 3))
+        placed = np.zeros((len(positions), 3), np.float32)
         for k in range(4):
             matrices = palette[joints[:, k]]
             placed += weights[:, k:k + 1] * (np.einsum("nij,nj->ni", matrices[:, :3, :3], positions)
