@@ -19,7 +19,8 @@ from .voice import VOICES_PATH_ENV, list_voices
 EXIT_USAGE = 2
 #: Modules that add subcommands with ``register(commands, add_synthesis_options, options_from_args)``.
 _EXTRA_COMMANDS: tuple[str, ...] = ("avatarlab.daemon.cli", "avatarlab.export.cli", "avatarlab.lipsync.cli",
-                                    "avatarlab_bridge.cli", "avatarlab.demo", "avatarlab.render.cli")
+                                    "avatarlab_bridge.cli", "avatarlab.demo", "avatarlab.render.cli",
+                                    "avatarlab.sync_check.cli")
 
 _DESCRIPTION = """\
 AI Avatar Lab: text to VITS speech plus matching face animation (Oculus visemes,

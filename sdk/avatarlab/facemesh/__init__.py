@@ -1,0 +1,41 @@
+"""Face detection and MediaPipe's 468-point face mesh, run with LiteRT on the models from the mediapipe
+0.10.14 wheel (installed by `make install`; see docs/sync-check.md).
+
+    from avatarlab.facemesh import find_faces
+    faces = find_faces(rgb_image)          # best first: Face(detection, mesh)
+    mouth = faces[0].mesh.points[[13, 14]]  # inner lips, image pixels
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .detect import FULL_RANGE, SHORT_RANGE, Detection, DetectorSpec, detect_faces, detection_rect
+from .geometry import Rect
+from .landmarks import FaceMesh, face_mesh
+from .models import FaceModelMissingError
+
+__all__ = ["FULL_RANGE", "SHORT_RANGE", "Detection", "DetectorSpec", "Face", "FaceMesh", "FaceModelMissingError",
+           "Rect", "detect_faces", "detection_rect", "face_mesh", "find_faces"]
+
+
+@dataclass(frozen=True)
+class Face:
+    detection: Detection
+    mesh: FaceMesh
+
+
+def find_faces(image: np.ndarray, spec: DetectorSpec = SHORT_RANGE) -> list[Face]:
+    """Every face the detector finds in an (h, w, 3) uint8 RGB image, with its mesh, best first.
+
+    Faces whose crop the landmark model says holds no face are dropped.
+    """
+    image = np.ascontiguousarray(np.asarray(image)[..., :3], dtype=np.uint8)
+    faces = []
+    for detection in detect_faces(image, spec):
+        mesh = face_mesh(image, detection_rect(detection))
+        if mesh.presence >= 0.5:
+            faces.append(Face(detection, mesh))
+    return faces

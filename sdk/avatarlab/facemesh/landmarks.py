@@ -1,0 +1,69 @@
+"""MediaPipe's face mesh: 468 landmarks (face_landmark.tflite) from a rotated 192x192 crop of the face,
+un-projected to image pixels.
+
+The 478-point model with irises (face_landmark_with_attention.tflite) needs MediaPipe's custom TFLite op
+Landmarks2TransformMatrix, which LiteRT does not have, so it is installed but not run (docs/sync-check.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry import Rect, crop, rotation_from
+from .runtime import load
+
+INPUT_SIZE = 192
+MESH_MODEL = "face_landmark.tflite"
+#: Below this face-presence probability the crop holds no face.
+MIN_PRESENCE = 0.5
+#: Mesh points that fix the next frame's crop: the outer eye corners (33 on the image's left, 263 right).
+EYE_CORNERS = (33, 263)
+
+
+@dataclass(frozen=True)
+class FaceMesh:
+    """Landmarks (n, 3) in image pixels (x right, y down, z depth in pixels, smaller is nearer), the crop they
+    came from and the model's face-presence probability."""
+
+    points: np.ndarray
+    rect: Rect
+    presence: float
+
+    def next_rect(self) -> Rect:
+        """The crop for the following video frame, from this frame's landmarks (MediaPipe's tracking rect)."""
+        xy = self.points[:468, :2]
+        x0, y0 = xy.min(axis=0)
+        x1, y1 = xy.max(axis=0)
+        rotation = rotation_from(xy[EYE_CORNERS[0]], xy[EYE_CORNERS[1]])
+        # the box in the rotated frame around the landmarks' centre, as MediaPipe's landmarks-to-rect does
+        centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+        cos, sin = np.cos(-rotation), np.sin(-rotation)
+        local = (xy - centre) @ np.array([[cos, sin], [-sin, cos]])
+        lo, hi = local.min(axis=0), local.max(axis=0)
+        middle = (lo + hi) / 2
+        cos, sin = np.cos(rotation), np.sin(rotation)
+        cx = centre[0] + cos * middle[0] - sin * middle[1]
+        cy = centre[1] + sin * middle[0] + cos * middle[1]
+        return Rect(float(cx), float(cy), float(hi[0] - lo[0]), float(hi[1] - lo[1]), rotation).scaled(1.5)
+
+
+def unproject(raw: np.ndarray, rect: Rect) -> np.ndarray:
+    """Model output (n, 3) in 192-pixel crop units -> image pixels; depth scaled like x."""
+    raw = np.asarray(raw, dtype=np.float64).reshape(-1, 3)
+    xy = rect.to_image(raw[:, :2] / INPUT_SIZE)
+    z = raw[:, 2:3] / INPUT_SIZE * rect.width
+    return np.concatenate([xy, z], axis=1)
+
+
+def face_mesh(image: np.ndarray, rect: Rect) -> FaceMesh:
+    """The 468 landmarks of the face inside ``rect`` of an (h, w, 3) uint8 RGB image."""
+    model = load(MESH_MODEL)
+    tensor = crop(image, rect, INPUT_SIZE, border="replicate") / 255.0  # the model wants 0..1
+    outputs = model.run(tensor)
+    mesh = next(v for k, v in outputs.items() if v.size == 468 * 3)
+    flag = next(v for k, v in outputs.items() if v.size == 1)
+    presence = float(1.0 / (1.0 + np.exp(-float(flag.reshape(-1)[0]))))
+    points = unproject(mesh, rect)
+    return FaceMesh(points, rect, presence)
+
