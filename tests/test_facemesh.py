@@ -110,3 +110,37 @@ def test_default_avatar_mouth_landmarks_fall_on_its_mouth():
     write_png(ARTIFACTS / "default_avatar_mesh.png", marked)
     assert np.all((mouth[:, 0] > px0 - margin_x) & (mouth[:, 0] < px1 + margin_x))
     assert np.all((mouth[:, 1] > py0 - margin_y) & (mouth[:, 1] < py1 + margin_y))
+
+
+def test_extract_keeps_only_the_four_models(tmp_path):
+    import zipfile
+
+    from avatarlab.facemesh.models import MODEL_FILES, extract
+
+    wheel = tmp_path / "mediapipe-0.10.14-fake.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, member in MODEL_FILES.items():
+            archive.writestr(member, name.encode())
+        archive.writestr("mediapipe/python/solutions/face_mesh.py", b"# not a model")
+    written = extract(wheel, tmp_path / "models")
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == sorted(MODEL_FILES)
+    assert all(p.read_bytes() == p.name.encode() for p in written)
+
+
+def test_missing_models_are_a_clear_cli_error(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from avatarlab.facemesh.models import MODELS_ENV
+
+    monkeypatch.setenv(MODELS_ENV, str(tmp_path))
+    video = tmp_path / "face.mp4"
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "color=c=gray:s=64x64:r=25:d=1", "-f", "lavfi", "-i", "sine=d=1", "-shortest", "-pix_fmt",
+                    "yuv420p", "-c:v", "libx264", "-c:a", "aac", str(video)], check=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "avatarlab", "sync-check", str(video)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is not installed" in result.stderr and "avatarlab.facemesh.models" in result.stderr
