@@ -138,7 +138,7 @@ def test_missing_models_are_a_clear_cli_error(tmp_path, monkeypatch):
     import imageio_ffmpeg
 
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "lavfi", "-i",
-                    "color=c=gray:s=64x64:r=25:d=1", "-f", "lavfi", "-i", "sine=d=1", "-shortest", "-pix_fmt",
+                    "color=c=gray:s=64x64:r=25:d=3", "-f", "lavfi", "-i", "sine=d=3", "-shortest", "-pix_fmt",
                     "yuv420p", "-c:v", "libx264", "-c:a", "aac", str(video)], check=True, timeout=120)
     result = subprocess.run([sys.executable, "-m", "avatarlab", "sync-check", str(video)], capture_output=True,
                             text=True, timeout=300)

@@ -79,6 +79,16 @@ def test_recovers_audio_shift_against_curves(render, shift_ms):
     assert abs(result.offset_ms - shift_ms) <= FRAME_MS, result.summary()
 
 
+def test_phone_video_with_rotation_metadata(render, tmp_path):
+    """A 256x192 video stored with a 90-degree display rotation (as phones write it) decodes as 192x256."""
+    wide, turned = tmp_path / "wide.mp4", tmp_path / "turned.mp4"
+    _ffmpeg("-i", str(render), "-vf", "crop=256:192:0:32", "-c:a", "copy", str(wide))
+    _ffmpeg("-display_rotation:v", "90", "-i", str(wide), "-c", "copy", str(turned))
+    result = sync_check(turned)
+    assert result.face_frames == result.frames
+    assert abs(result.offset_ms) <= FRAME_MS, result.summary()
+
+
 def test_cli_prints_offset_json_and_plot(render, tmp_path):
     plot = tmp_path / "sync.png"
     result = _avatarlab("sync-check", str(_shifted(render, 0.2)), "--plot", str(plot), "--json")
@@ -122,6 +132,12 @@ def test_several_faces(tmp_path, render):
     _ffmpeg("-i", str(render), "-filter_complex", "[0:v][0:v]hstack=inputs=2[v]", "-map", "[v]", "-map", "0:a",
             "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "copy", str(pair))
     assert "several faces" in _cli_error(str(pair))
+
+
+def test_too_short(tmp_path, render):
+    short = tmp_path / "short.mp4"
+    _ffmpeg("-i", str(render), "-t", "1", "-c:v", "libx264", "-c:a", "aac", str(short))
+    assert "needs at least 2 s" in _cli_error(str(short))
 
 
 def test_plot_must_be_png(render, tmp_path):

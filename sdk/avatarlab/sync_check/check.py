@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import (SIGNAL_RATE, Alignment, best_lag, correlate, mouth_opening, speech_envelope,
+from .analysis import (MAX_LAG_S, SIGNAL_RATE, Alignment, best_lag, correlate, mouth_opening, speech_envelope,
                        to_signal_rate)
 from .video import AUDIO_RATE, SyncCheckError, VideoInfo, probe, read_audio, read_frames
 
+#: Shortest video checked (seconds): every lag searched keeps a second of overlap.
+MIN_SECONDS = 2.0
 #: A video needs a face in at least this share of its frames.
 MIN_FACE_SHARE = 0.5
 #: Several faces: a second face in at least this share of the frames.
@@ -125,6 +127,9 @@ def sync_check(video: str | Path, transcript: str | None = None, curves: str | P
     started = time.perf_counter()
     info = probe(Path(video))
     audio = read_audio(info)
+    if len(audio) < MIN_SECONDS * AUDIO_RATE:
+        raise SyncCheckError(f"{info.path} is {len(audio) / AUDIO_RATE:.2f} s long; sync-check needs at least "
+                             f"{MIN_SECONDS:g} s of talking to compare lags of +-{MAX_LAG_S * 1000:.0f} ms")
     openings, crowded = measure_openings(info)
     frames = len(openings)
     if frames == 0:

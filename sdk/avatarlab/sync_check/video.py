@@ -54,7 +54,20 @@ def probe(path: Path) -> VideoInfo:
     if size is None or rate is None or float(rate.group(1)) <= 0:
         raise SyncCheckError(f"cannot read the size and frame rate of {path}'s video stream")
     has_audio = re.search(r"Stream #\S+.*?: Audio: ", text) is not None
-    return VideoInfo(path, int(size.group(1)), int(size.group(2)), float(rate.group(1)), has_audio)
+    width, height = int(size.group(1)), int(size.group(2))
+    if _quarter_turn(text[video.start():]):  # ffmpeg turns phone videos upright as it decodes them
+        width, height = height, width
+    return VideoInfo(path, width, height, float(rate.group(1)), has_audio)
+
+
+def _quarter_turn(stream_text: str) -> bool:
+    """Whether the video stream's side data (the lines up to the next stream) rotate it by 90 or 270 degrees."""
+    own = re.split(r"\n\s*Stream #", stream_text, maxsplit=1)[0]
+    turn = re.search(r"rotation of (-?[\d.]+) degrees|rotate\s*:\s*(-?\d+)", own)
+    if turn is None:
+        return False
+    degrees = float(turn.group(1) or turn.group(2))
+    return round(degrees / 90) % 2 == 1
 
 
 def read_audio(info: VideoInfo) -> np.ndarray:
