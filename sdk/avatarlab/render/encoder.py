@@ -112,8 +112,10 @@ class VideoEncoder:
             np.ascontiguousarray(audio, dtype="<f4").tofile(self._audio)
             command = encoder_command(self.width, self.height, fps, sample_rate, self._audio, self._video,
                                       transparent, crf, bottom_up, metadata)
+            # in a session of its own, so a Ctrl-C in the terminal reaches us, not ffmpeg: we stop it and remove
+            # its file (ffmpeg would otherwise end the file on its own and make the error say it stopped)
             self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                             stderr=self._log)
+                                             stderr=self._log, start_new_session=True)
             self._writer = threading.Thread(target=self._pump, name="avatarlab-ffmpeg-pipe", daemon=True)
             self._writer.start()
         except OSError as error:
