@@ -78,6 +78,19 @@ def test_astronaut_face_and_mesh():
     assert points[159, 1] < points[1, 1] < points[13, 1] < points[152, 1]
 
 
+def test_tracking_crop_from_the_mesh_finds_the_same_mesh():
+    """MediaPipe's video mode crops the next frame from this frame's landmarks; on the same image the mesh
+    found in that crop matches the first within a few pixels (a 90-pixel face)."""
+    skimage_data = pytest.importorskip("skimage.data")
+    from avatarlab.facemesh import face_mesh
+
+    image = skimage_data.astronaut()
+    first = find_faces(image)[0].mesh
+    again = face_mesh(image, first.next_rect())
+    assert again.presence > 0.5
+    assert float(np.mean(np.linalg.norm(again.points[:, :2] - first.points[:, :2], axis=1))) < 3.0
+
+
 def test_no_face_in_a_flat_image():
     assert find_faces(np.full((256, 256, 3), 90, np.uint8)) == []
 
