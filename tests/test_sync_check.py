@@ -97,6 +97,7 @@ def test_cli_prints_offset_json_and_plot(render, tmp_path):
     report = json.loads(result.stdout)
     assert abs(report["offset_ms"] - 200) <= FRAME_MS
     assert plot.read_bytes().startswith(b"\x89PNG")
+    assert "XNNPACK" not in result.stderr  # LiteRT's load-time log line is silenced
 
 
 def _cli_error(*args: str) -> str:

@@ -28,6 +28,12 @@ MODEL_FILES = {
 }
 
 
+#: The models are the same in every mediapipe wheel; this one exists whatever Python or machine installs us
+#: (mediapipe 0.10.14 has no wheels for Python 3.13).
+WHEEL_TARGET = ("--platform", "manylinux_2_17_x86_64", "--python-version", "3.11", "--implementation", "cp",
+                "--abi", "cp311")
+
+
 class FaceModelMissingError(AvatarLabError, FileNotFoundError):
     """The face models were not installed."""
 
@@ -67,7 +73,7 @@ def install(folder: Path | None = None) -> list[Path]:
         return [folder / name for name in MODEL_FILES]
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-                        f"mediapipe=={MEDIAPIPE_VERSION}", "-d", scratch], check=True)
+                        *WHEEL_TARGET, f"mediapipe=={MEDIAPIPE_VERSION}", "-d", scratch], check=True)
         wheels = sorted(Path(scratch).glob("mediapipe-*.whl"))
         if not wheels:
             raise FaceModelMissingError(f"pip did not download a mediapipe=={MEDIAPIPE_VERSION} wheel")
