@@ -363,3 +363,27 @@ def test_memory_does_not_grow_with_length(tmp_path) -> None:
     growth = peaks[1] - peaks[0]
     audio_and_curves = 8 * rate * 4 + 8 * 30 * len(ALL_CHANNELS) * 4
     assert growth < audio_and_curves + 3_000_000, f"peaks {peaks}"
+
+
+def test_encoder_reuses_a_few_buffers_and_never_overwrites_a_queued_frame(tmp_path) -> None:
+    """frame_buffer() hands out at most QUEUED_FRAMES + 2 buffers, each back only once ffmpeg has its frame: every
+    decoded frame keeps the grey level it was drawn with, bottom-up frames come out the right way up."""
+    from avatarlab.render.encoder import QUEUED_FRAMES, VideoEncoder
+
+    rate, fps, count = 22050, 25, 25
+    seen: set[int] = set()
+    with VideoEncoder(tmp_path / "grey.mp4", (32, 32), fps, np.zeros(rate, np.float32), rate,
+                      bottom_up=True) as encoder:
+        for index in range(count):
+            buffer = encoder.frame_buffer()
+            seen.add(id(buffer))
+            buffer[...] = 10 * index
+            buffer[:4] = 255  # the first rows read back are the bottom of the picture
+            encoder.write(buffer)
+        encoder.finish()
+    assert len(seen) <= QUEUED_FRAMES + 2
+    frames = read_frames(tmp_path / "grey.mp4", 32, 32).astype(int)
+    assert len(frames) == count
+    for index, frame in enumerate(frames):
+        assert abs(frame[8:20].mean() - 10 * index) < 3, f"frame {index} holds another frame's pixels"
+        assert frame[-4:].mean() > 245 and frame[:4].mean() < 250, "bottom-up frames are turned the right way up"

@@ -2,8 +2,9 @@
 
 Frames go through a pipe one at a time (memory stays flat at any length): RGBA as the renderer reads it back,
 bottom row first if need be (ffmpeg's vflip turns it round without a copy), from a few buffers that are reused
-once written. The audio is handed over exactly, as float samples at its own rate. Everything is written to a hidden temporary file beside the final one and renamed
-only when ffmpeg has finished cleanly, so an error or Ctrl-C never leaves a partial file under the final name.
+once written. The audio is handed over exactly, as float samples at its own rate. Everything is written to a
+hidden temporary file beside the final one and renamed only when ffmpeg has finished cleanly, so an error or
+Ctrl-C never leaves a partial file under the final name.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class VideoEncoder:
         self.shape = (self.height, self.width, 4)
         self.frames = 0
         self._free: queue.Queue[np.ndarray] = queue.Queue()
-        self._buffers: set[int] = set()  # ids of the buffers frame_buffer() made
+        self._buffers: list[np.ndarray] = []  # the ones frame_buffer() made
         folder = ensure_writable_folder(self.path.parent)
         handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
         os.close(handle)
@@ -140,7 +141,7 @@ class VideoEncoder:
                     self._process.stdin.write(memoryview(frame).cast("B"))
                 except (OSError, ValueError) as error:  # BrokenPipeError, or stdin closed by abort()
                     self._pipe_error = error if isinstance(error, OSError) else BrokenPipeError(str(error))
-            if id(frame) in self._buffers:
+            if self._owned(frame):
                 self._free.put(frame)
 
     def _stopped(self, error: BaseException | None) -> RenderError:
@@ -165,9 +166,8 @@ class VideoEncoder:
         except queue.Empty:
             pass
         if len(self._buffers) < QUEUED_FRAMES + 2:
-            buffer = np.empty(self.shape, np.uint8)
-            self._buffers.add(id(buffer))
-            return buffer
+            self._buffers.append(np.empty(self.shape, np.uint8))
+            return self._buffers[-1]
         while True:
             if self._pipe_error is not None:
                 raise self._stopped(self._pipe_error)
@@ -176,13 +176,16 @@ class VideoEncoder:
             except queue.Empty:
                 continue
 
+    def _owned(self, frame: np.ndarray) -> bool:
+        return any(frame is buffer for buffer in self._buffers)
+
     def write(self, frame: np.ndarray) -> None:
         """Queue one RGBA frame (height, width, 4 uint8); RenderError if ffmpeg has stopped."""
         if frame.shape != self.shape or frame.dtype != np.uint8:
             raise ValueError(f"frames must be {self.shape} uint8 RGBA, got {frame.shape} {frame.dtype}")
         if self._pipe_error is not None:
             raise self._stopped(self._pipe_error)
-        self._queue.put(frame if id(frame) in self._buffers else np.ascontiguousarray(frame))
+        self._queue.put(frame if self._owned(frame) else np.ascontiguousarray(frame))
         self.frames += 1
 
     def _stop_writer(self) -> None:

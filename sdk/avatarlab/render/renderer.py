@@ -10,10 +10,10 @@ import numpy as np
 from .avatar import Avatar
 from .camera import Camera
 from .context import GLContext, create_context
+from .coverage import BAND_ROWS, band_rectangles, clip_to_pixels, rectangle_triangles
 from .errors import RenderError
 from .images import read_image
 from .morph import Morpher
-from .coverage import BAND_ROWS, band_rectangles, clip_to_pixels, rectangle_triangles
 from .rig import pose_vector
 from .scene import Material, Primitive
 from .settings import Background, RenderSettings
@@ -339,8 +339,9 @@ class Renderer:
         """World positions of a skinned draw's vertices, blended as the vertex shader blends them."""
         primitive = draw.primitive
         palette = self._palettes[self.avatar.scene.nodes[draw.node].skin]
-        weights = primitive.weights / np.maximum(primitive.weights.sum(axis=1, keepdims=True), 1e-9)
-        weights[primitive.weights.sum(axis=1) <= 0] = (1.0, 0.0, 0.0, 0.0)
+        total = primitive.weights.sum(axis=1, keepdims=True)
+        weights = primitive.weights / np.maximum(total, 1e-9)
+        weights[total[:, 0] <= 0] = (1.0, 0.0, 0.0, 0.0)  # as the shader does
         joints = np.clip(primitive.joints.astype(np.intp), 0, len(palette) - 1)
         placed = np.zeros((len(positions), 3), np.float32)
         for k in range(4):
@@ -414,8 +415,8 @@ class Renderer:
         if draw.morpher is not None:
             mesh_weights = weights.get(draw.mesh, self.avatar.scene.meshes[draw.mesh].default_weights)
             positions, normals = draw.morpher.apply(mesh_weights)
-            draw.positions.write(positions)
-            draw.normals.write(normals)
+            draw.positions.write(np.ascontiguousarray(positions, np.float32))
+            draw.normals.write(np.ascontiguousarray(normals, np.float32))
             draw.posed = positions
         model = self._place(draw, program, world)
         _set(program, "u_base_color", np.array(material.base_color))
