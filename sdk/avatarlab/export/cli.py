@@ -121,12 +121,12 @@ def _run_export(args: argparse.Namespace, options: SynthesisOptions) -> int:
     lines = _lines(args, options)
     avatar, label = _load_avatar(args.avatar)
     info = inspect_avatar(read_glb(avatar), args.profile)
+    video = _video_options(args, options.fps, avatar, info.profile.name)
     if not args.quiet:
         print(f"avatar {label}: profile {info.profile.name}, {sum(len(m) for m in info.meshes.values())} targets "
               f"on {len(info.meshes)} mesh(es)", file=sys.stderr)
     for note in info.warnings():
         print(f"avatarlab: warning: {note}", file=sys.stderr)
-    video = _video_options(args, options.fps, avatar, info.profile.name)
     settings = Settings(args.out, avatar, label, info.profile.name, args.csv, args.force, video)
     summary = run_batch(lines, settings, args.jobs, progress=not args.quiet)
     if not args.quiet or summary.failed:
@@ -143,7 +143,8 @@ def _video_options(args: argparse.Namespace, fps: int, avatar: bytes, profile: s
     given = [f"--{name}" for name in ("size", "background", "camera") if getattr(args, name) is not None]
     if not args.video:
         if given:
-            raise InvalidOptionError(f"{', '.join(given)} only apply with --video (the MP4 of each line)")
+            verb = "applies" if len(given) == 1 else "apply"
+            raise InvalidOptionError(f"{', '.join(given)} only {verb} with --video (the MP4 of each line)")
         return None
     from ..render import Avatar
     from ..render.context import create_context
