@@ -176,7 +176,7 @@ def test_bad_video_options_exit_2_before_any_line(tmp_path: Path, args: list[str
     _csv(tmp_path, ["greet,Hello there."])
     result = export("lines.csv", "--out", "out", "--video", *args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
-    assert f"avatarlab: error: " in result.stderr and message in result.stderr, result.stderr
+    assert "avatarlab: error: " in result.stderr and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir()), "nothing written"
 
