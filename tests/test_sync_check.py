@@ -141,6 +141,20 @@ def test_too_short(tmp_path, render):
     assert "needs at least 2 s" in _cli_error(str(short))
 
 
+def test_damaged_video_is_checked_or_refused_cleanly(tmp_path, render):
+    """20 kB zeroed in the middle, and the file cut in half: a measurement or an error, never a hang or a
+    traceback (ffmpeg's complaints must not stall the frame pipe)."""
+    data = bytearray(render.read_bytes())
+    middle = len(data) // 3
+    data[middle:middle + 20000] = bytes(20000)
+    damaged, truncated = tmp_path / "damaged.mp4", tmp_path / "truncated.mp4"
+    damaged.write_bytes(bytes(data))
+    truncated.write_bytes(bytes(data[:len(data) // 2]))
+    for video in (damaged, truncated):
+        result = _avatarlab("sync-check", str(video), check=False)
+        assert result.returncode in (0, 2) and "Traceback" not in result.stderr, result.stderr
+
+
 def test_plot_must_be_png(render, tmp_path):
     assert "--plot" in _cli_error(str(render), "--plot", str(tmp_path / "plot.jpg"))
 

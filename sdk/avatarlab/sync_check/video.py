@@ -93,7 +93,8 @@ def read_frames(info: VideoInfo) -> Iterator[np.ndarray]:
     command = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(info.path), "-t", str(MAX_SECONDS), "-an",
                "-vf", f"fps={info.fps}:start_time=0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     frame_bytes = info.width * info.height * 3
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # stderr unread could fill its pipe and stall ffmpeg on a damaged file: drop it (no frames is reported)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdout is not None
     try:
         while True:
