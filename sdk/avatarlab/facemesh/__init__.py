@@ -14,7 +14,7 @@ import numpy as np
 
 from .detect import FULL_RANGE, SHORT_RANGE, Detection, DetectorSpec, detect_faces, detection_rect
 from .geometry import Rect
-from .landmarks import FaceMesh, face_mesh
+from .landmarks import MIN_PRESENCE, FaceMesh, face_mesh
 from .models import FaceModelMissingError
 
 __all__ = ["FULL_RANGE", "SHORT_RANGE", "Detection", "DetectorSpec", "Face", "FaceMesh", "FaceModelMissingError",
@@ -36,6 +36,6 @@ def find_faces(image: np.ndarray, spec: DetectorSpec = SHORT_RANGE) -> list[Face
     faces = []
     for detection in detect_faces(image, spec):
         mesh = face_mesh(image, detection_rect(detection))
-        if mesh.presence >= 0.5:
+        if mesh.presence >= MIN_PRESENCE:
             faces.append(Face(detection, mesh))
     return faces

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +63,7 @@ class SyncResult:
 def measure_openings(info: VideoInfo) -> tuple[np.ndarray, int]:
     """Mouth opening per frame (NaN where no face) and how many frames showed several faces."""
     from ..facemesh import detect_faces, detection_rect, face_mesh
+    from ..facemesh.landmarks import MIN_PRESENCE
 
     openings, crowded = [], 0
     for image in read_frames(info):
@@ -74,7 +74,7 @@ def measure_openings(info: VideoInfo) -> tuple[np.ndarray, int]:
         if faces:
             largest = max(faces, key=lambda face: face.size)
             mesh = face_mesh(image, detection_rect(largest))
-            if mesh.presence >= 0.5:
+            if mesh.presence >= MIN_PRESENCE:
                 value = mouth_opening(mesh.points)
         openings.append(value)
     return np.asarray(openings, np.float64), crowded
