@@ -23,9 +23,8 @@ from avatarlab.avatar.gltf import read_glb
 from avatarlab.avatar.head import HeadModel, build_head
 from avatarlab.channels import OCULUS_VISEMES
 from avatarlab.render import Avatar, Camera, Renderer, RenderSettings
-from avatarlab.render.context import create_context
-from avatarlab.render.errors import RenderError
 from avatarlab.render.images import write_png
+from tools import egl_missing, needs
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "out" / "test-artifacts" / "mouth"
 SIZE = (256, 192)
@@ -59,15 +58,7 @@ OPEN_VISEMES = tuple(v for v in OCULUS_VISEMES if v not in CLOSED_VISEMES)
 PP_TO_AA = (0.0, 0.25, 0.5, 0.75, 1.0)  # aa's share in a PP -> aa blend
 
 
-def _egl_missing() -> str | None:
-    try:
-        create_context("auto").release()
-    except RenderError as error:
-        return str(error)
-    return None
-
-
-pytestmark = pytest.mark.skipif(_egl_missing() is not None, reason=f"no OpenGL through EGL: {_egl_missing()}")
+pytestmark = needs(egl_missing())
 
 
 # ---- the two avatars and the camera -----------------------------------------------------------------------------

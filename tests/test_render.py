@@ -10,22 +10,14 @@ from avatarlab.errors import InvalidOptionError
 from avatarlab.render import (
     ALL_CHANNELS, Avatar, AvatarFileError, Background, Curves, Renderer, RenderSettings, pose_vector, render_pose,
 )
-from avatarlab.render.context import create_context
 from avatarlab.render.errors import RenderError
 from avatarlab.render.images import decode_image, png_bytes
 from avatarlab.render.settings import parse_colour, parse_size
 from render_scenes import cavity, centroid, dark, foreground, no_face_avatar, reddish, save_artifact, synthetic_avatar
+from tools import egl_missing, needs
 
 
-def _egl_missing() -> str | None:
-    try:
-        create_context("auto").release()
-    except RenderError as error:
-        return str(error)
-    return None
-
-
-pytestmark = pytest.mark.skipif(_egl_missing() is not None, reason=f"no OpenGL through EGL: {_egl_missing()}")
+pytestmark = needs(egl_missing())
 BACKGROUND = (30, 32, 40)  # the default #1e2028
 
 

@@ -286,7 +286,7 @@ def test_unwritable_output_folder(line, tmp_path, capsys) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
     _fails(["--curves", str(line), "--out", str(blocker / "videos")], tmp_path, capsys,
-           "cannot write to the output folder")
+           "cannot write to output folder")
 
 
 def test_broken_pipe_to_ffmpeg(line, tmp_path, capsys, monkeypatch) -> None:

@@ -6,6 +6,7 @@ skip reason; CI (CI=true) never skips: a missing tool there is a broken install 
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -39,3 +40,16 @@ def command_missing(*commands: str, package: str) -> str | None:
 
     absent = [command for command in commands if shutil.which(command) is None]
     return f"{', '.join(absent)} not installed (Debian {package})" if absent else None
+
+
+@functools.cache
+def egl_missing() -> str | None:
+    """Why the offscreen renderer cannot draw here (None when it can): Mesa's EGL comes from make render-tools."""
+    from avatarlab.render.context import create_context
+    from avatarlab.render.errors import RenderError
+
+    try:
+        create_context("auto").release()
+    except RenderError as error:
+        return f"no OpenGL through EGL: {error}"
+    return None

@@ -166,7 +166,7 @@ def _output_error(folder: Path, error: OSError) -> OutputError:
                        + (" or free some space" if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else ""))
 
 
-def check_writable(out_dir: Path) -> None:
+def check_writable(out_dir: Path) -> Path:
     """Create ``out_dir`` and prove a file can be made in it, so a read-only folder fails before any work."""
     out_dir = Path(out_dir)
     try:
@@ -176,6 +176,7 @@ def check_writable(out_dir: Path) -> None:
         os.unlink(probe)
     except OSError as error:
         raise _output_error(out_dir, error) from error
+    return out_dir
 
 
 def write_files_atomically(files: Mapping[Path, bytes]) -> None:

@@ -17,7 +17,7 @@ import pygltflib as gl
 from ..animation import FaceFrames
 from ..avatar.gltf import BufferPacker, read_glb
 from ..channels import EYE_CHANNELS, HEAD_CHANNELS
-from .retarget import ROTATION_ROLES, Profile, choose_profile
+from .retarget import ROTATION_ROLES, Profile, choose_profile, find_node
 
 EXTRAS_KEY = "avatarlab"
 EXPORT_FORMAT = "avatarlab.glb-export"
@@ -65,18 +65,6 @@ def _target_names(gltf: gl.GLTF2, mesh: gl.Mesh) -> list[str] | None:
     return None
 
 
-def _find_node(gltf: gl.GLTF2, candidates: tuple[str, ...]) -> int | None:
-    names = [node.name or "" for node in gltf.nodes]
-    for candidate in candidates:  # exact names first, in the profile's order of preference
-        if candidate in names:
-            return names.index(candidate)
-    lowered = [name.lower() for name in names]
-    for candidate in candidates:
-        if candidate.lower() in lowered:
-            return lowered.index(candidate.lower())
-    return None
-
-
 def inspect_avatar(gltf: gl.GLTF2, requested_profile: str) -> AvatarInfo:
     """Pick the profile (``auto`` looks at the target names) and match it against the avatar's meshes and nodes."""
     mesh_nodes = [(i, node) for i, node in enumerate(gltf.nodes) if node.mesh is not None]
@@ -95,7 +83,7 @@ def inspect_avatar(gltf: gl.GLTF2, requested_profile: str) -> AvatarInfo:
     meshes = {node: matched for node, names in names_by_node.items() if (matched := profile.match(names))}
     driven = {target for matched in meshes.values() for target in matched.values()}
     rotation_nodes = {role: found for role in ROTATION_ROLES
-                      if (found := _find_node(gltf, profile.nodes.get(role, ()))) is not None}
+                      if (found := find_node([node.name or "" for node in gltf.nodes], profile.nodes.get(role, ()))) is not None}
     return AvatarInfo(profile, meshes, names_by_node, rotation_nodes,
                       missing_targets=[t for t in profile.targets if t not in driven],
                       missing_nodes=[role for role in ROTATION_ROLES if role not in rotation_nodes],

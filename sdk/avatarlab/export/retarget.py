@@ -111,6 +111,20 @@ def choose_profile(requested: str, target_names: Iterable[str]) -> Profile:
     return max(profiles.values(), key=lambda profile: len(profile.match(names)))
 
 
+def find_node(names: list[str], candidates: Iterable[str]) -> int | None:
+    """The index of the node a profile names for a role: exact names first, in the profile's order of
+    preference, then case-insensitively (avatars from other tools change case)."""
+    candidates = tuple(candidates)
+    for candidate in candidates:
+        if candidate in names:
+            return names.index(candidate)
+    lowered = [name.lower() for name in names]
+    for candidate in candidates:
+        if candidate.lower() in lowered:
+            return lowered.index(candidate.lower())
+    return None
+
+
 def viseme_target_names() -> dict[str, str]:
     """Our viseme channel -> its Ready Player Me target name ('ih' -> 'viseme_I'), read from the oculus profile."""
     mapping = {}

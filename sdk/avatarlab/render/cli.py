@@ -174,9 +174,8 @@ def _make_line(args: argparse.Namespace, source: str, options_from_args, setting
 
 
 def _run(args: argparse.Namespace, options_from_args) -> int:
-    from ..output import write_utterance
+    from ..output import check_writable, write_utterance
     from .avatar import Avatar
-    from .encoder import ensure_writable_folder
     from .video import render_video
 
     source = _source(args)
@@ -187,7 +186,7 @@ def _run(args: argparse.Namespace, options_from_args) -> int:
         print(f"avatar {avatar.label}: {avatar.rig.describe()}", file=sys.stderr)
     for note in avatar.warnings():
         print(f"avatarlab: warning: {note}", file=sys.stderr)
-    ensure_writable_folder(args.out)
+    check_writable(args.out)
     if args.audio is not None and source == "audio" and args.name is None:
         if (args.out / f"{args.audio.stem}.wav").resolve() == args.audio.resolve():
             raise InvalidOptionError(f"writing {args.audio.stem}.wav into {args.out} would replace the take itself; "

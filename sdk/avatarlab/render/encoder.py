@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..output import check_writable
 from .errors import RenderError
 from .images import ffmpeg_exe
 
@@ -35,20 +36,6 @@ VP9_CRF = 30
 #: frames and shift the colours).
 _TO_YUV = "scale=out_color_matrix=bt709:out_range=tv,setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
 _COLOUR_TAGS = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"]
-
-
-def ensure_writable_folder(folder: Path) -> Path:
-    """Create ``folder`` if needed and prove a file can be made in it; RenderError says why not."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=".avatarlab-check-", dir=folder)
-        os.close(handle)
-        os.unlink(name)
-    except OSError as error:
-        raise RenderError(f"cannot write to the output folder {folder}: {error.strerror or error}; "
-                          "choose another --out") from error
-    return folder
 
 
 def _umask() -> int:
@@ -99,7 +86,7 @@ class VideoEncoder:
         self.frames = 0
         self._free: queue.Queue[np.ndarray] = queue.Queue()
         self._buffers: list[np.ndarray] = []  # the ones frame_buffer() made
-        folder = ensure_writable_folder(self.path.parent)
+        folder = check_writable(self.path.parent)
         handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
         os.close(handle)
         self._video = Path(name)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..channels import ARKIT_BLENDSHAPES, EYE_CHANNELS, HEAD_CHANNELS, OCULUS_VISEMES
-from ..export.retarget import ROTATION_ROLES, Profile, choose_profile, load_profiles
+from ..export.retarget import ROTATION_ROLES, Profile, choose_profile, find_node, load_profiles
 from .errors import AvatarFileError
 from .scene import Scene
 from .transforms import avatar_rotation
@@ -159,19 +159,6 @@ def _vrm_bones(scene: Scene) -> dict[str, int]:
     return bones
 
 
-def _find_node(scene: Scene, candidates: tuple[str, ...]) -> int | None:
-    """Exact names first, in the profile's order of preference, then case-insensitively (as export does)."""
-    names = [node.name for node in scene.nodes]
-    for candidate in candidates:
-        if candidate in names:
-            return names.index(candidate)
-    lowered = [name.lower() for name in names]
-    for candidate in candidates:
-        if candidate.lower() in lowered:
-            return lowered.index(candidate.lower())
-    return None
-
-
 def _parent_rotation(scene: Scene, node: int) -> np.ndarray:
     """The parent's rest rotation in the avatar's frame (root turn included), scale removed."""
     rotation = np.eye(3)
@@ -189,7 +176,7 @@ def _rotation_nodes(scene: Scene, profile: Profile) -> dict[str, RotationNode]:
     for role in ROTATION_ROLES:
         index = bones.get(role)
         if index is None or not 0 <= index < len(scene.nodes):
-            index = _find_node(scene, tuple(profile.nodes.get(role, ())))
+            index = find_node([node.name for node in scene.nodes], profile.nodes.get(role, ()))
         if index is not None:
             nodes[role] = RotationNode(index, _parent_rotation(scene, index), scene.nodes[index].rest_rotation())
     return nodes
