@@ -13,7 +13,7 @@ import pygltflib as gl
 
 _COMPONENT = {np.dtype(np.float32): gl.FLOAT, np.dtype(np.uint16): gl.UNSIGNED_SHORT,
               np.dtype(np.uint32): gl.UNSIGNED_INT}
-_TYPE = {1: gl.SCALAR, 3: gl.VEC3, 4: gl.VEC4}
+_TYPE = {1: gl.SCALAR, 2: gl.VEC2, 3: gl.VEC3, 4: gl.VEC4}
 
 
 def _align4(data: bytearray) -> None:

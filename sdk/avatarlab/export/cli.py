@@ -75,6 +75,8 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
                                  description="Write the default avatar (52 ARKit + 15 viseme morph targets, head and "
                                  "eye nodes) as a GLB, for clients that need a model out of the box.")
     avatar.add_argument("--out", type=Path, default=Path("out/avatarlab_head.glb"), help="GLB path to write")
+    avatar.add_argument("--photo", type=Path, help="make the head from this frontal photo of a face instead "
+                        "(textured, same morph targets and nodes; docs/photo-avatar.md)")
     avatar.set_defaults(run=_run_avatar)
 
 
@@ -161,5 +163,12 @@ def _video_options(args: argparse.Namespace, fps: int, avatar: bytes, profile: s
 def _run_avatar(args: argparse.Namespace) -> int:
     from ..avatar import write_default_avatar
 
+    if args.photo is not None:
+        from ..photo_avatar import write_photo_avatar
+
+        for note in write_photo_avatar(args.photo, args.out):
+            print(f"avatarlab: {note}", file=sys.stderr)
+        print(args.out)
+        return 0
     print(write_default_avatar(args.out))
     return 0

@@ -1,0 +1,196 @@
+"""The photo avatar as a GLB: the textured face surface with every morph target, a dark mouth interior behind
+the lips and photo-textured eye surfaces on LeftEye / RightEye nodes, under the default avatar's node names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pygltflib as gl
+
+from ..avatar.default import MORPH_TOLERANCE
+from ..avatar.gltf import BufferPacker
+from ..avatar.head import VISEME_RECIPES, shape_names, vertex_normals
+from ..export.retarget import viseme_target_names
+from ..render.images import png_bytes
+from .lift import LiftedFace
+from .shapes import FaceShapes
+from .topology import Topology
+
+GENERATOR = "avatarlab photo avatar generator"
+TEXTURE_SIDE = 1024
+MOUTH_COLOUR = (0.10, 0.025, 0.03)
+EYE_DEPTH = 0.0015  # the eye surface's front sits this far behind the lid line
+
+
+@dataclass
+class Surface:
+    positions: np.ndarray  # (n, 3) metres, head frame
+    triangles: np.ndarray  # (m, 3)
+    uv: np.ndarray | None = None  # (n, 2) texture coordinates
+    colour: tuple[float, float, float] | None = None
+    shapes: dict[str, np.ndarray] | None = None  # target name -> (n, 3)
+
+
+def texture(image: np.ndarray, points: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """A square crop of the photo around the face (15% margin), resampled to TEXTURE_SIDE, as PNG bytes;
+    the crop's origin and size in photo pixels."""
+    (x0, y0), (x1, y1) = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    side = max(x1 - x0, y1 - y0) * 1.3
+    origin = np.array([(x0 + x1 - side) / 2, (y0 + y1 - side) / 2])
+    grid = (np.arange(TEXTURE_SIDE) + 0.5) / TEXTURE_SIDE * side
+    xs, ys = origin[0] + grid, origin[1] + grid
+    h, w = image.shape[:2]
+    fx, fy = np.clip(xs - 0.5, 0, w - 1), np.clip(ys - 0.5, 0, h - 1)
+    ix, iy = np.minimum(fx.astype(int), w - 2), np.minimum(fy.astype(int), h - 2)
+    tx, ty = (fx - ix)[None, :, None], (fy - iy)[:, None, None]
+    img = image.astype(np.float32)
+    top = img[iy][:, ix] * (1 - tx) + img[iy][:, ix + 1] * tx
+    bottom = img[iy + 1][:, ix] * (1 - tx) + img[iy + 1][:, ix + 1] * tx
+    crop = np.rint(top * (1 - ty) + bottom * ty).astype(np.uint8)
+    return png_bytes(crop), origin, np.array([side, side])
+
+
+def _oriented(triangles: np.ndarray, positions: np.ndarray, outward: np.ndarray) -> np.ndarray:
+    """Triangles wound so their normals point along ``outward`` (per triangle, from its centroid)."""
+    a, b, c = (positions[triangles[:, i]] for i in range(3))
+    flip = (np.cross(b - a, c - a) * outward).sum(axis=1) < 0
+    out = triangles.copy()
+    out[flip] = out[flip][:, [0, 2, 1]]
+    return out
+
+
+def face_surface(face: LiftedFace, uv: np.ndarray, topo: Topology, shapes: dict[str, np.ndarray]) -> Surface:
+    p = face.positions
+    centre = np.array([0.0, 0.0, p[:, 2].min() - 0.05])
+    tris = topo.triangles
+    outward = p[tris].mean(axis=1) - centre
+    return Surface(p, _oriented(tris, p, outward), uv, None, shapes)
+
+
+def mouth_interior(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) -> Surface:
+    """A bag behind the lips: the inner lip ring, a ring 12 mm further in, a back point 25 mm in; each ring
+    vertex follows its lip vertex (the inner ring 80% of it), so an open mouth shows a dark inside."""
+    ring = topo.ring("lipsUpperInner", "lipsLowerInner")
+    lip = face.positions[ring]
+    centre = lip.mean(axis=0)
+    inner = centre + (lip - centre) * np.array([0.85, 0.6, 1.0]) - np.array([0, 0, 0.012])
+    back = centre - np.array([0, 0.004, 0.025])
+    positions = np.concatenate([lip, inner, back[None]])
+    n = len(ring)
+    triangles = []
+    for i in range(n):
+        j = (i + 1) % n
+        triangles += [(i, j, n + j), (i, n + j, n + i), (n + i, n + j, 2 * n)]
+    moves = {}
+    for name, delta in shapes.items():
+        ring_delta = delta[ring]
+        moves[name] = np.concatenate([ring_delta, 0.8 * ring_delta, 0.5 * ring_delta.mean(axis=0)[None]])
+    tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
+    return Surface(positions, tris, None, MOUTH_COLOUR, moves)
+
+
+def eye_surface(face: LiftedFace, uv: np.ndarray, topo: Topology, eye: str) -> tuple[Surface, np.ndarray]:
+    """The eye opening filled by a shallow cap just behind the lids, textured with the photo's own eye; returns
+    it relative to its rotation centre (12 mm behind the opening) and that centre."""
+    ring = topo.ring(f"{eye}EyeUpper", f"{eye}EyeLower")
+    lid, lid_uv = face.positions[ring], uv[ring]
+    centre, centre_uv = lid.mean(axis=0), lid_uv.mean(axis=0)
+    steps = (1.2, 0.8, 0.4)
+    positions = [centre]
+    uvs = [centre_uv]
+    for t in steps:
+        positions += list(centre + (lid - centre) * t)
+        uvs += list(centre_uv + (lid_uv - centre_uv) * t)
+    positions = np.asarray(positions)
+    depth = np.linalg.norm((positions - centre)[:, :2], axis=1) / np.linalg.norm((lid - centre)[:, :2], axis=1).max()
+    positions[:, 2] = lid[:, 2].max() - EYE_DEPTH - 0.004 * depth ** 2
+    n = len(ring)
+    triangles = []
+    for ring_index in range(len(steps) - 1):
+        a, b = 1 + ring_index * n, 1 + (ring_index + 1) * n
+        for i in range(n):
+            j = (i + 1) % n
+            triangles += [(a + i, a + j, b + j), (a + i, b + j, b + i)]
+    last = 1 + (len(steps) - 1) * n
+    triangles += [(last + i, last + (i + 1) % n, 0) for i in range(n)]
+    pivot = np.array([centre[0], centre[1], positions[0, 2] - 0.012])
+    tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
+    return Surface(positions - pivot, tris, np.asarray(uvs)), pivot
+
+
+def all_shapes(face: LiftedFace, topo: Topology) -> dict[str, np.ndarray]:
+    """The 52 ARKit shapes and the 15 visemes (as the default head blends them), by target name."""
+    shapes = FaceShapes(face.positions, topo).build()
+    for viseme, target in viseme_target_names().items():
+        shapes[target] = sum((weight * shapes[name] for name, weight in VISEME_RECIPES[viseme].items()
+                              if name in shapes), np.zeros_like(face.positions))
+    return shapes
+
+
+class _Writer:
+    def __init__(self, texture_png: bytes) -> None:
+        self.gltf = gl.GLTF2(asset=gl.Asset(version="2.0", generator=GENERATOR))
+        self.packer = BufferPacker.for_document(self.gltf)
+        self.gltf.images = [gl.Image(bufferView=self.packer.view(texture_png), mimeType="image/png")]
+        self.gltf.samplers = [gl.Sampler(magFilter=gl.LINEAR, minFilter=gl.LINEAR_MIPMAP_LINEAR,
+                                         wrapS=gl.CLAMP_TO_EDGE, wrapT=gl.CLAMP_TO_EDGE)]
+        self.gltf.textures = [gl.Texture(sampler=0, source=0)]
+        self.gltf.materials = [
+            gl.Material(name="Skin", pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                baseColorTexture=gl.TextureInfo(index=0), metallicFactor=0.0, roughnessFactor=0.6)),
+            gl.Material(name="MouthInterior", doubleSided=True, pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                baseColorFactor=[*MOUTH_COLOUR, 1.0], metallicFactor=0.0, roughnessFactor=0.8)),
+            gl.Material(name="Eye", pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                baseColorTexture=gl.TextureInfo(index=0), metallicFactor=0.0, roughnessFactor=0.15)),
+        ]
+
+    def primitive(self, surface: Surface, material: int, targets: list[str] | None) -> gl.Primitive:
+        packer, positions = self.packer, surface.positions.astype(np.float32)
+        attributes = gl.Attributes(POSITION=packer.accessor(positions, gl.ARRAY_BUFFER),
+                                   NORMAL=packer.accessor(vertex_normals(positions, surface.triangles),
+                                                          gl.ARRAY_BUFFER, bounds=False))
+        if surface.uv is not None:
+            attributes.TEXCOORD_0 = packer.accessor(surface.uv.astype(np.float32), gl.ARRAY_BUFFER, bounds=False)
+        primitive = gl.Primitive(attributes=attributes, material=material, indices=packer.accessor(
+            surface.triangles.reshape(-1).astype(np.uint16), gl.ELEMENT_ARRAY_BUFFER, bounds=False))
+        if targets:
+            primitive.targets = [{"POSITION": packer.sparse_vec3(surface.shapes[name].astype(np.float32),
+                                                                 MORPH_TOLERANCE)} for name in targets]
+        return primitive
+
+    def node(self, name: str, **fields) -> int:
+        self.gltf.nodes.append(gl.Node(name=name, **fields))
+        return len(self.gltf.nodes) - 1
+
+
+def _floats(vector: np.ndarray) -> list[float]:
+    return [float(v) for v in vector]
+
+
+def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFace, topo: Topology) -> bytes:
+    """GLB bytes: node ``AvatarLab`` -> ``Head`` (at the top of the neck) -> ``HeadMesh`` (mesh ``Head``, all
+    morph targets), ``LeftEye`` / ``RightEye``; the same names the retarget profiles look for."""
+    png, origin, size = texture(image, points)
+    uv = (points[:, :2] - origin) / size
+    shapes = all_shapes(face, topo)
+    names = shape_names()
+    writer = _Writer(png)
+    pivot = np.array([0.0, face.positions[:, 1].min() - 0.01, face.positions[:, 2].min() - 0.03])
+    skin = face_surface(face, uv, topo, shapes)
+    mouth = mouth_interior(face, topo, shapes)
+    skin.positions, mouth.positions = skin.positions - pivot, mouth.positions - pivot
+    gltf = writer.gltf
+    gltf.meshes.append(gl.Mesh(name="Head", primitives=[writer.primitive(skin, 0, names),
+                                                        writer.primitive(mouth, 1, names)],
+                               weights=[0.0] * len(names), extras={"targetNames": names}))
+    children = [writer.node("HeadMesh", mesh=0)]
+    for eye, node in (("left", "LeftEye"), ("right", "RightEye")):
+        surface, centre = eye_surface(face, uv, topo, eye)
+        gltf.meshes.append(gl.Mesh(name=f"{node}Surface", primitives=[writer.primitive(surface, 2, None)]))
+        children.append(writer.node(node, mesh=len(gltf.meshes) - 1, translation=_floats(centre - pivot)))
+    head = writer.node("Head", translation=_floats(pivot), children=children)
+    root = writer.node("AvatarLab", children=[head])
+    gltf.scenes = [gl.Scene(name="AvatarLab", nodes=[root])]
+    gltf.scene = 0
+    return writer.packer.finish()

@@ -1,0 +1,154 @@
+"""ARKit morph targets authored on the face mesh's topology from its semantic regions (lips' inner and outer
+rings, eyelids, brows, jaw below the lip line), as displacement fields in metres on the 468 vertices."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..channels import ARKIT_BLENDSHAPES
+from .topology import Topology
+
+Array = np.ndarray
+#: How far jawOpen=1 turns the jaw, radians (about 17 degrees: some 25 mm between the lips).
+JAW_ANGLE = 0.30
+SIDES = (("Left", 1.0), ("Right", -1.0))  # ARKit's Left is the subject's left: +x
+
+
+def _falloff(distance: Array, radius: float) -> Array:
+    return np.exp(-(distance / radius) ** 2)
+
+
+def _distance_to(p: Array, indices: list[int]) -> Array:
+    return np.linalg.norm(p[:, None, :] - p[indices][None, :, :], axis=2).min(axis=1)
+
+
+def _nearest(p: Array, indices: list[int]) -> tuple[Array, Array]:
+    """Index into ``indices`` of the nearest, and its distance, for every vertex."""
+    d = np.linalg.norm(p[:, None, :] - p[indices][None, :, :], axis=2)
+    return d.argmin(axis=1), d.min(axis=1)
+
+
+class FaceShapes:
+    """Builds every shape from the lifted landmarks ``p`` (468, 3)."""
+
+    def __init__(self, p: Array, topo: Topology) -> None:
+        self.p, self.r = p, topo.regions
+        r = self.r
+        self.upper_lip = sorted(set(r["lipsUpperOuter"]) | set(r["lipsUpperInner"]))
+        self.lower_lip = sorted(set(r["lipsLowerOuter"]) | set(r["lipsLowerInner"]))
+        self.corners = {"Left": 291, "Right": 61}
+        self.mouth = p[r["lipsUpperInner"] + r["lipsLowerInner"]].mean(axis=0)
+        self.jaw = self._jaw_weight()
+        self.lips = np.maximum(_falloff(_distance_to(p, self.upper_lip + self.lower_lip), 0.006),
+                               0.0)
+        self.upper = self.lips * (self.jaw < 0.5) * 1.0
+        self.lower = self.lips * self.jaw
+
+    def _lip_line(self, x: Array) -> Array:
+        """y of the line between the lips (midway between the inner rings) at each x."""
+        upper, lower = self.r["lipsUpperInner"], self.r["lipsLowerInner"]
+        middle = (self.p[upper] + self.p[lower]) / 2
+        order = np.argsort(middle[:, 0])
+        return np.interp(x, middle[order, 0], middle[order, 1])
+
+    def _jaw_weight(self) -> Array:
+        """1 on the lower lip and everything below the lip line, 0 above; soft beside the mouth corners."""
+        p = self.p
+        below = self._lip_line(p[:, 0]) - p[:, 1]
+        left, right = p[self.corners["Left"], 0], p[self.corners["Right"], 0]
+        beside = np.maximum(p[:, 0] - left, right - p[:, 0]).clip(0)
+        weight = np.clip(below / (0.002 + 0.5 * beside), 0, 1)
+        weight[self.lower_lip] = 1.0
+        weight[self.upper_lip] = 0.0
+        weight[[self.corners["Left"], self.corners["Right"], 78, 308]] = 0.5
+        return weight
+
+    def jaw_rotation(self, angle: float) -> Array:
+        """Every vertex turned by ``angle`` about the jaw hinge (below the ears, behind the face); positive
+        angles drop the chin."""
+        p = self.p
+        hinge = np.array([0.0, p[2, 1], p[:, 2].min() - 0.03])  # nose bottom's height
+        rel = p - hinge
+        c, s = np.cos(angle), np.sin(angle)
+        turned = np.stack([rel[:, 0], c * rel[:, 1] - s * rel[:, 2], s * rel[:, 1] + c * rel[:, 2]], axis=1)
+        return turned - rel
+
+    def _side(self, sign: float, width: float = 0.006) -> Array:
+        return 1.0 / (1.0 + np.exp(-sign * (self.p[:, 0] - self.mouth[0]) / width))
+
+    def _corner(self, side: str, radius: float = 0.015) -> Array:
+        return _falloff(np.linalg.norm(self.p - self.p[self.corners[side]], axis=1), radius)
+
+    def _lids(self, eye: str, close: float, lower_share: float) -> Array:
+        """Upper lid moved ``close`` of the way to the lower (negative: opened wider), the lower lid
+        ``lower_share`` of the way up; the skin around follows the nearest lid vertex, fading over 7 mm."""
+        p, out = self.p, np.zeros_like(self.p)
+        upper, lower = self.r[f"{eye}EyeUpper"], self.r[f"{eye}EyeLower"]
+        gap = p[lower] - p[upper]
+        lid_delta = np.concatenate([close * gap, -lower_share * gap])
+        lid = upper + lower
+        nearest, distance = _nearest(p, lid)
+        eye_centre = p[lid].mean(axis=0)
+        near = np.linalg.norm(p - eye_centre, axis=1) < 0.03
+        out[near] = lid_delta[nearest[near]] * _falloff(distance[near], 0.007)[:, None]
+        out[lid] = lid_delta
+        return out
+
+    def _brow(self, eye: str, part: str) -> Array:
+        brow = self.r[f"{eye}EyebrowLower"] + self.r[f"{eye}EyebrowUpper"]
+        weight = _falloff(_distance_to(self.p, brow), 0.012)
+        weight *= self.p[:, 1] > self.p[self.r[f"{eye}EyeUpper"], 1].max()
+        if part == "all":
+            return weight
+        inner, outer = self.p[brow[-1]], self.p[brow[0]]  # chains run outer -> inner
+        toward = np.linalg.norm(self.p - (inner if part == "inner" else outer), axis=1)
+        return weight * _falloff(toward, 0.02)
+
+    def build(self) -> dict[str, Array]:
+        p, zero = self.p, np.zeros_like(self.p)
+        shapes: dict[str, Array] = {name: zero for name in ARKIT_BLENDSHAPES}
+        full = self.jaw_rotation(JAW_ANGLE)
+        lips_x = (p[:, 0] - self.mouth[0])[:, None] * np.array([1.0, 0, 0])
+        lips_y = (p[:, 1] - self.mouth[1])[:, None] * np.array([0, 1.0, 0])
+        shapes["jawOpen"] = full * self.jaw[:, None]
+        shapes["jawForward"] = self.jaw[:, None] * np.array([0, 0, 0.006])
+        shapes["mouthClose"] = (-0.5 * self.lower[:, None] + 0.5 * self.upper[:, None]) * full
+        shapes["mouthFunnel"] = self.lips[:, None] * (np.array([0, 0, 0.006]) - 0.25 * lips_x + 0.25 * lips_y)
+        shapes["mouthPucker"] = self.lips[:, None] * (np.array([0, 0, 0.008]) - 0.4 * lips_x - 0.25 * lips_y)
+        shapes["mouthRollUpper"] = self.upper[:, None] * np.array([0, -0.003, -0.003])
+        shapes["mouthRollLower"] = self.lower[:, None] * np.array([0, 0.003, -0.003]) * (self.lips[:, None])
+        shapes["mouthShrugUpper"] = self.upper[:, None] * np.array([0, 0.002, 0.001])
+        shapes["mouthShrugLower"] = self.lower[:, None] * np.array([0, 0.003, 0.002])
+        wide = _falloff(np.linalg.norm(p - self.mouth, axis=1), 0.025)[:, None]
+        shapes["mouthLeft"] = wide * np.array([0.006, 0, 0])
+        shapes["mouthRight"] = wide * np.array([-0.006, 0, 0])
+        shapes["jawLeft"] = self.jaw[:, None] * np.array([0.006, 0, 0])
+        shapes["jawRight"] = self.jaw[:, None] * np.array([-0.006, 0, 0])
+        cheek_points = {"Left": 425, "Right": 205}
+        puff = np.zeros_like(p)
+        for side, sign in SIDES:
+            side_weight = self._side(sign)[:, None]
+            corner = self._corner(side)[:, None]
+            shapes[f"mouthSmile{side}"] = corner * np.array([sign * 0.006, 0.005, -0.002])
+            shapes[f"mouthStretch{side}"] = corner * np.array([sign * 0.006, -0.002, -0.001])
+            shapes[f"mouthFrown{side}"] = corner * np.array([0, -0.004, 0])
+            shapes[f"mouthDimple{side}"] = corner * np.array([sign * 0.002, 0, -0.003])
+            shapes[f"mouthPress{side}"] = side_weight * (self.upper[:, None] * np.array([0, -0.0015, -0.0005])
+                                                         + self.lower[:, None] * np.array([0, 0.0015, -0.0005]))
+            shapes[f"mouthLowerDown{side}"] = side_weight * self.lower[:, None] * np.array([0, -0.004, 0.0005])
+            shapes[f"mouthUpperUp{side}"] = side_weight * self.upper[:, None] * np.array([0, 0.004, 0.0005])
+            cheek = _falloff(np.linalg.norm(p - p[cheek_points[side]], axis=1), 0.02)[:, None]
+            puff = puff + cheek * np.array([sign * 0.004, 0, 0.004])
+            shapes[f"cheekSquint{side}"] = cheek * np.array([0, 0.003, 0])
+            wing = _falloff(np.linalg.norm(p - p[{"Left": 278, "Right": 48}[side]], axis=1), 0.008)[:, None]
+            shapes[f"noseSneer{side}"] = wing * np.array([0, 0.003, 0.001])
+            eye = side.lower()
+            shapes[f"eyeBlink{side}"] = self._lids(eye, 0.8, 0.2)
+            shapes[f"eyeSquint{side}"] = self._lids(eye, 0.15, 0.3)
+            shapes[f"eyeWide{side}"] = self._lids(eye, -0.3, 0.0)
+            shapes[f"browDown{side}"] = self._brow(eye, "all")[:, None] * np.array([0, -0.004, 0.001])
+            shapes[f"browOuterUp{side}"] = self._brow(eye, "outer")[:, None] * np.array([0, 0.005, 0])
+        shapes["cheekPuff"] = puff
+        shapes["browInnerUp"] = (self._brow("left", "inner") + self._brow("right", "inner"))[:, None] \
+            * np.array([0, 0.005, 0])
+        return shapes

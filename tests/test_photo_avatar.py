@@ -1,0 +1,180 @@
+"""`avatarlab avatar --photo`: a textured head from one photo (avatarlab.photo_avatar), checked on the public-domain
+astronaut portrait with the face mesh itself: on renders of the GLB the landmarks land where the photo's are, jawOpen
+parts the lips and eyeBlink closes the eyes. Every refused photo is a clear error (exit 2) with nothing written.
+Renders land in out/test-artifacts/photo_avatar/ for a person to look at."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avatarlab.cli import main
+from avatarlab.render.images import ffmpeg_exe, png_bytes, write_png
+from gltf_checks import needs_node, validate
+from tools import egl_missing, needs
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "out" / "test-artifacts" / "photo_avatar"
+SIZE = (384, 384)
+EYES = {"right": (33, 133, 159, 145), "left": (263, 362, 386, 374)}  # outer, inner corner, upper, lower lid
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return pytest.importorskip("skimage.data").astronaut()
+
+
+@pytest.fixture(scope="module")
+def astronaut_glb(astronaut, tmp_path_factory) -> Path:
+    photo = tmp_path_factory.mktemp("photo") / "astronaut.png"
+    photo.write_bytes(png_bytes(astronaut))
+    out = photo.with_name("astronaut.glb")
+    assert main(["avatar", "--photo", str(photo), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def renders(astronaut_glb) -> dict[str, np.ndarray]:
+    if egl_missing():
+        pytest.skip(egl_missing())
+    from avatarlab.render import Avatar, RenderSettings, Renderer
+
+    avatar = Avatar.load(astronaut_glb)
+    settings = RenderSettings(size=SIZE).checked()
+    poses = {"neutral": {}, "jawOpen": {"jawOpen": 1.0}, "blink": {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0},
+             "smile": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0}}
+    images = {}
+    with Renderer(avatar, settings) as renderer:
+        camera = avatar.camera("face", SIZE[0] / SIZE[1])
+        for name, pose in poses.items():
+            images[name] = renderer.render(pose, camera)[..., :3]
+            write_png(ARTIFACTS / f"{name}.png", images[name])
+    write_png(ARTIFACTS / "sheet.png", np.concatenate(list(images.values()), axis=1))
+    return images
+
+
+def _mesh(image: np.ndarray) -> np.ndarray:
+    from avatarlab.facemesh import find_faces
+
+    faces = find_faces(image)
+    assert len(faces) == 1, "the render shows one face"
+    return faces[0].mesh.points
+
+
+def _normalised(points: np.ndarray) -> np.ndarray:
+    """2D landmarks with position, size and in-plane rotation removed (x along the eye line, unit eye distance)."""
+    xy = points[:, :2]
+    left, right = xy[[263, 362]].mean(axis=0), xy[[33, 133]].mean(axis=0)
+    across = left - right
+    angle = np.arctan2(across[1], across[0])
+    c, s = np.cos(-angle), np.sin(-angle)
+    return (xy - xy.mean(axis=0)) @ np.array([[c, s], [-s, c]]) / np.linalg.norm(across)
+
+
+def _mouth_opening(points: np.ndarray) -> float:
+    return float(np.linalg.norm(points[13] - points[14]) / np.linalg.norm(points[61] - points[291]))
+
+
+def _eye_aspect(points: np.ndarray) -> float:
+    ratios = [np.linalg.norm(points[up] - points[down]) / np.linalg.norm(points[outer] - points[inner])
+              for outer, inner, up, down in EYES.values()]
+    return float(np.mean(ratios))
+
+
+@needs_node
+def test_astronaut_glb_passes_the_khronos_validator(astronaut_glb):
+    report = validate(astronaut_glb)
+    assert report["numErrors"] == 0, report["messages"][:10]
+
+
+def test_astronaut_glb_has_the_default_avatars_nodes_and_targets(astronaut_glb):
+    from avatarlab.avatar.gltf import read_glb
+    from avatarlab.avatar.head import shape_names
+    from avatarlab.channels import ARKIT_BLENDSHAPES
+
+    document = read_glb(astronaut_glb.read_bytes())
+    names = {node.name for node in document.nodes}
+    assert {"Head", "HeadMesh", "LeftEye", "RightEye"} <= names
+    head = next(mesh for mesh in document.meshes if mesh.name == "Head")
+    assert head.extras["targetNames"] == shape_names() and set(ARKIT_BLENDSHAPES) <= set(shape_names())
+    assert all(len(primitive.targets) == len(shape_names()) for primitive in head.primitives)
+    assert document.images and document.images[0].mimeType == "image/png"  # the photo's texture, inside the GLB
+
+
+@needs(egl_missing())
+def test_neutral_render_landmarks_match_the_photo(astronaut, renders):
+    photo, render = _normalised(_mesh(astronaut)), _normalised(_mesh(renders["neutral"]))
+    error = float(np.linalg.norm(photo - render, axis=1).mean())  # in eye distances
+    assert error <= 0.05, f"mean landmark error {error:.3f} of the distance between the eyes"
+
+
+@needs(egl_missing())
+def test_jaw_open_parts_the_lips(renders):
+    neutral, open_ = _mouth_opening(_mesh(renders["neutral"])), _mouth_opening(_mesh(renders["jawOpen"]))
+    assert open_ > neutral + 0.15, (neutral, open_)
+
+
+@needs(egl_missing())
+def test_blink_closes_the_eyes(renders):
+    neutral, blink = _eye_aspect(_mesh(renders["neutral"])), _eye_aspect(_mesh(renders["blink"]))
+    assert blink < 0.7 * neutral, (neutral, blink)
+
+
+# ---- refused and awkward photos ---------------------------------------------------------------------------------
+def _run(tmp_path, photo: Path, capsys) -> tuple[int, str, Path]:
+    out = tmp_path / "made" / "face.glb"
+    code = main(["avatar", "--photo", str(photo), "--out", str(out)])
+    return code, capsys.readouterr().err, out
+
+
+def test_not_an_image_is_refused(tmp_path, capsys):
+    photo = tmp_path / "portrait.jpg"
+    photo.write_text("certainly not a JPEG")
+    code, err, out = _run(tmp_path, photo, capsys)
+    assert code == 2 and "is not an image" in err and "Traceback" not in err and not out.exists()
+
+
+def test_missing_photo_is_refused(tmp_path, capsys):
+    code, err, out = _run(tmp_path, tmp_path / "nowhere.png", capsys)
+    assert code == 2 and "cannot read --photo" in err and not out.exists()
+
+
+def test_no_face_is_refused(tmp_path, capsys):
+    photo = tmp_path / "wall.png"
+    photo.write_bytes(png_bytes(np.full((256, 256, 3), 120, np.uint8)))
+    code, err, out = _run(tmp_path, photo, capsys)
+    assert code == 2 and "no face found" in err and not out.exists() and not out.parent.exists()
+
+
+def test_small_face_is_refused(tmp_path, capsys, astronaut):
+    from avatarlab.photo_avatar.photo import downscale
+
+    small, _ = downscale(astronaut, 256)  # the face crop drops to about 77 pixels
+    photo = tmp_path / "small.png"
+    photo.write_bytes(png_bytes(small))
+    code, err, out = _run(tmp_path, photo, capsys)
+    assert code == 2 and "at least 128 are needed" in err and not out.exists()
+
+
+def test_several_faces_use_the_largest_and_say_so(tmp_path, capsys, astronaut):
+    from avatarlab.photo_avatar.photo import downscale
+
+    half, _ = downscale(astronaut, 256)
+    both = np.zeros((512, 768, 3), np.uint8)
+    both[:, :512], both[128:384, 512:] = astronaut, half
+    photo = tmp_path / "two.png"
+    photo.write_bytes(png_bytes(both))
+    code, err, out = _run(tmp_path, photo, capsys)
+    assert code == 0 and "2 faces found" in err and "used the largest" in err and out.stat().st_size > 0
+
+
+def test_a_100_megapixel_photo_is_scaled_down(tmp_path, capsys, astronaut):
+    small = tmp_path / "astronaut.png"
+    small.write_bytes(png_bytes(astronaut))
+    photo = tmp_path / "huge.jpg"
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(small), "-vf", "scale=10240:10240",
+                    "-q:v", "5", str(photo)], check=True, timeout=300)
+    code, err, out = _run(tmp_path, photo, capsys)
+    assert code == 0 and "scaled down" in err and out.stat().st_size > 0
