@@ -14,7 +14,8 @@ same run; and the renderer's peak memory at two video lengths.
 - video: render_video end to end (drawing, H.264 + AAC encoding in ffmpeg, muxing) at the default settings.
 - memory: render_video at 512x512 in a fresh process, the line tiled to two lengths; peak RSS of the Python process
   (renderer, llvmpipe) and of ffmpeg.
-The 1-minute load average is recorded at the start and the end: other work on the 2 cores slows both sides.
+The 1-minute load average before the run, and the other processes' CPU use during it (the machine's busy CPU time
+minus the benchmark's own, children included), are recorded: other work on the 2 cores slows both sides.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -58,6 +60,60 @@ def machine() -> dict:
                             text=True).stdout.strip()
     return {"cpu_model": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "chromium": chromium,
             "three": three, "git": commit}
+
+
+def _proc_cpu() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds used so far) of every process now running."""
+    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+class CpuShare(threading.Thread):
+    """Samples /proc while the benchmark runs: the CPU time of this process and all its descendants (node,
+    chromium's processes, ffmpeg, the memory runs), and the whole machine's busy time. Their difference is the
+    other work that shared the cores with the benchmark."""
+
+    def __init__(self, period: float = 0.25) -> None:
+        super().__init__(daemon=True)
+        self.period, self.own, self.done = period, {}, threading.Event()
+        self.busy_start, self.wall_start = self._busy(), time.perf_counter()
+
+    @staticmethod
+    def _busy() -> float:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+        return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+    def _sample(self) -> None:
+        processes = _proc_cpu()
+        tree = {os.getpid()}
+        for _ in range(8):  # descendants, generation by generation
+            tree |= {pid for pid, (parent, _) in processes.items() if parent in tree}
+        for pid in tree & processes.keys():
+            self.own[pid] = processes[pid][1]
+
+    def run(self) -> None:
+        while not self.done.wait(self.period):
+            self._sample()
+
+    def stop(self) -> tuple[float, float]:
+        """(seconds the run took, cores' worth of other work on average during it)."""
+        self._sample()
+        self.done.set()
+        wall = time.perf_counter() - self.wall_start
+        own = sum(self.own.values()) - self.own_before
+        return wall, max(0.0, (self._busy() - self.busy_start) - own) / wall
+
+    def start(self) -> None:
+        self._sample()
+        self.own_before = sum(self.own.values())
+        super().start()
 
 
 def ours(avatar: Avatar, poses: np.ndarray, size: tuple[int, int], antialias: str) -> dict:
@@ -119,9 +175,10 @@ def memory(curves_json: Path, seconds: float, out: Path) -> dict:
 def markdown(result: dict) -> str:
     m, load = result["machine"], result["load_average_1m"]
     lines = ["# Video render benchmark", "",
-             f"`benchmarks/bench_render.py`, {result['date']}: {m['cores']} cores ({m['cpu_model']}), shared; "
-             f"1-minute load average {load['start']:.2f} at the start, {load['end']:.2f} at the end (other work "
-             "on the cores slows both renderers). The default avatar saying "
+             f"`benchmarks/bench_render.py`, {result['date']}: {m['cores']} cores ({m['cpu_model']}), shared. "
+             f"1-minute load average {load['start']:.2f} before the run; other processes used "
+             f"{result['other_work_cores']:.2f} cores on average during its {result['wall_s']:.0f} s (the machine's "
+             "busy CPU time minus the benchmark's own; such work slows both renderers). The default avatar saying "
              f"\"{result['line']}\" ({result['audio_s']:.2f} s, {result['frames']} frames at {FPS} fps), "
              "head-and-shoulders camera. Each renderer draws every frame and reads it back to the CPU.", "",
              f"- ours: {result['ours_device']}", f"- three.js {m['three']} in {m['chromium']} (headless): "
@@ -164,6 +221,8 @@ def main() -> int:
     from avatarlab.output import write_utterance
 
     load_start = os.getloadavg()[0]
+    share = CpuShare()
+    share.start()
     utterance = Engine().speak(LINE, fps=FPS, seed=1)
     curves = Curves.from_utterance(utterance)
     frames = curves.video_frames(FPS)
@@ -190,7 +249,8 @@ def main() -> int:
         write_utterance(utterance, work, "line")
         mem = [memory(work / "line.json", seconds, work / f"memory-{seconds:.0f}.mp4")
                for seconds in ((3.0, 6.0) if args.quick else MEMORY_SECONDS)]
-    result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "line": LINE, "audio_s": curves.duration_s,
+    wall, other = share.stop()
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "other_work_cores": other, "wall_s": wall, "line": LINE, "audio_s": curves.duration_s,
               "frames": len(poses), "fps": FPS, "camera": "head-shoulders", "ours_device": device,
               "threejs_gl": threejs_gl, "draw": draw, "video": videos, "memory": mem,
               "load_average_1m": {"start": load_start, "end": os.getloadavg()[0]}, "quick": args.quick}
