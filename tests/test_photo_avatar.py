@@ -18,6 +18,7 @@ from tools import egl_missing, needs
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "out" / "test-artifacts" / "photo_avatar"
 SIZE = (384, 384)
+BACKGROUND = (30, 32, 40)  # the renderer's default background, #1e2028
 EYES = {"right": (33, 133, 159, 145), "left": (263, 362, 386, 374)}  # outer, inner corner, upper, lower lid
 
 
@@ -44,7 +45,8 @@ def renders(astronaut_glb) -> dict[str, np.ndarray]:
     avatar = Avatar.load(astronaut_glb)
     settings = RenderSettings(size=SIZE).checked()
     poses = {"neutral": {}, "jawOpen": {"jawOpen": 1.0}, "blink": {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0},
-             "smile": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0}}
+             "smile": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
+             "turnLeft": {"headYaw": np.radians(30), "jawOpen": 0.5}, "turnRight": {"headYaw": -np.radians(30)}}
     images = {}
     with Renderer(avatar, settings) as renderer:
         camera = avatar.camera("face", SIZE[0] / SIZE[1])
@@ -53,6 +55,23 @@ def renders(astronaut_glb) -> dict[str, np.ndarray]:
             write_png(ARTIFACTS / f"{name}.png", images[name])
     write_png(ARTIFACTS / "sheet.png", np.concatenate(list(images.values()), axis=1))
     return images
+
+
+def _enclosed_background(image: np.ndarray) -> int:
+    """Background-coloured pixels that the border cannot reach through background: holes inside the head."""
+    background = np.all(image == np.asarray(BACKGROUND, np.uint8), axis=-1)
+    reached = np.zeros_like(background)
+    reached[[0, -1], :], reached[:, [0, -1]] = background[[0, -1], :], background[:, [0, -1]]
+    while True:
+        grown = reached.copy()
+        grown[1:] |= reached[:-1]
+        grown[:-1] |= reached[1:]
+        grown[:, 1:] |= reached[:, :-1]
+        grown[:, :-1] |= reached[:, 1:]
+        grown &= background
+        if (grown == reached).all():
+            return int((background & ~reached).sum())
+        reached = grown
 
 
 def _mesh(image: np.ndarray) -> np.ndarray:
@@ -117,12 +136,29 @@ def test_jaw_open_parts_the_lips(renders):
 
 
 @needs(egl_missing())
+def test_a_30_degree_turn_shows_no_background_inside_the_head(renders):
+    for name in ("turnLeft", "turnRight"):
+        assert _enclosed_background(renders[name]) == 0, name
+
+
+@needs(egl_missing())
 def test_blink_closes_the_eyes(renders):
     neutral, blink = _eye_aspect(_mesh(renders["neutral"])), _eye_aspect(_mesh(renders["blink"]))
     assert blink < 0.7 * neutral, (neutral, blink)
 
 
 # ---- refused and awkward photos ---------------------------------------------------------------------------------
+@needs(egl_missing())
+def test_a_face_turned_40_degrees_is_refused(tmp_path, capsys):
+    from avatarlab.render import RenderSettings, render_pose
+
+    image = render_pose({"headYaw": np.radians(40)}, settings=RenderSettings(size=(512, 512)), camera="face")
+    photo = tmp_path / "turned.png"
+    photo.write_bytes(png_bytes(image[..., :3]))
+    code, err, out = _run(tmp_path, photo, capsys)
+    assert code == 2 and "turned" in err and "at most 30" in err and not out.exists()
+
+
 def _run(tmp_path, photo: Path, capsys) -> tuple[int, str, Path]:
     out = tmp_path / "made" / "face.glb"
     code = main(["avatar", "--photo", str(photo), "--out", str(out)])

@@ -1,5 +1,6 @@
 """The photo avatar as a GLB: the textured face surface with every morph target, a dark mouth interior behind
-the lips and photo-textured eye surfaces on LeftEye / RightEye nodes, under the default avatar's node names."""
+the lips, photo-textured eye surfaces on LeftEye / RightEye nodes, a back-of-head shell and the default avatar's
+neck and shoulders, under the default avatar's node names."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..export.retarget import viseme_target_names
 from ..render.images import png_bytes
 from .lift import LiftedFace
 from .shapes import FaceShapes
+from .shell import NECK_PIVOT, body, head_shell, neck_pivot
 from .topology import Topology
 
 GENERATOR = "avatarlab photo avatar generator"
@@ -29,6 +31,7 @@ class Surface:
     triangles: np.ndarray  # (m, 3)
     uv: np.ndarray | None = None  # (n, 2) texture coordinates
     colour: tuple[float, float, float] | None = None
+    colours: np.ndarray | None = None  # (n, 3) linear vertex colours
     shapes: dict[str, np.ndarray] | None = None  # target name -> (n, 3)
 
 
@@ -65,7 +68,7 @@ def face_surface(face: LiftedFace, uv: np.ndarray, topo: Topology, shapes: dict[
     centre = np.array([0.0, 0.0, p[:, 2].min() - 0.05])
     tris = topo.triangles
     outward = p[tris].mean(axis=1) - centre
-    return Surface(p, _oriented(tris, p, outward), uv, None, shapes)
+    return Surface(p, _oriented(tris, p, outward), uv, shapes=shapes)
 
 
 def mouth_interior(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) -> Surface:
@@ -87,7 +90,7 @@ def mouth_interior(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarra
         ring_delta = delta[ring]
         moves[name] = np.concatenate([ring_delta, 0.8 * ring_delta, 0.5 * ring_delta.mean(axis=0)[None]])
     tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
-    return Surface(positions, tris, None, MOUTH_COLOUR, moves)
+    return Surface(positions, tris, colour=MOUTH_COLOUR, shapes=moves)
 
 
 def eye_surface(face: LiftedFace, uv: np.ndarray, topo: Topology, eye: str) -> tuple[Surface, np.ndarray]:
@@ -143,6 +146,10 @@ class _Writer:
                 baseColorFactor=[*MOUTH_COLOUR, 1.0], metallicFactor=0.0, roughnessFactor=0.8)),
             gl.Material(name="Eye", pbrMetallicRoughness=gl.PbrMetallicRoughness(
                 baseColorTexture=gl.TextureInfo(index=0), metallicFactor=0.0, roughnessFactor=0.15)),
+            gl.Material(name="SkinBack", pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                baseColorFactor=[1, 1, 1, 1], metallicFactor=0.0, roughnessFactor=0.6)),
+            gl.Material(name="Clothes", pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                baseColorFactor=[1, 1, 1, 1], metallicFactor=0.0, roughnessFactor=0.85)),
         ]
 
     def primitive(self, surface: Surface, material: int, targets: list[str] | None) -> gl.Primitive:
@@ -152,6 +159,9 @@ class _Writer:
                                                           gl.ARRAY_BUFFER, bounds=False))
         if surface.uv is not None:
             attributes.TEXCOORD_0 = packer.accessor(surface.uv.astype(np.float32), gl.ARRAY_BUFFER, bounds=False)
+        if surface.colours is not None:
+            attributes.COLOR_0 = packer.accessor(np.clip(surface.colours, 0, 1).astype(np.float32), gl.ARRAY_BUFFER,
+                                                 bounds=False)
         primitive = gl.Primitive(attributes=attributes, material=material, indices=packer.accessor(
             surface.triangles.reshape(-1).astype(np.uint16), gl.ELEMENT_ARRAY_BUFFER, bounds=False))
         if targets:
@@ -176,21 +186,29 @@ def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFac
     shapes = all_shapes(face, topo)
     names = shape_names()
     writer = _Writer(png)
-    pivot = np.array([0.0, face.positions[:, 1].min() - 0.01, face.positions[:, 2].min() - 0.03])
+    pivot = neck_pivot(face)
     skin = face_surface(face, uv, topo, shapes)
     mouth = mouth_interior(face, topo, shapes)
-    skin.positions, mouth.positions = skin.positions - pivot, mouth.positions - pivot
+    positions, triangles, colours, moves = head_shell(face, topo, image, points, shapes)
+    shell = Surface(positions, triangles, colours=colours, shapes=moves)
+    for surface in (skin, mouth, shell):
+        surface.positions = surface.positions - pivot
     gltf = writer.gltf
     gltf.meshes.append(gl.Mesh(name="Head", primitives=[writer.primitive(skin, 0, names),
-                                                        writer.primitive(mouth, 1, names)],
+                                                        writer.primitive(mouth, 1, names),
+                                                        writer.primitive(shell, 3, names)],
                                weights=[0.0] * len(names), extras={"targetNames": names}))
     children = [writer.node("HeadMesh", mesh=0)]
     for eye, node in (("left", "LeftEye"), ("right", "RightEye")):
         surface, centre = eye_surface(face, uv, topo, eye)
         gltf.meshes.append(gl.Mesh(name=f"{node}Surface", primitives=[writer.primitive(surface, 2, None)]))
         children.append(writer.node(node, mesh=len(gltf.meshes) - 1, translation=_floats(centre - pivot)))
-    head = writer.node("Head", translation=_floats(pivot), children=children)
-    root = writer.node("AvatarLab", children=[head])
+    gltf.meshes.append(gl.Mesh(name="Body", primitives=[
+        writer.primitive(Surface(part.positions, part.triangles, colours=part.colors), 3 if part.material == "Skin" else 4,
+                         None) for part in body(image, points)]))
+    body_node = writer.node("Body", mesh=len(gltf.meshes) - 1)
+    head = writer.node("Head", translation=_floats(NECK_PIVOT), children=children)
+    root = writer.node("AvatarLab", children=[head, body_node])
     gltf.scenes = [gl.Scene(name="AvatarLab", nodes=[root])]
     gltf.scene = 0
     return writer.packer.finish()
