@@ -57,6 +57,24 @@ def renders(astronaut_glb) -> dict[str, np.ndarray]:
     return images
 
 
+@pytest.fixture(scope="module")
+def viseme_renders(astronaut_glb) -> dict[str, np.ndarray]:
+    """Every viseme at full weight, driven through the Oculus profile (the visemes' own targets)."""
+    if egl_missing():
+        pytest.skip(egl_missing())
+    from avatarlab.channels import OCULUS_VISEMES
+    from avatarlab.render import Avatar, RenderSettings, Renderer
+
+    avatar = Avatar.load(astronaut_glb, "oculus")
+    images = {}
+    with Renderer(avatar, RenderSettings(size=SIZE).checked()) as renderer:
+        camera = avatar.camera("face", SIZE[0] / SIZE[1])
+        for name in OCULUS_VISEMES:
+            images[name] = renderer.render({name: 1.0}, camera)[..., :3]
+    write_png(ARTIFACTS / "visemes.png", np.concatenate([image[60:330, 60:330] for image in images.values()], axis=1))
+    return images
+
+
 def _enclosed_background(image: np.ndarray) -> int:
     """Background-coloured pixels that the border cannot reach through background: holes inside the head."""
     background = np.all(image == np.asarray(BACKGROUND, np.uint8), axis=-1)
@@ -96,6 +114,12 @@ def _mouth_opening(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[13] - points[14]) / np.linalg.norm(points[61] - points[291]))
 
 
+def _lip_gap(points: np.ndarray) -> float:
+    """Mean inner-lip gap (three pairs) in eye distances: how far the lips are apart, whatever the width."""
+    gap = np.linalg.norm(points[[13, 82, 312]] - points[[14, 87, 317]], axis=1).mean()
+    return float(gap / np.linalg.norm(points[[33, 133]].mean(axis=0) - points[[263, 362]].mean(axis=0)))
+
+
 def _eye_aspect(points: np.ndarray) -> float:
     ratios = [np.linalg.norm(points[up] - points[down]) / np.linalg.norm(points[outer] - points[inner])
               for outer, inner, up, down in EYES.values()]
@@ -133,6 +157,13 @@ def test_neutral_render_landmarks_match_the_photo(astronaut, renders):
 def test_jaw_open_parts_the_lips(renders):
     neutral, open_ = _mouth_opening(_mesh(renders["neutral"])), _mouth_opening(_mesh(renders["jawOpen"]))
     assert open_ > neutral + 0.15, (neutral, open_)
+
+
+@needs(egl_missing())
+def test_visemes_open_least_at_pp_and_most_at_aa(viseme_renders):
+    gaps = {name: _lip_gap(_mesh(image)) for name, image in viseme_renders.items()}
+    assert min(gaps, key=gaps.get) == "PP" and max(gaps, key=gaps.get) == "aa", gaps
+    assert gaps["aa"] > 3 * gaps["PP"], gaps
 
 
 @needs(egl_missing())

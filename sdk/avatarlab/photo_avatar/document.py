@@ -4,7 +4,7 @@ neck and shoulders, under the default avatar's node names."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pygltflib as gl
@@ -15,13 +15,13 @@ from ..avatar.head import VISEME_RECIPES, shape_names, vertex_normals
 from ..export.retarget import viseme_target_names
 from ..render.images import png_bytes
 from .lift import LiftedFace
-from .shapes import FaceShapes
+from .shapes import FaceShapes, close_lips
 from .shell import NECK_PIVOT, body, head_shell, neck_pivot
 from .topology import Topology
 
 GENERATOR = "avatarlab photo avatar generator"
 TEXTURE_SIDE = 1024
-MOUTH_COLOUR = (0.10, 0.025, 0.03)
+MOUTH_COLOUR = (0.025, 0.006, 0.008)
 EYE_DEPTH = 0.0015  # the eye surface's front sits this far behind the lid line
 
 
@@ -181,6 +181,7 @@ def _floats(vector: np.ndarray) -> list[float]:
 def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFace, topo: Topology) -> bytes:
     """GLB bytes: node ``AvatarLab`` -> ``Head`` (at the top of the neck) -> ``HeadMesh`` (mesh ``Head``, all
     morph targets), ``LeftEye`` / ``RightEye``; the same names the retarget profiles look for."""
+    face = replace(face, positions=close_lips(face.positions, topo))
     png, origin, size = texture(image, points)
     uv = (points[:, :2] - origin) / size
     shapes = all_shapes(face, topo)

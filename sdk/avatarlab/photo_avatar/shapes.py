@@ -11,6 +11,8 @@ from .topology import Topology
 Array = np.ndarray
 #: How far jawOpen=1 turns the jaw, radians (about 17 degrees: some 25 mm between the lips).
 JAW_ANGLE = 0.30
+#: How far eyeBlink=1 takes the upper lid towards the lower (the lower lid comes up the rest of the way).
+BLINK_UPPER = 0.9
 SIDES = (("Left", 1.0), ("Right", -1.0))  # ARKit's Left is the subject's left: +x
 
 
@@ -113,7 +115,7 @@ class FaceShapes:
         shapes["jawOpen"] = full * self.jaw[:, None]
         shapes["jawForward"] = self.jaw[:, None] * np.array([0, 0, 0.006])
         shapes["mouthClose"] = (-0.5 * self.lower[:, None] + 0.5 * self.upper[:, None]) * full
-        shapes["mouthFunnel"] = self.lips[:, None] * (np.array([0, 0, 0.006]) - 0.25 * lips_x + 0.25 * lips_y)
+        shapes["mouthFunnel"] = self.lips[:, None] * (np.array([0, 0, 0.006]) - 0.2 * lips_x)
         shapes["mouthPucker"] = self.lips[:, None] * (np.array([0, 0, 0.008]) - 0.4 * lips_x - 0.25 * lips_y)
         shapes["mouthRollUpper"] = self.upper[:, None] * np.array([0, -0.003, -0.003])
         shapes["mouthRollLower"] = self.lower[:, None] * np.array([0, 0.003, -0.003]) * (self.lips[:, None])
@@ -143,7 +145,7 @@ class FaceShapes:
             wing = _falloff(np.linalg.norm(p - p[{"Left": 278, "Right": 48}[side]], axis=1), 0.008)[:, None]
             shapes[f"noseSneer{side}"] = wing * np.array([0, 0.003, 0.001])
             eye = side.lower()
-            shapes[f"eyeBlink{side}"] = self._lids(eye, 0.8, 0.2)
+            shapes[f"eyeBlink{side}"] = self._lids(eye, BLINK_UPPER, 1.0 - BLINK_UPPER)
             shapes[f"eyeSquint{side}"] = self._lids(eye, 0.15, 0.3)
             shapes[f"eyeWide{side}"] = self._lids(eye, -0.3, 0.0)
             shapes[f"browDown{side}"] = self._brow(eye, "all")[:, None] * np.array([0, -0.004, 0.001])
@@ -152,3 +154,23 @@ class FaceShapes:
         shapes["browInnerUp"] = (self._brow("left", "inner") + self._brow("right", "inner"))[:, None] \
             * np.array([0, 0.005, 0])
         return shapes
+
+
+def close_lips(p: Array, topo: Topology) -> Array:
+    """The face with its lips together: a photo with parted lips (a smile showing teeth) gets a closed rest
+    pose, which the mouth shapes open from. Each inner-lip vertex goes half way to its partner on the other lip
+    (the rings pair up corner to corner); the lip skin follows its nearest inner-lip vertex, fading over 10 mm."""
+    r = topo.regions
+    upper, lower = r["lipsUpperInner"], r["lipsLowerInner"]
+    gap = p[lower] - p[upper]
+    gap[:, 1] = np.minimum(gap[:, 1], 0.0)  # only where the lower lip is below the upper one
+    gap[:, [0, 2]] = 0.0
+    jaw = FaceShapes(p, topo).jaw
+    out = p.copy()
+    for ring, share, side in ((upper, 0.5, jaw < 0.5), (lower, -0.5, jaw >= 0.5)):
+        nearest, distance = _nearest(p, ring)
+        move = share * gap[nearest] * _falloff(distance, 0.01)[:, None]
+        out[side] += move[side]
+    out[upper] = p[upper] + 0.5 * gap
+    out[lower] = p[lower] - 0.5 * gap
+    return out
