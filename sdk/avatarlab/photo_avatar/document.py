@@ -22,6 +22,8 @@ from .topology import Topology
 GENERATOR = "avatarlab photo avatar generator"
 TEXTURE_SIDE = 1024
 MOUTH_COLOUR = (0.025, 0.006, 0.008)
+LASH_COLOUR = (0.012, 0.008, 0.007)
+LASH_WIDTH = 0.0012  # metres, mid-lid
 EYE_DEPTH = 0.0015  # the eye surface's front sits this far behind the lid line
 
 
@@ -93,6 +95,27 @@ def mouth_interior(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarra
     return Surface(positions, tris, colour=MOUTH_COLOUR, shapes=moves)
 
 
+def lash_lines(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) -> Surface:
+    """A thin dark band along each upper lid (thickest mid-lid, LASH_WIDTH), moving with the lid: lash lines
+    as a photo shows them, and the line a closed eye reads by."""
+    positions, triangles, moves = [], [], {name: [] for name in shapes}
+    for eye in ("left", "right"):
+        upper = topo.regions[f"{eye}EyeUpper"]
+        lid = face.positions[upper]
+        taper = np.sin(np.linspace(0, np.pi, len(upper)))[:, None] * 0.8 + 0.2
+        base = sum(len(p) for p in positions)
+        positions.append(np.concatenate([lid + np.array([0, 0, 0.0004]),
+                                         lid + np.array([0, LASH_WIDTH, 0.0006]) * taper]))
+        n = len(upper)
+        triangles += [(base + i, base + i + 1, base + n + i + 1) for i in range(n - 1)]
+        triangles += [(base + i, base + n + i + 1, base + n + i) for i in range(n - 1)]
+        for name, delta in shapes.items():
+            moves[name].append(np.concatenate([delta[upper], delta[upper]]))
+    positions = np.concatenate(positions)
+    tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
+    return Surface(positions, tris, colour=LASH_COLOUR, shapes={k: np.concatenate(v) for k, v in moves.items()})
+
+
 def eye_surface(face: LiftedFace, uv: np.ndarray, topo: Topology, eye: str) -> tuple[Surface, np.ndarray]:
     """The eye opening filled by a shallow cap just behind the lids, textured with the photo's own eye; returns
     it relative to its rotation centre (12 mm behind the opening) and that centre."""
@@ -146,6 +169,8 @@ class _Writer:
                 baseColorFactor=[*MOUTH_COLOUR, 1.0], metallicFactor=0.0, roughnessFactor=0.8)),
             gl.Material(name="Eye", pbrMetallicRoughness=gl.PbrMetallicRoughness(
                 baseColorTexture=gl.TextureInfo(index=0), metallicFactor=0.0, roughnessFactor=0.15)),
+            gl.Material(name="Lashes", doubleSided=True, pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                baseColorFactor=[*LASH_COLOUR, 1.0], metallicFactor=0.0, roughnessFactor=0.9)),
             gl.Material(name="SkinBack", pbrMetallicRoughness=gl.PbrMetallicRoughness(
                 baseColorFactor=[1, 1, 1, 1], metallicFactor=0.0, roughnessFactor=0.6)),
             gl.Material(name="Clothes", pbrMetallicRoughness=gl.PbrMetallicRoughness(
@@ -192,12 +217,14 @@ def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFac
     mouth = mouth_interior(face, topo, shapes)
     positions, triangles, colours, moves = head_shell(face, topo, image, points, shapes)
     shell = Surface(positions, triangles, colours=colours, shapes=moves)
-    for surface in (skin, mouth, shell):
+    lashes = lash_lines(face, topo, shapes)
+    for surface in (skin, mouth, shell, lashes):
         surface.positions = surface.positions - pivot
     gltf = writer.gltf
     gltf.meshes.append(gl.Mesh(name="Head", primitives=[writer.primitive(skin, 0, names),
                                                         writer.primitive(mouth, 1, names),
-                                                        writer.primitive(shell, 3, names)],
+                                                        writer.primitive(shell, 4, names),
+                                                        writer.primitive(lashes, 3, names)],
                                weights=[0.0] * len(names), extras={"targetNames": names}))
     children = [writer.node("HeadMesh", mesh=0)]
     for eye, node in (("left", "LeftEye"), ("right", "RightEye")):
@@ -205,7 +232,7 @@ def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFac
         gltf.meshes.append(gl.Mesh(name=f"{node}Surface", primitives=[writer.primitive(surface, 2, None)]))
         children.append(writer.node(node, mesh=len(gltf.meshes) - 1, translation=_floats(centre - pivot)))
     gltf.meshes.append(gl.Mesh(name="Body", primitives=[
-        writer.primitive(Surface(part.positions, part.triangles, colours=part.colors), 3 if part.material == "Skin" else 4,
+        writer.primitive(Surface(part.positions, part.triangles, colours=part.colors), 4 if part.material == "Skin" else 5,
                          None) for part in body(image, points)]))
     body_node = writer.node("Body", mesh=len(gltf.meshes) - 1)
     head = writer.node("Head", translation=_floats(NECK_PIVOT), children=children)
