@@ -49,6 +49,8 @@ def write_photo_avatar(photo: Path, out: Path) -> list[str]:
     """Make the avatar and write it atomically (nothing is written when the photo is refused)."""
     from ..output import write_files_atomically
 
+    if Path(out).suffix.lower() != ".glb":
+        raise PhotoAvatarError(f"--out {out}: the photo avatar is written as a .glb file (VRM is not made yet)")
     glb, notes = photo_avatar_glb(photo)
     write_files_atomically({Path(out): glb})
     return notes
