@@ -154,6 +154,27 @@ def test_neutral_render_landmarks_match_the_photo(astronaut, renders):
 
 
 @needs(egl_missing())
+def test_a_tilted_photo_makes_an_upright_head(astronaut, tmp_path, capsys):
+    """The fitted pose takes out a 20-degree roll: the head's neutral render matches the upright photo."""
+    from skimage.transform import rotate
+
+    from avatarlab.render import Avatar, RenderSettings, render_pose
+
+    tilted = (rotate(astronaut, 20, mode="edge") * 255).round().astype(np.uint8)
+    photo = tmp_path / "tilted.png"
+    photo.write_bytes(png_bytes(tilted))
+    code, err, out = _run(tmp_path, photo, capsys)
+    assert code == 0, err
+    render = render_pose({}, avatar=Avatar.load(out), settings=RenderSettings(size=SIZE), camera="face")[..., :3]
+    write_png(ARTIFACTS / "tilted_photo_neutral.png", np.concatenate([tilted[:384, 64:448], render], axis=1))
+    points = _mesh(render)
+    eyes = points[[263, 362]].mean(axis=0) - points[[33, 133]].mean(axis=0)
+    assert abs(np.degrees(np.arctan2(eyes[1], eyes[0]))) < 5  # upright on screen
+    error = float(np.linalg.norm(_normalised(_mesh(astronaut)) - _normalised(points), axis=1).mean())
+    assert error <= 0.05, error
+
+
+@needs(egl_missing())
 def test_jaw_open_parts_the_lips(renders):
     neutral, open_ = _mouth_opening(_mesh(renders["neutral"])), _mouth_opening(_mesh(renders["jawOpen"]))
     assert open_ > neutral + 0.15, (neutral, open_)
