@@ -6,8 +6,9 @@ same run; and the renderer's peak memory at two video lengths.
     .venv/bin/python benchmarks/bench_render.py --quick    # smoke test: 20 frames, short videos
 
 - frames: every video frame of the line at 30 fps (frame i shows the curves at i / 30 s), head-and-shoulders camera
-  (the default framing), 512x512 and 1920x1080. Both renderers draw each frame and read its pixels back to the CPU
-  (a video renderer must); three.js is posed by the web client's FaceDriver from a CurveTrack, as in the browser.
+  (the default framing), 512x512 and 1920x1080. Both renderers draw each frame and read its RGBA pixels back to the
+  CPU into a reused buffer (a video renderer must: ours as render_video does, three.js with gl.readPixels); three.js
+  is posed by the web client's FaceDriver from a CurveTrack, as in the browser.
 - "as shipped": our default anti-aliasing on llvmpipe (FXAA) beside the web demo's WebGLRenderer({antialias: true})
   (MSAA 4x); "no anti-aliasing": both off, the same rasterization work.
 - fps = frames / total drawing time, after 3 warm-up frames; x real time = fps / 30. The ratio is ours / three.js.
@@ -82,7 +83,9 @@ class CpuShare(threading.Thread):
 
     def __init__(self, period: float = 0.25) -> None:
         super().__init__(daemon=True)
-        self.period, self.own, self.done = period, {}, threading.Event()
+        self.period, self.done = period, threading.Event()
+        self.own: dict[int, float] = {}  # pid -> CPU seconds, last seen
+        self.own_before = 0.0
         self.busy_start, self.wall_start = self._busy(), time.perf_counter()
 
     @staticmethod
@@ -117,14 +120,16 @@ class CpuShare(threading.Thread):
 
 
 def ours(avatar: Avatar, poses: np.ndarray, size: tuple[int, int], antialias: str) -> dict:
-    """Draw and read back every pose (RGB, as render_video does); per-frame milliseconds."""
+    """Draw and read back every pose as render_video does (RGBA, bottom row first, into a reused buffer: what
+    three.js's gl.readPixels does too); per-frame milliseconds."""
     with Renderer(avatar, RenderSettings(size=size, fps=FPS, antialias=antialias)) as renderer:
+        buffer = np.empty((size[1], size[0], 4), np.uint8)
         for pose in poses[:WARMUP]:
-            renderer.render(pose, components=3)
+            renderer.draw_frame(pose, out=buffer)
         times = []
         for pose in poses:
             start = time.perf_counter()
-            renderer.render(pose, components=3)
+            renderer.draw_frame(pose, out=buffer)
             times.append((time.perf_counter() - start) * 1000)
         device = renderer.gl.label
     return {"times_ms": times, "device": device}
@@ -250,7 +255,8 @@ def main() -> int:
         mem = [memory(work / "line.json", seconds, work / f"memory-{seconds:.0f}.mp4")
                for seconds in ((3.0, 6.0) if args.quick else MEMORY_SECONDS)]
     wall, other = share.stop()
-    result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "other_work_cores": other, "wall_s": wall, "line": LINE, "audio_s": curves.duration_s,
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "other_work_cores": other, "wall_s": wall,
+              "line": LINE, "audio_s": curves.duration_s,
               "frames": len(poses), "fps": FPS, "camera": "head-shoulders", "ours_device": device,
               "threejs_gl": threejs_gl, "draw": draw, "video": videos, "memory": mem,
               "load_average_1m": {"start": load_start, "end": os.getloadavg()[0]}, "quick": args.quick}
