@@ -1,5 +1,5 @@
 """The photo avatar as a GLB: the textured face surface with every morph target, a dark mouth interior behind
-the lips, photo-textured eye surfaces on LeftEye / RightEye nodes, a back-of-head shell and the default avatar's
+the lips, photo-textured eye sockets, eyeballs on LeftEye / RightEye nodes, a back-of-head shell and the default avatar's
 neck and shoulders, under the default avatar's node names."""
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ TEXTURE_SIDE = 1024
 MOUTH_COLOUR = (0.025, 0.006, 0.008)
 LASH_COLOUR = (0.012, 0.008, 0.007)
 LASH_WIDTH = 0.0012  # metres, mid-lid
-EYE_DEPTH = 0.0015  # the eye surface's front sits this far behind the lid line
+EYE_DEPTH = 0.001  # the eyeball's front sits this far behind the lid line
+EYE_RADIUS = 0.0125
 
 
 @dataclass
@@ -116,21 +117,27 @@ def lash_lines(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) 
     return Surface(positions, tris, colour=LASH_COLOUR, shapes={k: np.concatenate(v) for k, v in moves.items()})
 
 
-def eye_surface(face: LiftedFace, uv: np.ndarray, topo: Topology, eye: str) -> tuple[Surface, np.ndarray]:
-    """The eye opening filled by a shallow cap just behind the lids, textured with the photo's own eye; returns
-    it relative to its rotation centre (12 mm behind the opening) and that centre."""
+def eye_socket(face: LiftedFace, uv: np.ndarray, topo: Topology, eye: str,
+               names: list[str]) -> tuple[Surface, np.ndarray]:
+    """The eye opening backed by a cup textured with the photo's own eye (its corners and whites show around
+    the eyeball); returns it (head frame, still) and the eyeball's centre, EYE_RADIUS behind the lid line."""
     ring = topo.ring(f"{eye}EyeUpper", f"{eye}EyeLower")
     lid, lid_uv = face.positions[ring], uv[ring]
     centre, centre_uv = lid.mean(axis=0), lid_uv.mean(axis=0)
-    steps = (1.2, 0.8, 0.4)
+    steps = (1.7, 1.2, 0.8, 0.4)  # the rim reaches well behind the skin: a side view through the opening meets it
     positions = [centre]
     uvs = [centre_uv]
     for t in steps:
         positions += list(centre + (lid - centre) * t)
         uvs += list(centre_uv + (lid_uv - centre_uv) * t)
     positions = np.asarray(positions)
-    depth = np.linalg.norm((positions - centre)[:, :2], axis=1) / np.linalg.norm((lid - centre)[:, :2], axis=1).max()
-    positions[:, 2] = lid[:, 2].max() - EYE_DEPTH - 0.004 * depth ** 2
+    # sealed against the lids (1 mm behind each lid vertex) and 0.8 mm behind the eyeball wherever it is
+    front = lid[:, 2].max() - EYE_DEPTH
+    ball = np.array([centre[0], centre[1], front - EYE_RADIUS])
+    reach = np.linalg.norm((positions - ball)[:, :2], axis=1)
+    behind_ball = ball[2] + np.sqrt(np.maximum(EYE_RADIUS ** 2 - reach ** 2, 0.0)) - 0.0008
+    lid_z = np.concatenate([[lid[:, 2].max()], np.tile(lid[:, 2], len(steps))]) - 0.001
+    positions[:, 2] = np.minimum(lid_z, behind_ball)
     n = len(ring)
     triangles = []
     for ring_index in range(len(steps) - 1):
@@ -140,9 +147,42 @@ def eye_surface(face: LiftedFace, uv: np.ndarray, topo: Topology, eye: str) -> t
             triangles += [(a + i, a + j, b + j), (a + i, b + j, b + i)]
     last = 1 + (len(steps) - 1) * n
     triangles += [(last + i, last + (i + 1) % n, 0) for i in range(n)]
-    pivot = np.array([centre[0], centre[1], positions[0, 2] - 0.012])
     tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
-    return Surface(positions - pivot, tris, np.asarray(uvs)), pivot
+    still = {name: np.zeros_like(positions) for name in names}
+    return Surface(positions, tris, np.asarray(uvs), shapes=still), ball
+
+
+def eye_colours(image: np.ndarray, points: np.ndarray, topo: Topology, eye: str) -> tuple[np.ndarray, np.ndarray]:
+    """(iris, sclera) sRGB colours from the photo: the iris from a disc at the eye's middle without its darkest
+    fifth (the pupil), the whites from half way to each corner."""
+    from .shell import sample
+
+    ring = topo.ring(f"{eye}EyeUpper", f"{eye}EyeLower")
+    xy = points[ring, :2]
+    centre = xy.mean(axis=0)
+    radius = max(2, int(0.3 * (xy[:, 1].max() - xy[:, 1].min())))
+    h, w = image.shape[:2]
+    x, y = np.clip(np.rint(centre).astype(int), 0, [w - 1, h - 1])
+    disc = image[max(y - radius, 0):y + radius + 1, max(x - radius, 0):x + radius + 1].reshape(-1, 3).astype(float)
+    light = disc.mean(axis=1)
+    iris = np.median(disc[light >= np.percentile(light, 20)], axis=0)
+    corners = points[[ring[0], topo.regions[f"{eye}EyeUpper"][-1]], :2]
+    sclera = sample(image, (centre + corners) / 2, radius=1).mean(axis=0)
+    return iris, sclera
+
+
+def eyeball(iris: np.ndarray, sclera: np.ndarray) -> Surface:
+    """The default avatar's eyeball (looking along +Z) with the photo's iris and whites."""
+    from ..avatar.head import build_eye
+    from ..avatar.lips import smoothstep
+    from .shell import linear
+
+    part = build_eye()
+    angle = np.degrees(np.arccos(np.clip(part.positions[:, 2] / EYE_RADIUS, -1, 1)))
+    iris_weight, pupil = smoothstep(34.0, 30.0, angle)[:, None], smoothstep(15.0, 12.0, angle)[:, None]
+    colours = linear(sclera)[None] * (1 - iris_weight) + linear(iris)[None] * iris_weight
+    colours = colours * (1 - pupil) + np.array([0.02, 0.02, 0.025]) * pupil
+    return Surface(part.positions, part.triangles.astype(np.int64), colours=colours)
 
 
 def all_shapes(face: LiftedFace, topo: Topology) -> dict[str, np.ndarray]:
@@ -218,18 +258,20 @@ def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFac
     positions, triangles, colours, moves = head_shell(face, topo, image, points, shapes)
     shell = Surface(positions, triangles, colours=colours, shapes=moves)
     lashes = lash_lines(face, topo, shapes)
-    for surface in (skin, mouth, shell, lashes):
+    sockets, centres = zip(*(eye_socket(face, uv, topo, eye, names) for eye in ("left", "right")))
+    for surface in (skin, mouth, shell, lashes, *sockets):
         surface.positions = surface.positions - pivot
     gltf = writer.gltf
     gltf.meshes.append(gl.Mesh(name="Head", primitives=[writer.primitive(skin, 0, names),
                                                         writer.primitive(mouth, 1, names),
                                                         writer.primitive(shell, 4, names),
-                                                        writer.primitive(lashes, 3, names)],
+                                                        writer.primitive(lashes, 3, names),
+                                                        *(writer.primitive(socket, 2, names) for socket in sockets)],
                                weights=[0.0] * len(names), extras={"targetNames": names}))
     children = [writer.node("HeadMesh", mesh=0)]
-    for eye, node in (("left", "LeftEye"), ("right", "RightEye")):
-        surface, centre = eye_surface(face, uv, topo, eye)
-        gltf.meshes.append(gl.Mesh(name=f"{node}Surface", primitives=[writer.primitive(surface, 2, None)]))
+    for eye, node, centre in (("left", "LeftEye", centres[0]), ("right", "RightEye", centres[1])):
+        gltf.meshes.append(gl.Mesh(name=f"{node}Ball", primitives=[
+            writer.primitive(eyeball(*eye_colours(image, points, topo, eye)), 4, None)]))
         children.append(writer.node(node, mesh=len(gltf.meshes) - 1, translation=_floats(centre - pivot)))
     gltf.meshes.append(gl.Mesh(name="Body", primitives=[
         writer.primitive(Surface(part.positions, part.triangles, colours=part.colors), 4 if part.material == "Skin" else 5,
