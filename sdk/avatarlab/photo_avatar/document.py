@@ -1,6 +1,6 @@
 """The photo avatar as a GLB: the textured face surface with every morph target, a dark mouth interior behind
-the lips, photo-textured eye sockets, eyeballs on LeftEye / RightEye nodes, a back-of-head shell and the default avatar's
-neck and shoulders, under the default avatar's node names."""
+the lips, photo-textured eye sockets, eyeballs on LeftEye / RightEye nodes, a back-of-head shell and the default
+avatar's neck and shoulders, under the default avatar's node names."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ class Surface:
     positions: np.ndarray  # (n, 3) metres, head frame
     triangles: np.ndarray  # (m, 3)
     uv: np.ndarray | None = None  # (n, 2) texture coordinates
-    colour: tuple[float, float, float] | None = None
     colours: np.ndarray | None = None  # (n, 3) linear vertex colours
     shapes: dict[str, np.ndarray] | None = None  # target name -> (n, 3)
 
@@ -93,7 +92,7 @@ def mouth_interior(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarra
         ring_delta = delta[ring]
         moves[name] = np.concatenate([ring_delta, 0.8 * ring_delta, 0.5 * ring_delta.mean(axis=0)[None]])
     tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
-    return Surface(positions, tris, colour=MOUTH_COLOUR, shapes=moves)
+    return Surface(positions, tris, shapes=moves)  # coloured by its material, MOUTH_COLOUR
 
 
 def lash_lines(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) -> Surface:
@@ -114,7 +113,7 @@ def lash_lines(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) 
             moves[name].append(np.concatenate([delta[upper], delta[upper]]))
     positions = np.concatenate(positions)
     tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
-    return Surface(positions, tris, colour=LASH_COLOUR, shapes={k: np.concatenate(v) for k, v in moves.items()})
+    return Surface(positions, tris, shapes={k: np.concatenate(v) for k, v in moves.items()})  # LASH_COLOUR
 
 
 def eye_socket(face: LiftedFace, uv: np.ndarray, topo: Topology, eye: str,
@@ -273,8 +272,9 @@ def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFac
         gltf.meshes.append(gl.Mesh(name=f"{node}Ball", primitives=[
             writer.primitive(eyeball(*eye_colours(image, points, topo, eye)), 4, None)]))
         children.append(writer.node(node, mesh=len(gltf.meshes) - 1, translation=_floats(centre - pivot)))
+    body_materials = {"Skin": 4, "Clothes": 5}
     gltf.meshes.append(gl.Mesh(name="Body", primitives=[
-        writer.primitive(Surface(part.positions, part.triangles, colours=part.colors), 4 if part.material == "Skin" else 5,
+        writer.primitive(Surface(part.positions, part.triangles, colours=part.colors), body_materials[part.material],
                          None) for part in body(image, points)]))
     body_node = writer.node("Body", mesh=len(gltf.meshes) - 1)
     head = writer.node("Head", translation=_floats(NECK_PIVOT), children=children)

@@ -74,6 +74,6 @@ def find_face(image: np.ndarray, label: str) -> PhotoFace:
     points = largest.mesh.points[:468]
     size = largest.mesh.next_rect().width / scale
     if size < MIN_FACE_PIXELS:
-        raise PhotoAvatarError(f"the face in {label} is {size:.0f} pixels across (the face crop); at least {MIN_FACE_PIXELS} are "
-                               "needed: use a larger or closer photo")
+        raise PhotoAvatarError(f"the face in {label} is {size:.0f} pixels across (the face crop); at least "
+                               f"{MIN_FACE_PIXELS} are needed: use a larger or closer photo")
     return PhotoFace(work, points, len(faces), scale)

@@ -41,9 +41,8 @@ class FaceShapes:
         self.corners = {"Left": 291, "Right": 61}
         self.mouth = p[r["lipsUpperInner"] + r["lipsLowerInner"]].mean(axis=0)
         self.jaw = self._jaw_weight()
-        self.lips = np.maximum(_falloff(_distance_to(p, self.upper_lip + self.lower_lip), 0.006),
-                               0.0)
-        self.upper = self.lips * (self.jaw < 0.5) * 1.0
+        self.lips = _falloff(_distance_to(p, self.upper_lip + self.lower_lip), 0.006)  # 1 on the lips
+        self.upper = self.lips * (self.jaw < 0.5)
         self.lower = self.lips * self.jaw
 
     def _lip_line(self, x: Array) -> Array:
