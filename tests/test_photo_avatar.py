@@ -126,6 +126,33 @@ def _eye_aspect(points: np.ndarray) -> float:
     return float(np.mean(ratios))
 
 
+def test_topology_data_is_mediapipes_mesh():
+    """852 triangles over the 468 landmarks, each region chain running along mesh edges; the mouth and the
+    eyes are holes (no edge across them)."""
+    from avatarlab.photo_avatar.topology import topology
+
+    topo = topology()
+    assert topo.triangles.shape == (852, 3) and topo.triangles.min() == 0 and topo.triangles.max() == 467
+    edges = {frozenset(pair) for a, b, c in topo.triangles.tolist() for pair in ((a, b), (b, c), (c, a))}
+    for name, chain in topo.regions.items():
+        assert all(frozenset(pair) in edges for pair in zip(chain, chain[1:])), name
+    assert frozenset((13, 14)) not in edges and frozenset((159, 145)) not in edges and frozenset((386, 374)) not in edges
+
+
+def test_topology_generator_reads_triangles_in_file_order():
+    from avatarlab.photo_avatar.make_topology import REGIONS, topology
+
+    constants = {constant for constant, _ in REGIONS.values()}
+    four = "(1, 2), (2, 3), (7, 8), (8, 9), (11, 12), (12, 13), (17, 18), (18, 19)"  # four chains each
+    chains = "\n".join(f"{name} = frozenset([{four}])" for name in sorted(constants))
+    source = chains + "\nFACEMESH_TESSELATION = frozenset([(5, 4), (4, 6), (6, 5), (1, 0), (0, 2), (2, 1)])\n"
+    data = topology(source)
+    assert data["triangles"] == [[5, 4, 6], [1, 0, 2]]
+    assert data["regions"]["lipsLowerOuter"] == [1, 2, 3] and data["regions"]["lipsUpperInner"] == [17, 18, 19]
+    with pytest.raises(ValueError, match="do not form a triangle"):
+        topology(chains + "\nFACEMESH_TESSELATION = frozenset([(5, 4), (4, 6), (1, 5)])\n")
+
+
 @needs_node
 def test_astronaut_glb_passes_the_khronos_validator(astronaut_glb):
     report = validate(astronaut_glb)
