@@ -226,6 +226,24 @@ def test_blink_closes_the_eyes(renders):
     assert blink < 0.7 * neutral, (neutral, blink)
 
 
+@needs_node
+def test_export_animates_the_photo_avatar(engine, astronaut_glb, tmp_path):
+    """`export --avatar face.glb`: the engine's curves land on its morph targets and Head/eye nodes, valid glTF."""
+    from avatarlab.avatar.gltf import read_glb
+    from avatarlab.export.batch import Line, Settings, export_line
+    from avatarlab.options import SynthesisOptions
+
+    line = Line("hi", "Hi, how are you?", None, SynthesisOptions(fps=30))
+    result = export_line(line, Settings(tmp_path, astronaut_glb.read_bytes(), "astronaut.glb", "auto"))
+    assert result.status == "done" and not result.warnings, (result.error, result.warnings)
+    report = validate(tmp_path / "hi.glb")
+    assert report["numErrors"] == 0, report["messages"][:10]
+    document = read_glb((tmp_path / "hi.glb").read_bytes())
+    (animation,) = document.animations
+    targets = {(document.nodes[c.target.node].name, c.target.path) for c in animation.channels}
+    assert {("HeadMesh", "weights"), ("Head", "rotation"), ("LeftEye", "rotation"), ("RightEye", "rotation")} <= targets
+
+
 # ---- refused and awkward photos ---------------------------------------------------------------------------------
 @needs(egl_missing())
 def test_a_face_turned_40_degrees_is_refused(tmp_path, capsys):
