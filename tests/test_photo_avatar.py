@@ -310,6 +310,16 @@ def test_several_faces_use_the_largest_and_say_so(tmp_path, capsys, astronaut):
     assert code == 0 and "2 faces found" in err and "used the largest" in err and out.stat().st_size > 0
 
 
+def test_downscale_averages_blocks_and_keeps_small_images():
+    from avatarlab.photo_avatar.photo import downscale
+
+    image = np.arange(16, dtype=np.uint8).reshape(4, 4, 1).repeat(3, axis=2)
+    small, scale = downscale(image, 2)
+    assert scale == 0.5 and small[..., 0].tolist() == [[3, 5], [11, 13]]  # (0+1+4+5)/4 = 2.5 rounds up
+    same, scale = downscale(image, 4)
+    assert scale == 1.0 and same is image
+
+
 def test_a_100_megapixel_photo_is_scaled_down(tmp_path, capsys, astronaut):
     small = tmp_path / "astronaut.png"
     small.write_bytes(png_bytes(astronaut))
