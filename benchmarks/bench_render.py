@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from avatarlab.render import Avatar, Curves, Renderer, RenderSettings, load_curves, render_video  # noqa: E402
-from threejs_frames import CHROMIUM, PKG, Pass, browser_missing, draw_with_threejs  # noqa: E402
+from threejs_frames import CHROMIUM, PKG, Pass, draw_with_threejs  # noqa: E402
+from tools import browser_missing  # noqa: E402
 
 LINE = "The bridge to the northern village washed away in the storm, so mind your step."
 FPS = 30

@@ -27,11 +27,10 @@ from avatarlab.avatar.head import build_head
 from avatarlab.channels import OCULUS_VISEMES
 from avatarlab.live.session import REPRESENTATIVE
 from avatarlab.render import Avatar, Background, Camera, Curves, Renderer, RenderSettings
-from avatarlab.render.context import create_context
-from avatarlab.render.errors import RenderError
 from avatarlab.render.images import read_image, write_png
 from avatarlab.timeline import SILENCE_SYMBOL, PhonemeTimeline, TimedPhoneme, TimedWord
-from threejs_frames import Pass, browser_missing, camera_spec, draw_with_threejs
+from threejs_frames import Pass, camera_spec, draw_with_threejs
+from tools import browser_missing, egl_missing, needs
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD_GLB = ROOT / "models/avatar/default_head.glb"
@@ -43,16 +42,7 @@ FOV = 25.0
 LIP, OTHER = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)  # label colours (0 and 1 are the same in linear light and sRGB)
 
 
-def _egl_missing() -> str | None:
-    try:
-        create_context("auto").release()
-    except RenderError as error:
-        return str(error)
-    return None
-
-
-pytestmark = [pytest.mark.skipif(_egl_missing() is not None, reason=f"no OpenGL through EGL: {_egl_missing()}"),
-              pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))]
+pytestmark = [needs(egl_missing()), needs(browser_missing())]
 
 
 # ---- the poses ----------------------------------------------------------------------------------------------------

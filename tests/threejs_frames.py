@@ -19,17 +19,6 @@ DRAW_SCRIPT = PKG / "e2e/draw_frames.mjs"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def browser_missing() -> str | None:
-    """Why three.js cannot draw here (None when it can)."""
-    if not Path(CHROMIUM).exists():
-        return "needs Debian chromium (make web-tools)"
-    if not (PKG / "node_modules/playwright-core").exists() or not (PKG / "node_modules/three").exists():
-        return "needs `npm ci` in threejs_client (make test installs it)"
-    if shutil.which("node") is None:
-        return "needs node"
-    return None
-
-
 @dataclass
 class Pass:
     """One way of drawing every frame: lit (the web demo's materials and lights) or flat label colours per vertex."""
