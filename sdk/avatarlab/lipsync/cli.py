@@ -24,15 +24,20 @@ For GLB animation of recorded lines, list them in a CSV with an `audio` column: 
 """
 
 
-def register(commands, add_synthesis_options, options_from_args) -> None:
-    parser = commands.add_parser("lipsync", help="animate a recorded line (audio file -> WAV + curves)",
-                                 description=_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("audio", type=Path, help="the recorded line (any format ffmpeg reads)")
+def add_recording_options(parser: argparse.ArgumentParser) -> None:
+    """How a recorded take is animated: --transcript / --transcript-file (alignment) or --live (the network)."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--transcript", help="what is said (improves timing; English words)")
     source.add_argument("--transcript-file", type=Path, help="read the transcript from a UTF-8 text file")
     source.add_argument("--live", action="store_true",
                         help="animate with the streaming network of the live path (no transcript, no words)")
+
+
+def register(commands, add_synthesis_options, options_from_args) -> None:
+    parser = commands.add_parser("lipsync", help="animate a recorded line (audio file -> WAV + curves)",
+                                 description=_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("audio", type=Path, help="the recorded line (any format ffmpeg reads)")
+    add_recording_options(parser)
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
     parser.add_argument("--name", help="base file name: letters, digits, '.', '_', '-' (default: the audio file's "
                         "name, or its slug)")

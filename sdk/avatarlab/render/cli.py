@@ -8,11 +8,12 @@ import warnings
 from pathlib import Path
 
 from ..errors import InvalidOptionError
+from ..lipsync.cli import add_recording_options
 from .settings import (
     ANTIALIAS_CHOICES, CAMERA_PRESETS, DEFAULT_BACKGROUND, DEFAULT_CAMERA, DEFAULT_FPS, FPS_CHOICES, MAX_SIDE,
 )
 
-_HELP = f"""\
+_HELP = """\
 Render a video of an avatar saying a line, offscreen (no display, no GPU needed: OpenGL through EGL on Mesa's
 llvmpipe, or a GPU when EGL offers one). Writes <name>.mp4 (H.264 + AAC; with --transparent <name>.webm,
 VP9 with alpha + Vorbis) and, for text and --audio, the usual <name>.wav and <name>.json beside it.
@@ -55,10 +56,7 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
     parser.add_argument("--text-file", type=Path, help="read the line from a UTF-8 text file")
     parser.add_argument("--audio", type=Path, help="a recorded take (any format ffmpeg reads), or the audio of --curves")
     parser.add_argument("--curves", type=Path, help="render a curves JSON made earlier")
-    transcript = parser.add_mutually_exclusive_group()
-    transcript.add_argument("--transcript", help="what the take says (better timing)")
-    transcript.add_argument("--transcript-file", type=Path, help="read the transcript from a UTF-8 text file")
-    transcript.add_argument("--live", action="store_true", help="animate the take with the live network (no words)")
+    add_recording_options(parser)  # for --audio takes, as avatarlab lipsync has them
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
     parser.add_argument("--name", help="base file name (default: a slug of the text, or the audio/curves file's name)")
     parser.add_argument("--format", choices=("json", "csv"), default="json",
