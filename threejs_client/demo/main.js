@@ -80,7 +80,7 @@ speaker.onFrame = (info) => {
     wall: info.wall, t: info.t, heard, line: info.line,
     jawOpen: speaker.face.influence('jawOpen'), mouthClose: speaker.face.influence('mouthClose'),
     PP: track ? track.value('PP', frame) : 0, jawCurve: track ? track.value('jawOpen', frame) : 0,
-    speaking: info.speaking, rms, ctx: ctx.currentTime,
+    speaking: info.speaking, rms, ctx: info.contextTime,   // the context time `t` was read at
   });
   if (demo.frames.length > 20000) demo.frames.splice(0, 10000);
 };

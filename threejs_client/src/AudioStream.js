@@ -69,11 +69,12 @@ export class AudioStream {
   /**
    * Seconds of this line heard so far (audio clock), or null before the first chunk. It holds still
    * through an underrun's gap (`heardTime`): the mouth never runs ahead of the sound.
+   * @param {number} [currentTime] the context time to read it at (default: now)
    * @returns {number|null}
    */
-  position() {
+  position(currentTime = this.context.currentTime) {
     if (this.streamStart === null) return null;
-    const t = audioClockTime(this.context.currentTime, this.streamStart, this.context.outputLatency || 0);
+    const t = audioClockTime(currentTime, this.streamStart, this.context.outputLatency || 0);
     return heardTime(t, this.resumeAt, this.samplesScheduled / this.sampleRate);
   }
 

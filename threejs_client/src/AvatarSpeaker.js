@@ -194,7 +194,8 @@ export class AvatarSpeaker extends EventTarget {
 
   /**
    * Pose the avatar for this rendered frame; call it from the render loop. Samples the curves at the
-   * audio clock of the line playing. Returns what it did (for instrumentation).
+   * audio clock of the line playing. Returns what it did (for instrumentation): `t` (line seconds shown),
+   * `contextTime` (the AudioContext time `t` was read at), `speaking`, `fps`, `line`, `wall` (ms).
    */
   update() {
     const wall = now();
@@ -202,13 +203,15 @@ export class AvatarSpeaker extends EventTarget {
     this._lastUpdate = wall;
     const line = this.line;
     let t = null;
+    let contextTime = null;
     if (line && line.status === 'playing') {
-      t = line.stream.position();
+      contextTime = line.stream.context.currentTime;
+      t = line.stream.position(contextTime);
       if (line.ended && line.stream.finished) { this._finish(line, 'ok'); t = null; }
     }
     const active = this.line;
     const speaking = this.face.update(active ? active.track : null, t, wall / 1000, dt);
-    const info = { t, speaking, fps: active ? active.fps : null, line: active ? active.id : null, wall };
+    const info = { t, contextTime, speaking, fps: active ? active.fps : null, line: active ? active.id : null, wall };
     if (this.onFrame) this.onFrame(info);
     return info;
   }
