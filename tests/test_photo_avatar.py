@@ -274,11 +274,11 @@ def test_missing_photo_is_refused(tmp_path, capsys):
     assert code == 2 and "cannot read --photo" in err and not out.exists()
 
 
-def test_an_output_that_is_not_a_glb_is_refused_before_any_work(tmp_path, capsys):
-    out = tmp_path / "face.vrm"
+def test_an_output_that_is_not_a_glb_or_vrm_is_refused_before_any_work(tmp_path, capsys):
+    out = tmp_path / "face.fbx"
     code = main(["avatar", "--photo", str(tmp_path / "not-even-read.png"), "--out", str(out)])
     err = capsys.readouterr().err
-    assert code == 2 and "written as a .glb" in err and not out.exists()
+    assert code == 2 and "written as a .glb or a .vrm" in err and not out.exists()
 
 
 def test_no_face_is_refused(tmp_path, capsys):

@@ -46,11 +46,18 @@ def photo_avatar_glb(path: Path) -> tuple[bytes, list[str]]:
 
 
 def write_photo_avatar(photo: Path, out: Path) -> list[str]:
-    """Make the avatar and write it atomically (nothing is written when the photo is refused)."""
+    """Make the avatar (.glb, or .vrm: VRM 1.0) and write it atomically (nothing is written when the photo is
+    refused)."""
     from ..output import write_files_atomically
 
-    if Path(out).suffix.lower() != ".glb":
-        raise PhotoAvatarError(f"--out {out}: the photo avatar is written as a .glb file (VRM is not made yet)")
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".glb", ".vrm"):
+        raise PhotoAvatarError(f"--out {out}: the photo avatar is written as a .glb or a .vrm (VRM 1.0) file")
     glb, notes = photo_avatar_glb(photo)
+    if suffix == ".vrm":
+        from .vrm import VrmMeta, vrm_from_glb
+
+        meta = VrmMeta(Path(photo).stem, copyright_information=f"made from the photo {Path(photo).name}")
+        glb = vrm_from_glb(glb, meta)
     write_files_atomically({Path(out): glb})
     return notes
