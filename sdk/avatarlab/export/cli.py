@@ -74,9 +74,11 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
     avatar = commands.add_parser("avatar", help="write the default avatar head (GLB)",
                                  description="Write the default avatar (52 ARKit + 15 viseme morph targets, head and "
                                  "eye nodes) as a GLB, for clients that need a model out of the box.")
-    avatar.add_argument("--out", type=Path, default=Path("out/avatarlab_head.glb"), help="GLB path to write")
+    avatar.add_argument("--out", type=Path, default=Path("out/avatarlab_head.glb"),
+                        help="GLB path to write (with --photo: .glb, or .vrm for a VRM 1.0 model)")
     avatar.add_argument("--photo", type=Path, help="make the head from this frontal photo of a face instead "
-                        "(textured, same morph targets and nodes; docs/photo-avatar.md)")
+                        "(textured, same morph targets and nodes; a .vrm --out adds a humanoid skeleton and "
+                        "the VRM expressions; docs/photo-avatar.md)")
     avatar.set_defaults(run=_run_avatar)
 
 
