@@ -218,10 +218,9 @@ def markdown(report: dict) -> str:
     lines.append("| GLB size (MB) | " + " | ".join(f"{p['glb_bytes'] / 1e6:.2f}" for p in report["photos"].values())
                  + " |")
     lines += ["", "Runs per photo: " + ", ".join(str(p["runs"]) for p in report["photos"].values()) + ". "
-              "The fresh-process wall time counts from the interpreter's start of our code (imports, model loading and the "
-              "work); peak "
-              "memory is the process's peak RSS (VmHWM). The floor is `find_faces` (one MediaPipe detector and the 468-point "
-              "mesh) on the already decoded photo."]
+              "The fresh-process wall time counts from the start of our code (imports, model loading and the "
+              "work); its peak memory is the process's peak RSS (VmHWM). The floor is `find_faces` (one MediaPipe "
+              "detector and the 468-point mesh) on the already decoded photo."]
     return "\n".join(lines) + "\n"
 
 
