@@ -1,4 +1,5 @@
-"""The default avatar's mouth, measured on rendered close-ups: every viseme and the key ARKit shapes read right.
+"""The avatars' mouths, measured on rendered close-ups: every viseme and the key ARKit shapes read right, on the
+default (procedural) head and on the photo avatar made from the public-domain portrait skimage.data.astronaut().
 
 Each pose is drawn twice by the offscreen renderer with the same camera: the real avatar (what a person sees) and
 the same geometry with flat, unlit label colours (skin, lips' red, mouth lining, teeth, tongue), from which the
@@ -6,12 +7,16 @@ metrics are read: the open area inside the lips, whether the lips' mask is whole
 The lit picture is checked for skin-coloured pixels inside an open mouth. A video of a line with many p, b and m
 is rendered and decoded: the mouth is shut at the middle of every one and open at the open vowels.
 
-Images land in out/test-artifacts/mouth/ (lit | labels, one PNG per pose, and contact sheets) for a person to open.
+Every test runs once per head (the ``head`` fixture). The photo head's label render is
+avatarlab.photo_avatar.labels (its face texture repainted in UV space: the lips' band from MediaPipe's lip rings).
+Images land in out/test-artifacts/mouth/ (default head) and out/test-artifacts/mouth/photo/ (lit | labels, one PNG
+per pose, and contact sheets) for a person to open.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +27,8 @@ from avatarlab.avatar.default import avatar_document
 from avatarlab.avatar.gltf import read_glb
 from avatarlab.avatar.head import HeadModel, build_head
 from avatarlab.channels import OCULUS_VISEMES
+from avatarlab.photo_avatar.labels import LABEL_COLOURS, LANDMARKS, label_glb
+from avatarlab.photo_avatar.topology import topology
 from avatarlab.render import Avatar, Camera, Renderer, RenderSettings
 from avatarlab.render.images import write_png
 from tools import egl_missing, needs
@@ -30,9 +37,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "out" / "test-artifacts" / "mo
 SIZE = (256, 192)
 FRAME_HEIGHT = 0.055  # metres of face the close-up shows top to bottom
 
-#: Label colours (linear = sRGB for 0 and 1) and their class numbers.
-LABELS = {"background": (30, 32, 40), "skin": (0, 255, 0), "lip": (0, 0, 255), "lining": (255, 0, 0),
-          "teeth": (255, 255, 255), "tongue": (255, 0, 255), "other": (255, 255, 0)}
+#: Label colours (linear = sRGB for 0 and 1) and their class numbers; the photo head's labels module uses the same.
+LABELS = {"background": (30, 32, 40), **LABEL_COLOURS}
 NAMES = tuple(LABELS)
 OPENING = ("lining", "teeth", "tongue")  # what shows between parted lips
 
@@ -78,12 +84,32 @@ def labelled_glb(model: HeadModel) -> bytes:
     return b"".join(document.save_to_bytes())
 
 
-def mouth_camera(model: HeadModel) -> Camera:
-    """A front close-up of the lips, a little from above, framed from the generator's own landmarks."""
-    marks = model.landmarks
+def camera_at(mouth_y: float, mouth_z: float) -> Camera:
+    """A front close-up of the lips, a little from above: FRAME_HEIGHT of face around the mouth's middle."""
     distance = FRAME_HEIGHT / 2 / np.tan(np.radians(12.5))
-    return Camera((0.0, marks.mouth_y + 0.003, marks.mouth_z + distance), (0.0, marks.mouth_y - 0.004, marks.mouth_z),
-                  25.0, near=0.02, far=1.0)
+    return Camera((0.0, mouth_y + 0.003, mouth_z + distance), (0.0, mouth_y - 0.004, mouth_z), 25.0, near=0.02,
+                  far=1.0)
+
+
+def mouth_camera(model: HeadModel) -> Camera:
+    """The default head's close-up, framed from the generator's own landmarks."""
+    return camera_at(model.landmarks.mouth_y, model.landmarks.mouth_z)
+
+
+def photo_mouth_camera(glb: bytes) -> Camera:
+    """The photo head's close-up, framed from its face surface's lip landmarks (world space, rest pose): the
+    height where the inner lip rings meet and the front of the outer ring."""
+    scene = Avatar.load(glb).scene
+    for node, matrix in scene.world_matrices().items():
+        mesh = scene.nodes[node].mesh
+        for primitive in scene.meshes[mesh].primitives if mesh is not None else ():
+            if len(primitive.positions) == LANDMARKS and primitive.uv is not None:
+                world = primitive.positions @ matrix[:3, :3].T + matrix[:3, 3]
+                topo = topology()
+                inner = world[topo.ring("lipsUpperInner", "lipsLowerInner")]
+                outer = world[topo.ring("lipsUpperOuter", "lipsLowerOuter")]
+                return camera_at(float(inner[:, 1].mean()), float(outer[:, 2].max()))
+    raise AssertionError("the photo avatar has no face surface")
 
 
 def classes(image: np.ndarray) -> np.ndarray:
@@ -157,6 +183,7 @@ class Mouth:
     tongue: int
     lining: int
     skin_inside: int  # skin pixels inside the lips' outline
+    skin_in_opening: int  # of those, the ones joined to the opening (not a notch in the lips' outer edge)
 
     @property
     def ratio(self) -> float:
@@ -184,12 +211,14 @@ def measure(labels: np.ndarray) -> Mouth:
     opening = mouth & (is_["lining"] | is_["teeth"] | is_["tongue"])
     columns = np.nonzero(opening.any(axis=0))[0]
     rows_per_column = opening.sum(axis=0)
+    skin = mouth & is_["skin"]
     return Mouth(opening=int(opening.sum()), lips=int(lips.sum()), lip_pieces=components(lips, 20),
                  unflanked=_unflanked(opening, lips), lip_holes=int((enclosed(lips) & ~lips).sum()),
                  width=int(columns[-1] - columns[0] + 1) if len(columns) else 0,
                  height=int(rows_per_column.max()) if len(columns) else 0,
                  teeth=int((mouth & is_["teeth"]).sum()), tongue=int((mouth & is_["tongue"]).sum()),
-                 lining=int((mouth & is_["lining"]).sum()), skin_inside=int((mouth & is_["skin"]).sum()))
+                 lining=int((mouth & is_["lining"]).sum()), skin_inside=int(skin.sum()),
+                 skin_in_opening=int(flood(_grow(opening) & skin, skin).sum()))
 
 
 def skin_coloured(lit: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -217,15 +246,15 @@ def _label_image(labels: np.ndarray) -> np.ndarray:
     return np.asarray(list(LABELS.values()), np.uint8)[labels]
 
 
-def _save(name: str, shot: Shot) -> None:
-    write_png(ARTIFACTS / f"{name}.png", np.concatenate([shot.lit[..., :3], _label_image(shot.labels)], axis=1))
+def _save(folder: Path, name: str, shot: Shot) -> None:
+    write_png(folder / f"{name}.png", np.concatenate([shot.lit[..., :3], _label_image(shot.labels)], axis=1))
 
 
-def _sheet(name: str, shots: list[Shot], columns: int = 4) -> None:
+def _sheet(path: Path, shots: list[Shot], columns: int = 4) -> None:
     tiles = [s.lit[..., :3] for s in shots]
     tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
     rows = [np.concatenate(tiles[i:i + columns], axis=1) for i in range(0, len(tiles), columns)]
-    write_png(ARTIFACTS / name, np.concatenate(rows, axis=0))
+    write_png(path, np.concatenate(rows, axis=0))
 
 
 def _render_all(poses: dict[str, dict[str, float]], profile: str, camera: Camera, lit_glb: bytes,
@@ -239,23 +268,72 @@ def _render_all(poses: dict[str, dict[str, float]], profile: str, camera: Camera
     return {name: Shot(lit_images[name], label_images[name], measure(label_images[name])) for name in poses}
 
 
-@pytest.fixture(scope="module")
-def shots() -> dict[str, Shot]:
+@dataclass(frozen=True)
+class Head:
+    """One avatar under test: its GLB, its label render, its close-up and how its lit mouth interior looks."""
+
+    name: str
+    lit_glb: bytes
+    label_glb: bytes
+    camera: Camera
+    artifacts: Path
+    #: The video test's frames are rendered from this GLB, and this tells the inside of the mouth in them.
+    video_glb: bytes
+    video_opening: Callable[[np.ndarray], np.ndarray]
+    #: Skin pixels allowed in notches of the lips' outer edge (never joined to the opening).
+    lip_edge_skin: int = 0
+
+    @property
+    def has_teeth(self) -> bool:
+        """Whether the GLB has teeth and a tongue (materials "Teeth", "Tongue"): their checks apply once it has."""
+        materials = {m.name for m in read_glb(self.lit_glb).materials}
+        return {"Teeth", "Tongue"} <= materials
+
+
+def default_head() -> Head:
     model = build_head()
-    camera = mouth_camera(model)
-    lit_glb, label_glb = avatar_document(model), labelled_glb(build_head())
+    lit = avatar_document(model)
+    return Head("default", lit, labelled_glb(build_head()), mouth_camera(model), ARTIFACTS, lit, lit_opening)
+
+
+def photo_head() -> Head:
+    from avatarlab.photo_avatar import glb_from_image
+
+    astronaut = pytest.importorskip("skimage.data").astronaut()
+    glb, _ = glb_from_image(astronaut)
+    labels = label_glb(glb)
+    # The video is read from the label render: the photo's skin has the photo's own dark mouth corners and white
+    # highlights baked in, so no colour rule on lit frames tells its open mouth from its shut one. Its lip corners
+    # are coarse triangles of the face mesh, which fold over a few pixels of the lips' outer edge as the mouth opens.
+    return Head("photo", glb, labels, photo_mouth_camera(glb), ARTIFACTS / "photo", labels, label_opening,
+                lip_edge_skin=8)
+
+
+@pytest.fixture(scope="module", params=["default", "photo"])
+def head(request) -> Head:
+    return {"default": default_head, "photo": photo_head}[request.param]()
+
+
+def needs_teeth(head: Head) -> None:
+    if not head.has_teeth:
+        pytest.skip(f"the {head.name} head has no teeth and tongue yet")
+
+
+@pytest.fixture(scope="module")
+def shots(head: Head) -> dict[str, Shot]:
     visemes = {name: {name: 1.0} for name in OCULUS_VISEMES}
     visemes.update({f"PP-aa-{share:.2f}": {"PP": 1.0 - share, "aa": share} for share in PP_TO_AA})
-    out = {f"viseme_{name}": shot for name, shot in _render_all(visemes, "oculus", camera, lit_glb, label_glb).items()}
+    out = {f"viseme_{name}": shot
+           for name, shot in _render_all(visemes, "oculus", head.camera, head.lit_glb, head.label_glb).items()}
     out.update({f"arkit_{name}": shot
-                for name, shot in _render_all(ARKIT_POSES, "arkit", camera, lit_glb, label_glb).items()})
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                for name, shot in _render_all(ARKIT_POSES, "arkit", head.camera, head.lit_glb, head.label_glb).items()})
+    head.artifacts.mkdir(parents=True, exist_ok=True)
     for name, shot in out.items():
-        _save(name, shot)
-    _sheet("visemes.png", [out[f"viseme_{v}"] for v in OCULUS_VISEMES])
-    _sheet("arkit.png", [out[f"arkit_{p}"] for p in ARKIT_POSES])
+        _save(head.artifacts, name, shot)
+    _sheet(head.artifacts / "visemes.png", [out[f"viseme_{v}"] for v in OCULUS_VISEMES])
+    _sheet(head.artifacts / "arkit.png", [out[f"arkit_{p}"] for p in ARKIT_POSES])
     metrics = {name: {**asdict(shot.mouth), "ratio": round(shot.mouth.ratio, 3)} for name, shot in out.items()}
-    (ARTIFACTS / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+    (head.artifacts / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
     return out
 
 
@@ -287,11 +365,12 @@ def test_closed_lips_stay_where_the_lips_are(shots) -> None:
 
 # ---- the mouth open ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", OPEN_VISEMES)
-def test_open_visemes_show_an_opening_inside_whole_lips(shots, name: str) -> None:
+def test_open_visemes_show_an_opening_inside_whole_lips(head, shots, name: str) -> None:
     mouth = _viseme(shots, name)
     assert mouth.opening > 40, f"{name}: the mouth does not open ({mouth})"
     assert mouth.lip_pieces <= 2 and mouth.unflanked == 0, f"{name}: the lips do not go round the opening {mouth}"
-    assert mouth.skin_inside == 0, f"{name}: {mouth.skin_inside} skin pixels inside the mouth"
+    assert mouth.skin_in_opening == 0, f"{name}: {mouth.skin_in_opening} skin pixels inside the mouth"
+    assert mouth.skin_inside <= head.lip_edge_skin, f"{name}: {mouth.skin_inside} skin pixels inside the lips"
 
 
 def test_opening_grows_from_pp_to_aa(shots) -> None:
@@ -302,9 +381,10 @@ def test_opening_grows_from_pp_to_aa(shots) -> None:
     assert jaw["PP"] < jaw["ih"] < jaw["E"] < jaw["aa"], jaw
 
 
-def test_aa_shows_the_cavity_and_the_teeth(shots) -> None:
+def test_aa_shows_the_cavity_and_the_teeth(head, shots) -> None:
     mouth = _viseme(shots, "aa")
-    assert mouth.lining > 0.3 * mouth.opening and mouth.teeth > 150, mouth
+    assert mouth.lining > 0.3 * mouth.opening, mouth
+    assert mouth.teeth > 150 or not head.has_teeth, mouth
     assert mouth.width == max(_viseme(shots, v).width for v in ("aa", "oh", "ou", "CH", "RR")), "aa is the widest"
 
 
@@ -323,7 +403,8 @@ def test_spread_visemes_are_wide_and_flat(shots) -> None:
         assert mouth.width > _viseme(shots, "oh").width, name
 
 
-def test_ff_tucks_the_lower_lip_under_the_upper_teeth(shots) -> None:
+def test_ff_tucks_the_lower_lip_under_the_upper_teeth(head, shots) -> None:
+    needs_teeth(head)
     shot = shots["viseme_FF"]
     assert shot.mouth.teeth > 60, shot.mouth
     teeth = shot.labels == NAMES.index("teeth")
@@ -334,11 +415,13 @@ def test_ff_tucks_the_lower_lip_under_the_upper_teeth(shots) -> None:
     assert below and all(name == "lip" for name in below), f"under the upper teeth: {below}"
 
 
-def test_th_shows_the_tongue_tip(shots) -> None:
+def test_th_shows_the_tongue_tip(head, shots) -> None:
+    needs_teeth(head)
     assert _viseme(shots, "TH").tongue > 40, _viseme(shots, "TH")
 
 
-def test_lifting_the_upper_lip_shows_the_upper_teeth(shots) -> None:
+def test_lifting_the_upper_lip_shows_the_upper_teeth(head, shots) -> None:
+    needs_teeth(head)
     lifted, rest = shots["arkit_mouthUpperUp"], shots["arkit_rest"]
     assert lifted.mouth.teeth > 200, lifted.mouth
     teeth_rows = np.nonzero((lifted.labels == NAMES.index("teeth")).any(axis=1))[0]
@@ -348,7 +431,7 @@ def test_lifting_the_upper_lip_shows_the_upper_teeth(shots) -> None:
 
 @pytest.mark.parametrize("name", [f"viseme_{v}" for v in OPEN_VISEMES] + ["arkit_jawOpen", "arkit_mouthFunnel",
                                                                           "arkit_mouthUpperUp", "arkit_tongueOut"])
-def test_no_skin_coloured_pixels_inside_an_open_mouth(shots, name: str) -> None:
+def test_no_skin_coloured_pixels_inside_an_open_mouth(head, shots, name: str) -> None:
     """In the lit picture, the lining, gums and teeth seen between the lips are nowhere the skin's colour (the
     tongue is left out: its glossy highlight is as pale as skin)."""
     shot = shots[name]
@@ -359,7 +442,7 @@ def test_no_skin_coloured_pixels_inside_an_open_mouth(shots, name: str) -> None:
     inner = opening & uniform & ~_grow(~uniform)  # where two parts meet, antialiasing blends their colours
     skin = skin_coloured(shot.lit, labels) & inner
     if skin.any():
-        write_png(ARTIFACTS / f"{name}-skin-inside.png", np.where(skin[..., None], 255, shot.lit[..., :3] // 2))
+        write_png(head.artifacts / f"{name}-skin-inside.png", np.where(skin[..., None], 255, shot.lit[..., :3] // 2))
     assert not skin.any(), f"{name}: {int(skin.sum())} skin-coloured pixels inside the open mouth"
 
 
@@ -377,8 +460,15 @@ def lit_opening(image: np.ndarray) -> np.ndarray:
     return (lining | white) & window
 
 
-def test_the_lit_colour_rule_agrees_with_the_labels(shots) -> None:
+def label_opening(image: np.ndarray) -> np.ndarray:
+    """The inside of the mouth in a (decoded) label render: pixels nearest the lining, teeth or tongue colour."""
+    return np.isin(classes(image), [NAMES.index(n) for n in OPENING])
+
+
+def test_the_lit_colour_rule_agrees_with_the_labels(head, shots) -> None:
     """So the video test below, which sees only lit frames, measures the same opening as the labels do."""
+    if head.video_glb != head.lit_glb:
+        pytest.skip(f"the {head.name} head's video is read from its label render")
     for name, shot in shots.items():
         lit = int(lit_opening(shot.lit).sum())
         labelled = shot.mouth.lining + shot.mouth.teeth
@@ -406,18 +496,17 @@ def _decode(path: Path) -> list[np.ndarray]:
     return [np.frombuffer(frame, np.uint8).reshape(height, width, 3) for frame in reader]
 
 
-def test_rendered_video_shuts_the_mouth_on_every_bilabial_and_opens_it_on_open_vowels(engine, tmp_path) -> None:
+def test_rendered_video_shuts_the_mouth_on_every_bilabial_and_opens_it_on_open_vowels(head, engine, tmp_path) -> None:
     from avatarlab.render import render_video
 
     fps = 30
     utterance = engine.speak("Bob may buy my map. Pam, stop the bomb!", fps=fps, seed=1)
-    model = build_head()
     settings = RenderSettings(size=SIZE, fps=fps, crf=10)
-    with Renderer(Avatar.load(avatar_document(model)), settings) as renderer:
-        renderer.camera = mouth_camera(model)
+    with Renderer(Avatar.load(head.video_glb), settings) as renderer:
+        renderer.camera = head.camera
         result = render_video(utterance, tmp_path / "line.mp4", settings, renderer=renderer)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "line.mp4").write_bytes(result.path.read_bytes())
+    head.artifacts.mkdir(parents=True, exist_ok=True)
+    (head.artifacts / "line.mp4").write_bytes(result.path.read_bytes())
     frames = _decode(result.path)
     assert len(frames) == result.frames
     rate = utterance.sample_rate
@@ -430,13 +519,13 @@ def test_rendered_video_shuts_the_mouth_on_every_bilabial_and_opens_it_on_open_v
     for p in bilabials:
         frame = frames[middle(p)]
         stills.append(frame)
-        shown = int(thick(lit_opening(frame)).sum())
+        shown = int(thick(head.video_opening(frame)).sum())
         assert shown == 0, f"{p.symbol} at {p.start / rate:.2f} s (frame {middle(p)}): {shown} px of open mouth"
     for p in vowels:
         frame = frames[middle(p)]
         stills.append(frame)
-        shown = int(thick(lit_opening(frame)).sum())
+        shown = int(thick(head.video_opening(frame)).sum())
         assert shown > 300, f"{p.symbol} at {p.start / rate:.2f} s (frame {middle(p)}): only {shown} px open"
     tiles = stills + [np.zeros_like(stills[0])] * (-len(stills) % 6)
-    write_png(ARTIFACTS / "video_bilabials_then_vowels.png",
+    write_png(head.artifacts / "video_bilabials_then_vowels.png",
               np.concatenate([np.concatenate(tiles[i:i + 6], axis=1) for i in range(0, len(tiles), 6)], axis=0))

@@ -13,6 +13,8 @@ Array = np.ndarray
 JAW_ANGLE = 0.30
 #: How far eyeBlink=1 takes the upper lid towards the lower (the lower lid comes up the rest of the way).
 BLINK_UPPER = 0.9
+#: How far apart mouthFunnel=1 parts the lips at the middle (metres): ARKit's funnel is an open, rounded "O".
+FUNNEL_PART = 0.014
 SIDES = (("Left", 1.0), ("Right", -1.0))  # ARKit's Left is the subject's left: +x
 
 
@@ -74,6 +76,13 @@ class FaceShapes:
         turned = np.stack([rel[:, 0], c * rel[:, 1] - s * rel[:, 2], s * rel[:, 1] + c * rel[:, 2]], axis=1)
         return turned - rel
 
+    def _part(self, height: float) -> Array:
+        """The lips parted into a round opening ``height`` metres tall at the middle (upper lip up, lower lip
+        down, each half of it), tapering to nothing at the corners like an ellipse."""
+        half_width = (self.p[self.corners["Left"], 0] - self.p[self.corners["Right"], 0]) / 2
+        across = np.sqrt(np.clip(1.0 - ((self.p[:, 0] - self.mouth[0]) / half_width) ** 2, 0.0, 1.0))
+        return (across * (self.upper - self.lower) * height / 2)[:, None] * np.array([0, 1.0, 0])
+
     def _side(self, sign: float, width: float = 0.006) -> Array:
         return 1.0 / (1.0 + np.exp(-sign * (self.p[:, 0] - self.mouth[0]) / width))
 
@@ -114,7 +123,7 @@ class FaceShapes:
         shapes["jawOpen"] = full * self.jaw[:, None]
         shapes["jawForward"] = self.jaw[:, None] * np.array([0, 0, 0.006])
         shapes["mouthClose"] = (-0.5 * self.lower[:, None] + 0.5 * self.upper[:, None]) * full
-        shapes["mouthFunnel"] = self.lips[:, None] * (np.array([0, 0, 0.006]) - 0.2 * lips_x)
+        shapes["mouthFunnel"] = self.lips[:, None] * (np.array([0, 0, 0.006]) - 0.4 * lips_x) + self._part(FUNNEL_PART)
         shapes["mouthPucker"] = self.lips[:, None] * (np.array([0, 0, 0.008]) - 0.4 * lips_x - 0.25 * lips_y)
         shapes["mouthRollUpper"] = self.upper[:, None] * np.array([0, -0.003, -0.003])
         shapes["mouthRollLower"] = self.lower[:, None] * np.array([0, 0.003, -0.003]) * (self.lips[:, None])
@@ -157,8 +166,9 @@ class FaceShapes:
 
 def close_lips(p: Array, topo: Topology) -> Array:
     """The face with its lips together: a photo with parted lips (a smile showing teeth) gets a closed rest
-    pose, which the mouth shapes open from. Each inner-lip vertex goes half way to its partner on the other lip
-    (the rings pair up corner to corner); the lip skin follows its nearest inner-lip vertex, fading over 10 mm."""
+    pose, which the mouth shapes open from. Each inner-lip vertex goes to the point half way to its partner on
+    the other lip (the rings pair up corner to corner), both to the same point, so the rest pose shows no sliver of
+    the mouth between them; the lip skin follows its nearest inner-lip vertex up or down, fading over 10 mm."""
     r = topo.regions
     upper, lower = r["lipsUpperInner"], r["lipsLowerInner"]
     gap = p[lower] - p[upper]
@@ -170,6 +180,5 @@ def close_lips(p: Array, topo: Topology) -> Array:
         nearest, distance = _nearest(p, ring)
         move = share * gap[nearest] * _falloff(distance, 0.01)[:, None]
         out[side] += move[side]
-    out[upper] = p[upper] + 0.5 * gap
-    out[lower] = p[lower] - 0.5 * gap
+    out[upper] = out[lower] = (p[upper] + p[lower]) / 2  # exactly the same points: no crack between the lips
     return out
