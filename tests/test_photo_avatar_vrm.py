@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
 import wave
 from pathlib import Path
 
@@ -20,9 +21,10 @@ import pytest
 from avatarlab.cli import main
 from avatarlab.render.images import png_bytes, write_png
 from gltf_checks import needs_node, validate
-from tools import egl_missing
+from tools import browser_missing, egl_missing, needs
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "out" / "test-artifacts" / "photo_avatar"
+THREEJS = Path(__file__).resolve().parents[1] / "threejs_client"
 SIZE = (384, 384)
 
 #: VRMC_vrm-1.0/humanoid.md: every required bone, and each bone's parent (None: the humanoid's root).
@@ -268,37 +270,45 @@ def _disc(centre: np.ndarray, radius: float) -> np.ndarray:
     return (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 < radius ** 2
 
 
-def test_the_blink_expression_closes_both_eyes_on_the_render(renders) -> None:
+def _assert_eyes_closed(images: dict[str, np.ndarray], tag: str) -> None:
     """Mid-eye (a disc a fifth of the eye's width across, between the lids) the open eye shows its dark iris and
     pupil; the blink's lid covers them with brighter skin."""
-    points = _landmarks(renders["neutral"])
+    points = _landmarks(images["neutral"])
     for eye, (outer, inner, upper, lower) in EYES.items():
         width = float(np.linalg.norm(points[outer] - points[inner]))
         disc = _disc((points[upper] + points[lower]) / 2, 0.1 * width)
         corners = points[[outer, inner]]
         (x0, y0), (x1, y1) = corners.min(axis=0) - width / 3, corners.max(axis=0) + width / 3
-        write_png(ARTIFACTS / f"vrm_eye_{eye}.png", np.concatenate(
-            [renders[n][int(y0):int(y1), int(x0):int(x1)] for n in ("neutral", "blink")], axis=1))
-        dark = {n: float((renders[n][disc].max(axis=-1) < 90).mean()) for n in ("neutral", "blink")}
-        light = {n: float(renders[n][disc].mean()) for n in ("neutral", "blink")}
+        write_png(ARTIFACTS / f"{tag}_eye_{eye}.png", np.concatenate(
+            [images[n][int(y0):int(y1), int(x0):int(x1)] for n in ("neutral", "blink")], axis=1))
+        dark = {n: float((images[n][disc].max(axis=-1) < 90).mean()) for n in ("neutral", "blink")}
+        light = {n: float(images[n][disc].mean()) for n in ("neutral", "blink")}
         assert dark["neutral"] > 0.6 and dark["blink"] < 0.4, (eye, dark)
         assert light["blink"] > light["neutral"] + 20, (eye, light)
 
 
-def test_the_aa_expression_opens_the_mouth_on_the_render(renders) -> None:
+def _assert_mouth_opened(images: dict[str, np.ndarray], tag: str) -> None:
     """Down the mouth's middle (a strip a fifth of its width) aa changes the picture over a height of at least
     0.15 mouth widths: the lips part over the mouth's inside and the jaw drops (the GLB's own lip gap at aa is
     about a third of the eye distance, tests/test_photo_avatar.py)."""
-    points = _landmarks(renders["neutral"])
+    points = _landmarks(images["neutral"])
     width = float(np.linalg.norm(points[61] - points[291]))
     centre = (points[13] + points[14]) / 2
     y0, y1, x0, x1 = (int(v) for v in (centre[1] - 0.5 * width, centre[1] + 0.6 * width,
                                        centre[0] - 0.1 * width, centre[0] + 0.1 * width))
-    write_png(ARTIFACTS / "vrm_mouth.png", np.concatenate(
-        [renders[n][y0:y1, int(x0 - width / 2):int(x1 + width / 2)] for n in ("neutral", "aa")], 1))
-    changed = np.abs(renders["aa"][y0:y1, x0:x1].astype(int) - renders["neutral"][y0:y1, x0:x1]).max(axis=-1) > 40
+    write_png(ARTIFACTS / f"{tag}_mouth.png", np.concatenate(
+        [images[n][y0:y1, int(x0 - width / 2):int(x1 + width / 2)] for n in ("neutral", "aa")], 1))
+    changed = np.abs(images["aa"][y0:y1, x0:x1].astype(int) - images["neutral"][y0:y1, x0:x1]).max(axis=-1) > 40
     rows = int((changed.mean(axis=1) > 0.5).sum())
     assert rows > 0.15 * width, (rows, width)
+
+
+def test_the_blink_expression_closes_both_eyes_on_the_render(renders) -> None:
+    _assert_eyes_closed(renders, "vrm")
+
+
+def test_the_aa_expression_opens_the_mouth_on_the_render(renders) -> None:
+    _assert_mouth_opened(renders, "vrm")
 
 
 def test_the_vrm_draws_as_the_glb_does_through_its_visemes(renders, astronaut_photo, tmp_path) -> None:
@@ -343,3 +353,35 @@ def test_avatarlab_render_animates_the_vrm(vrm_path, tmp_path) -> None:
     changed = np.array([(np.abs(frame - video[0]).max(axis=-1) > 40).sum() for frame in video])
     write_png(ARTIFACTS / "vrm_render_frames.png", np.concatenate([video[6], video[18]], axis=1).astype(np.uint8))
     assert changed[:12].max() < 10 and changed[12:].min() > 30, f"pixels changed from frame 0: {changed.tolist()}"
+
+
+# ---- three-vrm (pixiv's VRM loader for three.js) in Chromium ----------------------------------------------------
+def _three_vrm_missing() -> str | None:
+    if browser_missing():
+        return browser_missing()
+    if not (THREEJS / "node_modules/@pixiv/three-vrm").is_dir():
+        return "threejs_client/node_modules/@pixiv/three-vrm is missing (npm ci --prefix threejs_client)"
+    return None
+
+
+@needs(_three_vrm_missing())
+def test_three_vrm_loads_the_vrm_and_its_expressions_move_the_face(vrm_path, tmp_path) -> None:
+    """@pixiv/three-vrm reads every bone, the 18 expressions, the bone look-at and first person; its own
+    expression manager closes the eyes (blink) and opens the mouth (aa) on its WebGL render."""
+    import imageio.v3 as iio
+
+    proc = subprocess.run(["node", str(THREEJS / "e2e/load_vrm.mjs"), "--vrm", str(vrm_path), "--out",
+                           str(tmp_path), "--size", str(SIZE[0])], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "error" not in report and not [line for line in report["console"] if line.startswith(("error", "pageerror"))
+                                          ], report
+    assert report["metaVersion"] == "1" and report["name"] == "astronaut"
+    assert set(REQUIRED_BONES) <= set(report["bones"])
+    assert [report["bones"][role] for role in ("head", "leftEye", "rightEye")] == ["Head", "LeftEye", "RightEye"]
+    assert sorted(report["expressions"]) == sorted(PRESETS) and report["lookAtType"] == "bone"
+    assert {entry["type"] for entry in report["firstPerson"]} == {"thirdPersonOnly", "both"}
+    images = {name: iio.imread(tmp_path / f"{name}.png")[..., :3] for name in report["poses"]}
+    write_png(ARTIFACTS / "three_vrm_sheet.png", np.concatenate(list(images.values()), axis=1))
+    _assert_eyes_closed(images, "three_vrm")
+    _assert_mouth_opened(images, "three_vrm")

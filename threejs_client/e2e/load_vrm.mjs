@@ -1,0 +1,137 @@
+// Load a VRM with @pixiv/three-vrm in Debian's chromium (playwright-core, WebGL on SwiftShader, no display) and draw
+// its face with expressions set through three-vrm's own expression manager: how a VRM app sees our .vrm
+// (tests/test_photo_avatar_vrm.py).
+//   node load_vrm.mjs --vrm head.vrm --out DIR [--size 384] [--chromium /usr/bin/chromium]
+// Writes DIR/<pose>.png for each pose (neutral, blink, aa) and prints one JSON line:
+//   {metaVersion, name, bones: {role: node name}, expressions: [names], lookAtType, firstPerson: [{node, type}],
+//    poses: [names], console: [...], error?}
+import { chromium } from 'playwright-core';
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: args } = parseArgs({ options: {
+  vrm: { type: 'string' },
+  out: { type: 'string' },
+  size: { type: 'string', default: '384' },
+  chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
+} });
+const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html' };
+const POSES = { neutral: {}, blink: { blink: 1 }, aa: { aa: 1 } };
+const PAGE = `<!doctype html><meta charset="utf-8"><title>load vrm</title>
+<script type="importmap">{"imports": {"three": "/three/build/three.module.js", "three/addons/": "/three/examples/jsm/",
+  "@pixiv/three-vrm": "/three-vrm/three-vrm.module.js"}}</script>
+<script type="module">
+import * as THREE from 'three';
+import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
+import { VRMLoaderPlugin } from '@pixiv/three-vrm';
+window.drawVrm = async (size, poses) => {
+  const loader = new GLTFLoader();
+  loader.register((parser) => new VRMLoaderPlugin(parser));
+  const gltf = await loader.parseAsync(await (await fetch('/avatar.vrm')).arrayBuffer(), '');
+  const vrm = gltf.userData.vrm;
+  const canvas = document.createElement('canvas');
+  const renderer = new THREE.WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: true });
+  renderer.setPixelRatio(1);
+  renderer.setSize(size, size, false);
+  const scene = new THREE.Scene();
+  scene.background = new THREE.Color('#1e2028');
+  scene.add(new THREE.HemisphereLight(0xffffff, 0x445566, 1.6));
+  const light = new THREE.DirectionalLight(0xffffff, 1.8);
+  light.position.set(0.5, 1.0, 2.0);
+  scene.add(light);
+  scene.add(vrm.scene);
+  vrm.update(0);
+  const head = vrm.humanoid.getRawBoneNode('head').getWorldPosition(new THREE.Vector3());
+  const camera = new THREE.PerspectiveCamera(25, 1, 0.01, 10);
+  camera.position.set(head.x, head.y + 0.06, head.z + 0.6);
+  camera.lookAt(head.x, head.y + 0.06, head.z);
+  const images = {};
+  for (const [name, values] of Object.entries(poses)) {
+    for (const expression of vrm.expressionManager.expressions) {
+      vrm.expressionManager.setValue(expression.expressionName, 0);
+    }
+    for (const [expression, value] of Object.entries(values)) vrm.expressionManager.setValue(expression, value);
+    vrm.update(0);
+    renderer.render(scene, camera);
+    images[name] = canvas.toDataURL('image/png');
+  }
+  const nodeName = (node) => node && node.name;
+  return {
+    metaVersion: vrm.meta.metaVersion, name: vrm.meta.name,
+    bones: Object.fromEntries(Object.entries(vrm.humanoid.humanBones)
+      .map(([role, bone]) => [role, nodeName(bone.node)])),
+    expressions: vrm.expressionManager.expressions.map((e) => e.expressionName),
+    lookAtType: vrm.lookAt && vrm.lookAt.applier
+      && (vrm.lookAt.applier.type || vrm.lookAt.applier.constructor.type),
+    firstPerson: (vrm.firstPerson ? vrm.firstPerson.meshAnnotations : [])
+      .map((a) => ({ node: a.meshes[0] && a.meshes[0].name, type: a.type })),
+    images,
+  };
+};
+window.pageReady = true;
+</script>`;
+
+function serve(vrmPath) {
+  const roots = {
+    '/three/': join(PKG, 'node_modules/three/'),
+    '/three-vrm/': join(PKG, 'node_modules/@pixiv/three-vrm/lib/'),
+  };
+  const server = createServer((request, reply) => {
+    const path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
+    let file = path === '/avatar.vrm' ? vrmPath : null;
+    if (path === '/favicon.ico') {
+      reply.writeHead(204);
+      reply.end();
+      return;
+    }
+    if (path === '/') {
+      reply.writeHead(200, { 'content-type': 'text/html' });
+      reply.end(PAGE);
+      return;
+    }
+    for (const [prefix, root] of Object.entries(roots)) {
+      if (path.startsWith(prefix) && !path.includes('..')) file = join(root, path.slice(prefix.length));
+    }
+    try {
+      const body = readFileSync(file);
+      reply.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream' });
+      reply.end(body);
+    } catch {
+      reply.writeHead(404);
+      reply.end();
+    }
+  });
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)));
+}
+
+const server = await serve(resolve(args.vrm));
+const out = { console: [] };
+const browser = await chromium.launch({
+  executablePath: args.chromium, headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--no-first-run', '--disable-sync', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 320, height: 240 } });
+  page.on('console', (m) => { if (out.console.length < 50) out.console.push(`${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`));
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.waitForFunction(() => window.pageReady === true, null, { timeout: 60000 });
+  const result = await page.evaluate(([size, poses]) => window.drawVrm(size, poses), [Number(args.size), POSES]);
+  mkdirSync(args.out, { recursive: true });
+  for (const [name, url] of Object.entries(result.images)) {
+    writeFileSync(join(args.out, `${name}.png`), Buffer.from(url.split(',')[1], 'base64'));
+  }
+  delete result.images;
+  Object.assign(out, result, { poses: Object.keys(POSES) });
+} catch (error) {
+  out.error = String(error && error.stack || error);
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(JSON.stringify(out));
