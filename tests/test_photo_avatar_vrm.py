@@ -214,6 +214,25 @@ def test_a_glb_that_is_not_the_photo_avatar_is_refused() -> None:
         vrm_from_glb(default_avatar_glb().replace(b'"HeadMesh"', b'"HeadMess"'))
 
 
+def test_every_part_under_the_glb_root_is_lifted_with_the_bust(vrm_path, astronaut_photo) -> None:
+    """A node the GLB has beside Head and Body (a later part of the head, a prop) is kept, at its place on the bust."""
+    from avatarlab.photo_avatar import photo_avatar_glb
+    from avatarlab.photo_avatar.vrm import HEAD_HEIGHT, _join_glb, _split_glb, vrm_from_glb
+
+    gltf, binary = _split_glb(photo_avatar_glb(astronaut_photo)[0])
+    root = gltf["nodes"][gltf["scenes"][0]["nodes"][0]]
+    head = next(n for n in gltf["nodes"] if n.get("name") == "Head")
+    gltf["nodes"].append({"name": "Badge", "translation": [0.05, -0.15, 0.08]})
+    root["children"].append(len(gltf["nodes"]) - 1)
+    lifted, _ = _split_glb(vrm_from_glb(_join_glb(gltf, binary)))
+    names = [node.get("name") for node in lifted["nodes"]]
+    at = _world_positions(lifted)
+    lift = HEAD_HEIGHT - head["translation"][1]
+    assert np.allclose(at[names.index("Badge")], [0.05, -0.15 + lift, 0.08], atol=1e-5)
+    assert np.allclose(at[names.index("Head")], np.add(head["translation"], [0, lift, 0]), atol=1e-5)
+    assert names[_parents(lifted)[names.index("Badge")]] == "UpperChest"
+
+
 def test_a_refused_photo_writes_no_vrm(tmp_path, capsys) -> None:
     photo = tmp_path / "wall.png"
     photo.write_bytes(png_bytes(np.full((256, 256, 3), 120, np.uint8)))

@@ -49,9 +49,11 @@ BONES: dict[str, tuple[str, str | None, tuple[float, float, float]]] = {
     "rightLowerLeg": ("RightLowerLeg", "rightUpperLeg", (-0.085, -1.06, -0.005)),
     "rightFoot": ("RightFoot", "rightLowerLeg", (-0.085, -1.445, -0.02)),
 }
-#: The GLB's nodes that become humanoid bones (role -> node name) and the bone each GLB node hangs from.
+#: The GLB's nodes that become humanoid bones (role -> node name), and the bone each child of the GLB's root hangs
+#: from (any other child of the root goes on the upper chest, with the bust).
 EXISTING_BONES = {"head": "Head", "leftEye": "LeftEye", "rightEye": "RightEye"}
 PARENT_BONE = {"Head": "neck", "Body": "upperChest"}
+OTHER_PARENT = "upperChest"
 HEAD_MESH_NODE = "HeadMesh"
 
 #: Expression -> {morph target of the head mesh: weight}: the five vowels are the head's own visemes, the rest
@@ -148,6 +150,8 @@ def _split_glb(glb: bytes) -> tuple[dict[str, Any], bytes]:
     if glb[:4] != b"glTF" or len(glb) < 28:
         raise VrmError("not a binary glTF")
     length, kind = struct.unpack_from("<II", glb, 12)
+    if kind != 0x4E4F534A:
+        raise VrmError("the GLB's first chunk is not its JSON")
     gltf = json.loads(glb[20:20 + length])
     offset = 20 + length
     binary = b""
@@ -189,12 +193,16 @@ def _add_skeleton(gltf: dict[str, Any], nodes: dict[str, int]) -> dict[str, int]
         if parent:
             all_nodes[bones[parent]].setdefault("children", []).append(bones[role])
     root = all_nodes[gltf["scenes"][0]["nodes"][0]]
-    for name, parent in PARENT_BONE.items():
-        node = all_nodes[nodes[name]]
+    children = root.get("children", [])
+    if {"matrix", "rotation", "scale", "translation"} & set(root) or not {nodes[n] for n in PARENT_BONE} <= {*children}:
+        raise VrmError(f"not a photo avatar GLB: {', '.join(PARENT_BONE)} are not children of a still scene root")
+    for child in children:
+        node = all_nodes[child]
         if {"matrix", "rotation", "scale"} & set(node):
-            raise VrmError(f"not a photo avatar GLB: node {name} is turned or scaled")
+            raise VrmError(f"not a photo avatar GLB: node {node.get('name')} is turned or scaled")
+        parent = PARENT_BONE.get(node.get("name"), OTHER_PARENT)
         node["translation"] = _minus(node.get("translation", (0.0, 0.0, 0.0)), BONES[parent][2])
-        all_nodes[bones[parent]].setdefault("children", []).append(nodes[name])
+        all_nodes[bones[parent]].setdefault("children", []).append(child)
     root["children"] = [bones["hips"]]
     bones.update({role: nodes[name] for role, name in EXISTING_BONES.items()})
     return bones
