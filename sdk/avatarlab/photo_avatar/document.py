@@ -15,6 +15,7 @@ from ..avatar.head import VISEME_RECIPES, shape_names, vertex_normals
 from ..export.retarget import viseme_target_names
 from ..render.images import png_bytes
 from .lift import LiftedFace
+from .mouth import mouth_parts
 from .shapes import FaceShapes, close_lips
 from .shell import NECK_PIVOT, body, head_shell, neck_pivot
 from .topology import Topology
@@ -71,28 +72,6 @@ def face_surface(face: LiftedFace, uv: np.ndarray, topo: Topology, shapes: dict[
     tris = topo.triangles
     outward = p[tris].mean(axis=1) - centre
     return Surface(p, _oriented(tris, p, outward), uv, shapes=shapes)
-
-
-def mouth_interior(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) -> Surface:
-    """A bag behind the lips: the inner lip ring, a ring 12 mm further in, a back point 25 mm in; each ring
-    vertex follows its lip vertex (the inner ring 80% of it), so an open mouth shows a dark inside."""
-    ring = topo.ring("lipsUpperInner", "lipsLowerInner")
-    lip = face.positions[ring]
-    centre = lip.mean(axis=0)
-    inner = centre + (lip - centre) * np.array([0.85, 0.6, 1.0]) - np.array([0, 0, 0.012])
-    back = centre - np.array([0, 0.004, 0.025])
-    positions = np.concatenate([lip, inner, back[None]])
-    n = len(ring)
-    triangles = []
-    for i in range(n):
-        j = (i + 1) % n
-        triangles += [(i, j, n + j), (i, n + j, n + i), (n + i, n + j, 2 * n)]
-    moves = {}
-    for name, delta in shapes.items():
-        ring_delta = delta[ring]
-        moves[name] = np.concatenate([ring_delta, 0.8 * ring_delta, 0.5 * ring_delta.mean(axis=0)[None]])
-    tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
-    return Surface(positions, tris, shapes=moves)  # coloured by its material, MOUTH_COLOUR
 
 
 def lash_lines(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) -> Surface:
@@ -214,6 +193,10 @@ class _Writer:
                 baseColorFactor=[1, 1, 1, 1], metallicFactor=0.0, roughnessFactor=0.6)),
             gl.Material(name="Clothes", pbrMetallicRoughness=gl.PbrMetallicRoughness(
                 baseColorFactor=[1, 1, 1, 1], metallicFactor=0.0, roughnessFactor=0.85)),
+            gl.Material(name="Teeth", pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                baseColorFactor=[1, 1, 1, 1], metallicFactor=0.0, roughnessFactor=0.3)),
+            gl.Material(name="Tongue", pbrMetallicRoughness=gl.PbrMetallicRoughness(
+                baseColorFactor=[1, 1, 1, 1], metallicFactor=0.0, roughnessFactor=0.45)),
         ]
 
     def primitive(self, surface: Surface, material: int, targets: list[str] | None) -> gl.Primitive:
@@ -238,6 +221,13 @@ class _Writer:
         return len(self.gltf.nodes) - 1
 
 
+def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """One (positions, triangles) from several."""
+    offsets = np.cumsum([0] + [len(p) for p, _ in parts[:-1]])
+    return (np.concatenate([p for p, _ in parts]),
+            np.concatenate([t.astype(np.int64) + o for (_, t), o in zip(parts, offsets)]))
+
+
 def _floats(vector: np.ndarray) -> list[float]:
     return [float(v) for v in vector]
 
@@ -253,16 +243,21 @@ def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFac
     writer = _Writer(png)
     pivot = neck_pivot(face)
     skin = face_surface(face, uv, topo, shapes)
-    mouth = mouth_interior(face, topo, shapes)
+    body_parts = body(image, points)
+    torso = _joined([(part.positions + pivot - NECK_PIVOT, part.triangles) for part in body_parts])
+    mouth, teeth, tongue = (Surface(at, tris, colours=colours, shapes=moves) for at, tris, colours, moves
+                            in mouth_parts(face.positions, topo, FaceShapes(face.positions, topo).jaw, shapes, torso))
     positions, triangles, colours, moves = head_shell(face, topo, image, points, shapes)
     shell = Surface(positions, triangles, colours=colours, shapes=moves)
     lashes = lash_lines(face, topo, shapes)
     sockets, centres = zip(*(eye_socket(face, uv, topo, eye, names) for eye in ("left", "right")))
-    for surface in (skin, mouth, shell, lashes, *sockets):
+    for surface in (skin, mouth, teeth, tongue, shell, lashes, *sockets):
         surface.positions = surface.positions - pivot
     gltf = writer.gltf
     gltf.meshes.append(gl.Mesh(name="Head", primitives=[writer.primitive(skin, 0, names),
                                                         writer.primitive(mouth, 1, names),
+                                                        writer.primitive(teeth, 6, names),
+                                                        writer.primitive(tongue, 7, names),
                                                         writer.primitive(shell, 4, names),
                                                         writer.primitive(lashes, 3, names),
                                                         *(writer.primitive(socket, 2, names) for socket in sockets)],
@@ -275,7 +270,7 @@ def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFac
     body_materials = {"Skin": 4, "Clothes": 5}
     gltf.meshes.append(gl.Mesh(name="Body", primitives=[
         writer.primitive(Surface(part.positions, part.triangles, colours=part.colors), body_materials[part.material],
-                         None) for part in body(image, points)]))
+                         None) for part in body_parts]))
     body_node = writer.node("Body", mesh=len(gltf.meshes) - 1)
     head = writer.node("Head", translation=_floats(NECK_PIVOT), children=children)
     root = writer.node("AvatarLab", children=[head, body_node])
