@@ -44,6 +44,7 @@ class BridgeConfig:
     max_frame_bytes: int = 1 << 20        # the daemon's whole-message limit
     queue: int = 64                       # ZeroMQ high-water marks of each relay DEALER
     root: Path | None = None              # a source checkout to serve the web files from (default: found)
+    avatar: Path | None = None            # the GLB served as /avatar/default_head.glb (default: the default head)
 
     def hosts(self) -> AllowedHosts:
         return AllowedHosts.of(self.allow_hosts, self.host)
@@ -232,6 +233,7 @@ def create_app(config: BridgeConfig) -> Starlette:
     monitor = DaemonMonitor(config.daemon_url)
     relays: set[Relay] = set()
     web = WebFiles.find(config.root)
+    avatar_file = config.avatar or web.avatar  # the demo page loads whatever is served at /avatar/default_head.glb
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
@@ -288,9 +290,9 @@ def create_app(config: BridgeConfig) -> Starlette:
         return JSONResponse(_jsonable(reply.get(key) if key else reply))
 
     async def avatar(_: Request) -> Response:
-        if not web.avatar.is_file():
-            return JSONResponse({"error": "not_found", "message": f"no default avatar at {web.avatar}"}, status_code=404)
-        return FileResponse(web.avatar, media_type="model/gltf-binary")
+        if not avatar_file.is_file():
+            return JSONResponse({"error": "not_found", "message": f"no avatar at {avatar_file}"}, status_code=404)
+        return FileResponse(avatar_file, media_type="model/gltf-binary")
 
     async def index(_: Request) -> Response:
         return RedirectResponse("/demo/")
@@ -299,7 +301,9 @@ def create_app(config: BridgeConfig) -> Starlette:
     async def lifespan(_: Starlette):
         await monitor.start()
         log.info("bridge on http://%s:%d/ relaying to %s", config.host, config.port, config.daemon_url)
-        for path in (web.demo, web.three, web.avatar):
+        if config.avatar is not None:
+            log.info("serving the avatar %s as /avatar/default_head.glb", config.avatar)
+        for path in (web.demo, web.three, avatar_file):
             if not path.exists():
                 log.warning("%s is missing: the web demo will not work (in a checkout: npm ci --prefix threejs_client)",
                             path)

@@ -19,6 +19,7 @@ examples:
   avatarlab bridge                                   # http://127.0.0.1:8765/ -> tcp://127.0.0.1:5555
   avatarlab bridge --daemon tcp://127.0.0.1:6000 --port 9000 --allow-origin https://my.app
   avatarlab bridge --host 0.0.0.0 --allow-host studio.lan   # others open http://studio.lan:8765/demo/
+  avatarlab bridge --avatar out/face.glb             # the demo shows this avatar (e.g. avatarlab avatar --photo)
 
 Requests whose Host header is not a loopback name, the --host address or an --allow-host name get
 403 (a page on another domain that resolves to this machine cannot read the bridge: DNS rebinding).
@@ -37,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "e.g. the machine's LAN name when --host 0.0.0.0 (repeatable; '*' answers any: no "
                         "protection against DNS rebinding). Other Host headers get 403")
     parser.add_argument("--max-connections", type=int, default=64, help="WebSockets served at once (default 64)")
+    parser.add_argument("--avatar", type=avatar_file, default=None, metavar="FILE.glb",
+                        help="serve this GLB (or .vrm) as /avatar/default_head.glb, the avatar the web demo shows "
+                        "(default: the default head)")
     parser.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             "listening on %s: anyone who can reach it may use the daemon (no authentication)", args.host)
     config = BridgeConfig(daemon_url=args.daemon, host=args.host, port=args.port,
                           allow_origins=tuple(args.allow_origin), allow_hosts=tuple(args.allow_host),
-                          max_connections=args.max_connections, root=args.root)
+                          max_connections=args.max_connections, root=args.root, avatar=args.avatar)
     print(f"avatarlab bridge: open {page_url(args.host, args.port)}  (daemon {args.daemon})", flush=True)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level.lower(),
                 ws_max_size=config.max_frame_bytes, ws_ping_interval=20, ws_ping_timeout=20)
@@ -79,6 +83,19 @@ def allowed_host(value: str) -> str:
     if value.strip() != "*" and host_name(value) is None:
         raise argparse.ArgumentTypeError(f"{value!r} is not a host name (e.g. studio.lan, 192.168.1.20, '*')")
     return value
+
+
+def avatar_file(value: str) -> Path:
+    """argparse type of --avatar: a readable binary glTF file (GLB or VRM), as an absolute path."""
+    path = Path(value).expanduser().resolve()
+    try:
+        with path.open("rb") as stream:
+            magic = stream.read(4)
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot read {value}: {error.strerror or error}") from None
+    if magic != b"glTF":
+        raise argparse.ArgumentTypeError(f"{value} is not a binary glTF file (.glb or .vrm)")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

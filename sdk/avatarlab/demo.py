@@ -35,6 +35,7 @@ address and serve it until Ctrl-C. `make demo` runs this.
 examples:
   avatarlab demo                                  # http://127.0.0.1:{DEFAULT_PORT}/demo/, daemon {DEFAULT_DAEMON}
   avatarlab demo --port 9000 --daemon tcp://127.0.0.1:6000 --speak "Welcome back!"
+  avatarlab demo --avatar out/face.glb            # show another avatar (e.g. from avatarlab avatar --photo)
 """
 
 
@@ -48,6 +49,7 @@ class DemoConfig:
     daemon_url: str = DEFAULT_DAEMON
     speak: str | None = None
     out: Path = Path("out")
+    avatar: Path | None = None  # passed to the bridge as --avatar: the GLB the page shows
 
     @property
     def page_url(self) -> str:
@@ -62,11 +64,16 @@ def register(commands: Any, add_synthesis_options: Callable, options_from_args: 
                         help=f"the daemon's loopback ZeroMQ endpoint (default {DEFAULT_DAEMON})")
     parser.add_argument("--speak", metavar="TEXT", help="first speak TEXT into --out (as `avatarlab speak` would)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the spoken line (default out/)")
+    from avatarlab_bridge.cli import avatar_file  # the bridge's own check, so a bad file is refused before anything
+
+    parser.add_argument("--avatar", type=avatar_file, metavar="FILE.glb",
+                        help="the avatar the page shows (a .glb or .vrm; default: the default head)")
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    return run_demo(DemoConfig(port=args.port, daemon_url=args.daemon, speak=args.speak, out=args.out))
+    return run_demo(DemoConfig(port=args.port, daemon_url=args.daemon, speak=args.speak, out=args.out,
+                               avatar=args.avatar))
 
 
 def daemon_port(url: str) -> int:
@@ -127,11 +134,17 @@ def _avatarlab(*args: str) -> list[str]:
     return [sys.executable, "-m", "avatarlab.cli", *args]
 
 
+def bridge_command(config: DemoConfig) -> list[str]:
+    """``avatarlab bridge`` as the demo runs it; it logs warnings only: its access log would bury the address
+    among the readiness polls."""
+    avatar = ["--avatar", str(config.avatar)] if config.avatar is not None else []
+    return _avatarlab("bridge", "--daemon", config.daemon_url, "--port", str(config.port), "--log-level", "WARNING",
+                      *avatar)
+
+
 def start_processes(config: DemoConfig) -> dict[str, subprocess.Popen]:
     daemon = subprocess.Popen(_avatarlab("serve", "--bind", config.daemon_url))
-    # the bridge logs warnings only: its access log would bury the address among the readiness polls
-    bridge = subprocess.Popen(_avatarlab("bridge", "--daemon", config.daemon_url, "--port", str(config.port),
-                                         "--log-level", "WARNING"))
+    bridge = subprocess.Popen(bridge_command(config))
     return {"daemon": daemon, "bridge": bridge}
 
 
