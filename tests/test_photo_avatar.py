@@ -222,8 +222,11 @@ def test_a_30_degree_turn_shows_no_background_inside_the_head(renders):
 
 @needs(egl_missing())
 def test_blink_closes_the_eyes(renders):
+    """The 468-point mesh reads these shut lids at about 0.15 (0.30 open); it reads a render whose eye is painted
+    over with plain skin and a lash line at 0.16, so the issue's 0.1 is out of this model's reach here
+    (docs/photo-avatar.md)."""
     neutral, blink = _eye_aspect(_mesh(renders["neutral"])), _eye_aspect(_mesh(renders["blink"]))
-    assert blink < 0.7 * neutral, (neutral, blink)
+    assert blink < 0.55 * neutral and blink < 0.17, (neutral, blink)
 
 
 @needs_node
