@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -283,7 +284,7 @@ class Head:
     #: Skin pixels allowed in notches of the lips' outer edge (never joined to the opening).
     lip_edge_skin: int = 0
 
-    @property
+    @cached_property
     def has_teeth(self) -> bool:
         """Whether the GLB has teeth and a tongue (materials "Teeth", "Tongue"): their checks apply once it has."""
         materials = {m.name for m in read_glb(self.lit_glb).materials}
