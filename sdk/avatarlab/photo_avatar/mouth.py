@@ -49,7 +49,13 @@ class MouthFrame:
 
 def front_depth(xy: Array, face: Array, triangles: Array) -> Array:
     """z of the frontmost triangle over each (x, y) point, -inf where no triangle covers it (the mouth's hole)."""
-    a, b, c = (face[triangles[:, i]] for i in range(3))
+    if not len(xy):
+        return np.zeros(0)
+    corners = face[triangles]  # (k, 3, 3); only those whose box meets the points' box
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    corners = corners[(corners[..., :2].max(axis=1) >= low).all(axis=1)
+                      & (corners[..., :2].min(axis=1) <= high).all(axis=1)]
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
     v0, v1 = (b - a)[None, :, :2], (c - a)[None, :, :2]
     v2 = xy[:, None, :] - a[None, :, :2]
     det = v0[..., 0] * v1[..., 1] - v0[..., 1] * v1[..., 0]
@@ -58,7 +64,7 @@ def front_depth(xy: Array, face: Array, triangles: Array) -> Array:
     v = (v0[..., 0] * v2[..., 1] - v0[..., 1] * v2[..., 0]) / det
     inside = (u >= -1e-6) & (v >= -1e-6) & (u + v <= 1 + 1e-6)
     z = a[None, :, 2] + u * (b - a)[None, :, 2] + v * (c - a)[None, :, 2]
-    return np.where(inside, z, -np.inf).max(axis=1)
+    return np.where(inside, z, -np.inf).max(axis=1, initial=-np.inf)
 
 
 def behind_skin(points: Array, face: Array, triangles: Array, margin: float = SKIN_MARGIN) -> Array:
@@ -89,7 +95,8 @@ def _jaw_moves(face: Array, points: Array) -> dict[str, Array]:
 
 def teeth(frame: MouthFrame) -> tuple[Array, Array, Array, Array]:
     """(positions, triangles, colours, on_jaw): the default head's U-shaped teeth bands scaled to this mouth, the
-    upper biting edge 3 mm below the lip line (it shows as soon as the lips part), the lower band just behind."""
+    upper biting edge 3.3 mm below the lip line (it shows as soon as the lips part), the lower band's top 1 mm above
+    it, just behind the upper (hidden by it and the lips until the jaw drops)."""
     s, y = frame.scale, frame.lip_y
     front = frame.front_z - TEETH_GAP
     upper, upper_tris = _teeth_arc(front, 0.020 * s, y + 0.009 * s, y - 0.0033 * s, scallop_bottom=True)
@@ -195,18 +202,19 @@ class _Mouth:
 
     def kept_behind(self, moves: list[Array], face_move: Array, tongue_out: bool) -> list[Array]:
         """The moves changed so that no part ends up in front of the moved skin (the lip ring is the skin's own
-        edge; a tongue meant to come out is let out)."""
+        edge; a tongue meant to come out is let out) nor, where it moved, behind the front of the neck."""
         if not any(np.any(m) for m in moves) and not np.any(face_move[self.near]):
             return moves
-        moved_face = self.face + face_move
-        out = []
-        for at, move, held, under_skin in ((self.lining, moves[0], self.depth > 0, True),
-                                           (self.teeth, moves[1], slice(None), True),
-                                           (self.tongue, moves[2], slice(None), not tongue_out)):
-            move = move.copy()
-            move[held] = self.placed(at[held] + move[held], moved_face, under_skin) - at[held]
-            out.append(move)
-        return out
+        k, t = len(self.lining), len(self.teeth)
+        rest, move = np.concatenate([self.lining, self.teeth, self.tongue]), np.concatenate(moves)
+        held = np.r_[self.depth > 0, np.ones(len(rest) - k, bool)]
+        under_skin = held.copy()
+        under_skin[k + t:] = not tongue_out
+        moved = rest + move
+        stirred = held & move.any(axis=1)  # still points were placed in front of the neck at rest
+        moved[stirred] = in_front_of(moved[stirred], self.body)
+        moved[under_skin] = behind_skin(moved[under_skin], self.face + face_move, self.tris)
+        return np.split(np.where(held[:, None], moved - rest, move), [k, k + t])
 
 
 def mouth_parts(face: Array, topo: Topology, jaw: Array, shapes: dict[str, Array],
