@@ -10,6 +10,7 @@ pictures land in out/test-artifacts/mouth/photo/threejs/ next to our renderer's.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -155,3 +156,42 @@ def test_threejs_opens_the_photo_heads_mouth_like_ours(drawn) -> None:
             assert m_theirs.opening > 1000, (pose, m_theirs)
             assert abs(m_theirs.opening - m_ours.opening) <= 0.1 * m_ours.opening, (pose, m_theirs, m_ours)
             assert (m_theirs.teeth > 0) == (m_ours.teeth > 0), (pose, m_theirs, m_ours)  # the teeth show in both
+
+
+# ---- the demo page itself ------------------------------------------------------------------------------------------
+def test_the_demo_page_loads_and_drives_the_photo_head(photo_glb, tmp_path) -> None:
+    """The page as a user opens it, its avatar served by `bridge --avatar`: the page's FaceDriver binds every
+    target and the head and eye nodes through the profile our renderer picks, the face is textured, and holding
+    jawOpen on that driver opens the mouth (the view darkens where the open mouth shows its lining)."""
+    from tools import browser_missing
+
+    if browser_missing():
+        pytest.skip(browser_missing())
+    from avatarlab.render.images import read_image, write_png
+    from threejs_frames import CHROMIUM
+
+    with running_bridge(f"tcp://127.0.0.1:{free_port()}", "--avatar", str(photo_glb), wait_for="down") as port:
+        proc = subprocess.run(["node", str(ROOT / "threejs_client/e2e/show_avatar.mjs"), "--url",
+                               f"http://127.0.0.1:{port}/demo/", "--out", str(tmp_path), "--pose", "rest=",
+                               "--pose", "open=jawOpen:0.7", "--chromium", CHROMIUM], capture_output=True, text=True,
+                              timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "error" not in data, data["error"] + "\n" + "\n".join(data["console"])
+    # no daemon runs: the page's /voices and /status requests get 503, and nothing else may go wrong
+    errors = [line for line in data["console"] if line.startswith(("pageerror", "error"))
+              and "status of 503" not in line]
+    assert not errors, errors
+    avatar = data["avatar"]
+    from avatarlab.render import Avatar
+
+    assert avatar["profile"] == Avatar.load(photo_glb).rig.profile.name, avatar  # the profile our renderer picks
+    assert avatar["bindings"] >= 67 and avatar["missing"] == [], avatar
+    assert set(avatar["rotationNodes"]) == {"head", "leftEye", "rightEye"}, avatar
+    assert avatar["textured"], f"no textured mesh: {avatar}"
+    rest, opened = (read_image(Path(data["shots"][name]))[..., :3].astype(int) for name in ("rest", "open"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    write_png(ARTIFACTS / "demo-page-rest-open.png", np.concatenate([rest, opened], axis=1).astype(np.uint8))
+    changed = np.abs(rest - opened).max(axis=-1) > 40
+    darker = (opened.max(axis=-1) < 50).sum() - (rest.max(axis=-1) < 50).sum()
+    assert changed.sum() > 200 and darker > 100, (int(changed.sum()), int(darker))
