@@ -5,7 +5,8 @@ public-domain astronaut portrait with its texture and opens its mouth, matching 
 
 Both renderers draw the photo avatar's label GLB (avatarlab.photo_avatar.labels: flat unlit colours, the lips from
 its face texture) with the same camera and poses: the lips' mask and the open mouth agree between them. The lit
-pictures land in out/test-artifacts/mouth/photo/threejs/ next to our renderer's.
+pictures land in out/test-artifacts/mouth/photo/threejs/ next to our renderer's. And the demo page itself, its avatar
+served by `bridge --avatar`, loads the photo head and opens its mouth (threejs_client/e2e/show_avatar.mjs).
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ def test_demo_passes_the_avatar_to_its_bridge(photo_glb) -> None:
     command = bridge_command(DemoConfig(avatar=photo_glb))
     assert command[command.index("--avatar") + 1] == str(photo_glb)
     assert "--avatar" not in bridge_command(DemoConfig())
+
+
+def test_labels_refuse_a_glb_that_is_not_a_photo_avatar() -> None:
+    from avatarlab.photo_avatar.labels import label_glb
+
+    with pytest.raises(ValueError, match="not a photo avatar GLB"):
+        label_glb(DEFAULT_GLB.read_bytes())
 
 
 # ---- the web client draws it -----------------------------------------------------------------------------------------
