@@ -228,3 +228,20 @@ def test_teeth_are_sized_from_the_mouth():
     assert MouthFrame.of(face).scale == pytest.approx(0.025 / 0.0237)
     face[61, 0], face[291, 0] = -0.1, 0.1
     assert MouthFrame.of(face).scale == SCALE_RANGE[1]
+
+
+@needs(egl_missing())
+def test_a_second_face_hides_and_shows_its_teeth_too(tmp_path):
+    """Not fitted to the astronaut: a head made from a frontal render of the default avatar (a narrower mouth)
+    hides every tooth behind closed lips and shows them through an open mouth."""
+    from avatarlab.photo_avatar import glb_from_image
+    from avatarlab.render import RenderSettings, render_pose
+
+    photo = render_pose({}, settings=RenderSettings(size=(512, 512)), camera="face")[..., :3]
+    glb = _green(glb_from_image(photo)[0], "Teeth")
+    images = _render(glb, {"neutral": {}, "jawOpen_0.5": {"jawOpen": 0.5}}, tmp_path)
+    images.update(_render(glb, {"PP": {"PP": 1.0}, "aa": {"aa": 1.0}}, tmp_path, "oculus"))
+    write_png(ARTIFACTS / "mouth_second_face.png", np.concatenate(list(images.values()), axis=1))
+    counts = {name: int(_is_green(image).sum()) for name, image in images.items()}
+    assert counts["neutral"] == 0 and counts["PP"] == 0, counts
+    assert counts["jawOpen_0.5"] > 100 and counts["aa"] > 100, counts
