@@ -127,8 +127,8 @@ def tongue(frame: MouthFrame) -> tuple[Array, Array, Array, dict[str, Array]]:
 def lining(face: Array, topo: Topology, frame: MouthFrame, jaw: Array) -> tuple[Array, Array, Array, Array]:
     """(positions, triangles, lip vertex per vertex, depth 0..1 per vertex): a cavity from the inner lip ring
     (depth 0, on the lips) through a ring 5 mm in, taller than the lips (behind them), to a deep ring and
-    a back point MOUTH_DEPTH in: room for the teeth and the tongue, in front of the default avatar's neck (the
-    photo head's neck, behind its skull's middle, comes as close as 37 mm behind the lips)."""
+    a back point MOUTH_DEPTH in: room for the teeth and the tongue, yet in front of the default avatar's neck,
+    which the photo head sits on (about 4 cm behind the astronaut's lips)."""
     ring = topo.ring("lipsUpperInner", "lipsLowerInner")
     lip = face[ring]
     s, n = frame.scale, len(ring)
@@ -150,8 +150,7 @@ def lining(face: Array, topo: Topology, frame: MouthFrame, jaw: Array) -> tuple[
             j = (i + 1) % n
             triangles += [(a + i, a + j, b + j), (a + i, b + j, b + i)]
     triangles += [(2 * n + i, 2 * n + (i + 1) % n, 3 * n) for i in range(n)]
-    # the deep ring's points go round from the right corner like the lip ring (upper chain first)
-    lips = np.r_[ring, ring, ring, ring[0]]
+    lips = np.r_[ring, ring, ring, ring[0]]  # the lip vertex each lining vertex follows (at 1 - depth)
     depth = np.r_[np.zeros(n), np.full(n, 0.35), np.ones(n), 1.0]
     return positions, np.asarray(triangles, np.int64), lips, depth
 
