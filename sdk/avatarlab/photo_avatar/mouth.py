@@ -133,7 +133,7 @@ def lining(face: Array, topo: Topology, frame: MouthFrame, jaw: Array) -> tuple[
     lip = face[ring]
     s, n = frame.scale, len(ring)
     centre = np.array([frame.x, frame.lip_y, frame.front_z])
-    up = np.where(jaw[ring] < 0.5, 1.0, -1.0)[:, None] * np.array([0.0, 1.0, 0.0])
+    up = np.sign(0.5 - jaw[ring])[:, None] * np.array([0.0, 1.0, 0.0])  # the corners (0.5) go straight back
     near = lip + up * 0.004 * s - np.array([0.0, 0.0, 0.005])
     # the deep ring's points go round as the lip ring's do: the upper lip's across the roof, the lower's the floor
     across = (lip[:, 0] - frame.x) / np.abs(lip[:, 0] - frame.x).max()
