@@ -25,6 +25,7 @@ SCALE_RANGE = (0.8, 1.25)  # a very narrow or wide mouth still gets teeth of a h
 SKIN_MARGIN = 0.0012
 LOWER_TEETH_TOP = -0.001  # below the lip line (negative: above, behind the upper teeth): they show over the lower lip
 TEETH_GAP = 0.0025  # the upper incisors' front behind the upper lip's inner edge
+LINING_BEHIND = 0.0003  # metres the lining's front edge sits behind the inner lip ring
 MOUTH_DEPTH = 0.026  # the lining's back behind the lips' inner edge (metres)
 TONGUE_LENGTH = 0.032
 TONGUE_POSES = {"_tongueUp": (0.0, 0.011, 0.002), "_tongueTip": (0.0, 0.0085, 0.012)}  # the default head's
@@ -126,9 +127,9 @@ def tongue(frame: MouthFrame) -> tuple[Array, Array, Array, dict[str, Array]]:
 
 def lining(face: Array, topo: Topology, frame: MouthFrame, jaw: Array) -> tuple[Array, Array, Array, Array]:
     """(positions, triangles, lip vertex per vertex, depth 0..1 per vertex): a cavity from the inner lip ring
-    (depth 0, on the lips) through a ring 5 mm in, taller than the lips (behind them), to a deep ring and
-    a back point MOUTH_DEPTH in: room for the teeth and the tongue, yet in front of the default avatar's neck,
-    which the photo head sits on (about 4 cm behind the astronaut's lips)."""
+    (depth 0, LINING_BEHIND behind the lips' edge, moving with it) through a ring 5 mm in, taller than the lips
+    (behind them), to a deep ring and a back point MOUTH_DEPTH in: room for the teeth and the tongue, yet in
+    front of the default avatar's neck, which the photo head sits on (about 4 cm behind the astronaut's lips)."""
     ring = topo.ring("lipsUpperInner", "lipsLowerInner")
     lip = face[ring]
     s, n = frame.scale, len(ring)
@@ -142,7 +143,8 @@ def lining(face: Array, topo: Topology, frame: MouthFrame, jaw: Array) -> tuple[
                              axis=1)
     deep[:, 1] -= 0.004 * s
     back = centre + np.array([0.0, -0.006 * s, -MOUTH_DEPTH])
-    positions = np.concatenate([lip, near, deep, back[None]])
+    edge = lip - np.array([0.0, 0.0, LINING_BEHIND])  # not on the shut lips' seam, where depths would tie
+    positions = np.concatenate([edge, near, deep, back[None]])
     triangles = []
     for r in range(2):
         a, b = r * n, (r + 1) * n
