@@ -160,11 +160,9 @@ def summary(values: list[float]) -> dict:
 
 
 def machine() -> dict:
-    cpu = platform.processor() or "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
+    from bench_engine import machine_info
+
+    cpu = machine_info()["cpu_model"]
     commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
                             text=True).stdout.strip()
     return {"cpu_model": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "git": commit}

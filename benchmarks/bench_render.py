@@ -53,11 +53,9 @@ WARMUP = 3
 
 
 def machine() -> dict:
-    cpu = platform.processor() or "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
+    from bench_engine import machine_info
+
+    cpu = machine_info()["cpu_model"]
     chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
     three = json.loads((PKG / "node_modules/three/package.json").read_text())["version"]
     commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,

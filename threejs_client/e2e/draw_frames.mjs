@@ -11,59 +11,32 @@
 //             time: n | null (draw and read back n frames, timed), warmup: frames drawn before timing}]}
 // Prints one JSON line: {passes: [{name, numFrames, profile, glRenderer, files, times}], console, error?}.
 import { chromium } from 'playwright-core';
-import { createServer } from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serveStatic } from './static_server.mjs';
 
 const { values: args } = parseArgs({ options: {
   job: { type: 'string' },
   chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
 } });
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html' };
 const PAGE = `<!doctype html><meta charset="utf-8"><title>draw frames</title>
 <script type="importmap">{"imports": {"three": "/three/build/three.module.js", "three/addons/": "/three/examples/jsm/",
   "avatarlab-three": "/pkg/index.js"}}</script>
 <script type="module" src="/e2e/draw_frames_page.js"></script>`;
 
-/** Serves the page, three.js, the package's sources and the job's files (by token: /file/N), nothing else. */
-function serve(files) {
-  const roots = { '/three/': join(PKG, 'node_modules/three/'), '/pkg/': join(PKG, 'src/'), '/e2e/': join(PKG, 'e2e/') };
-  const server = createServer((request, reply) => {
-    const path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
-    let file = null;
-    if (path === '/favicon.ico') {
-      reply.writeHead(204);
-      reply.end();
-      return;
-    }
-    if (path === '/') {
-      reply.writeHead(200, { 'content-type': 'text/html' });
-      reply.end(PAGE);
-      return;
-    }
-    if (path.startsWith('/file/')) file = files[Number(path.slice(6))];
-    for (const [prefix, root] of Object.entries(roots)) {
-      if (path.startsWith(prefix) && !path.includes('..')) file = join(root, path.slice(prefix.length));
-    }
-    try {
-      const body = readFileSync(file);
-      reply.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream' });
-      reply.end(body);
-    } catch {
-      reply.writeHead(404);
-      reply.end();
-    }
-  });
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)));
-}
-
 const job = JSON.parse(readFileSync(args.job, 'utf8'));
-const files = [];
-const token = (path) => { files.push(resolve(dirname(resolve(args.job)), path)); return `/file/${files.length - 1}`; };
-const server = await serve(files);
+const files = new Map();  // /file/N -> a file of the job
+const token = (path) => {
+  const url = `/file/${files.size}`;
+  files.set(url, resolve(dirname(resolve(args.job)), path));
+  return url;
+};
+// the page, three.js, the package's sources and the job's files, nothing else
+const server = await serveStatic({ page: PAGE, files, roots: {
+  '/three/': join(PKG, 'node_modules/three/'), '/pkg/': join(PKG, 'src/'), '/e2e/': join(PKG, 'e2e/') } });
 const base = `http://127.0.0.1:${server.address().port}`;
 const out = { passes: [], console: [] };
 const browser = await chromium.launch({

@@ -6,11 +6,11 @@
 //   {metaVersion, name, bones: {role: node name}, expressions: [names], lookAtType, firstPerson: [{node, type}],
 //    poses: [names], console: [...], error?}
 import { chromium } from 'playwright-core';
-import { createServer } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serveStatic } from './static_server.mjs';
 
 const { values: args } = parseArgs({ options: {
   vrm: { type: 'string' },
@@ -19,7 +19,6 @@ const { values: args } = parseArgs({ options: {
   chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
 } });
 const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html' };
 const POSES = { neutral: {}, blink: { blink: 1 }, aa: { aa: 1 } };
 const PAGE = `<!doctype html><meta charset="utf-8"><title>load vrm</title>
 <script type="importmap">{"imports": {"three": "/three/build/three.module.js", "three/addons/": "/three/examples/jsm/",
@@ -75,40 +74,8 @@ window.drawVrm = async (size, poses) => {
 window.pageReady = true;
 </script>`;
 
-function serve(vrmPath) {
-  const roots = {
-    '/three/': join(PKG, 'node_modules/three/'),
-    '/three-vrm/': join(PKG, 'node_modules/@pixiv/three-vrm/lib/'),
-  };
-  const server = createServer((request, reply) => {
-    const path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
-    let file = path === '/avatar.vrm' ? vrmPath : null;
-    if (path === '/favicon.ico') {
-      reply.writeHead(204);
-      reply.end();
-      return;
-    }
-    if (path === '/') {
-      reply.writeHead(200, { 'content-type': 'text/html' });
-      reply.end(PAGE);
-      return;
-    }
-    for (const [prefix, root] of Object.entries(roots)) {
-      if (path.startsWith(prefix) && !path.includes('..')) file = join(root, path.slice(prefix.length));
-    }
-    try {
-      const body = readFileSync(file);
-      reply.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream' });
-      reply.end(body);
-    } catch {
-      reply.writeHead(404);
-      reply.end();
-    }
-  });
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)));
-}
-
-const server = await serve(resolve(args.vrm));
+const server = await serveStatic({ page: PAGE, files: { '/avatar.vrm': resolve(args.vrm) }, roots: {
+  '/three/': join(PKG, 'node_modules/three/'), '/three-vrm/': join(PKG, 'node_modules/@pixiv/three-vrm/lib/') } });
 const out = { console: [] };
 const browser = await chromium.launch({
   executablePath: args.chromium, headless: true,
