@@ -126,8 +126,9 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def _ramp(count: int, start: float, end: float, feather: float) -> np.ndarray:
-    """1 between ``start`` and ``end`` (fractions of ``count`` pixels), smoothly 0 at and outside them."""
-    centres = (np.arange(count) + 0.5) / count
+    """1 between ``start`` and ``end`` (fractions of ``count`` pixels, 0 the first, 1 the last), smoothly 0 at and
+    outside them: the box's edge pixels are never changed."""
+    centres = np.arange(count) / max(count - 1, 1)
     rise = np.clip((centres - start) / feather, 0, 1)
     fall = np.clip((end - centres) / feather, 0, 1)
     value = np.minimum(rise, fall)
