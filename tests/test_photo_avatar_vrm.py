@@ -233,6 +233,22 @@ def test_every_part_under_the_glb_root_is_lifted_with_the_bust(vrm_path, astrona
     assert names[_parents(lifted)[names.index("Badge")]] == "UpperChest"
 
 
+def test_the_mouth_camera_frames_the_vrm_as_the_glb(vrm_path, astronaut_photo, tmp_path) -> None:
+    """The `mouth` preset frames the lips the lip expressions move; the VRM's happy and sad bind cheek, eye and
+    brow targets too, which once widened the shot to the whole bust (0.61 m away instead of 0.35)."""
+    from avatarlab.photo_avatar import photo_avatar_glb
+    from avatarlab.photo_avatar.vrm import HEAD_HEIGHT, _split_glb
+    from avatarlab.render import Avatar
+
+    glb_path = tmp_path / "astronaut.glb"
+    glb_path.write_bytes(photo_avatar_glb(astronaut_photo)[0])
+    head = next(n for n in _split_glb(glb_path.read_bytes())[0]["nodes"] if n.get("name") == "Head")
+    lift = np.array([0.0, HEAD_HEIGHT - head["translation"][1], 0.0])
+    glb_camera, vrm_camera = (Avatar.load(path).camera("mouth", 1.0) for path in (glb_path, vrm_path))
+    assert np.allclose(np.add(glb_camera.eye, lift), vrm_camera.eye, atol=0.005)
+    assert np.allclose(np.add(glb_camera.target, lift), vrm_camera.target, atol=0.005)
+
+
 def test_a_refused_photo_writes_no_vrm(tmp_path, capsys) -> None:
     photo = tmp_path / "wall.png"
     photo.write_bytes(png_bytes(np.full((256, 256, 3), 120, np.uint8)))

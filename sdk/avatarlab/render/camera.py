@@ -120,7 +120,8 @@ def mouth_bounds(scene: Scene, rig: Rig) -> Bounds | None:
         primitive = scene.meshes[mesh].primitives[p]
         if drive is None or not primitive.num_targets:
             continue
-        lip_targets = [t for row, t in enumerate(drive.targets) if drive.binds[row, lip_columns].any()]
+        lip_targets = _named_lip_targets([t for row, t in enumerate(drive.targets) if drive.binds[row, lip_columns].any()],
+                                         scene.meshes[mesh].target_names)
         deltas = [primitive.target_positions[t] for t in lip_targets
                   if t < primitive.num_targets and primitive.target_positions[t] is not None]
         if deltas:
@@ -132,6 +133,23 @@ def mouth_bounds(scene: Scene, rig: Rig) -> Bounds | None:
     if peak <= 0:
         return None
     return _box([pos[m >= 0.3 * peak] for pos, m in zip(positions_all, moved)])
+
+
+#: Morph target names (lower case) that are lip shapes, best first: ARKit's mouth* move the lips alone; visemes
+#: move the jaw too (the chin, teeth and tongue would widen the box).
+LIP_TARGET_PREFIXES = (("mouth",), ("viseme", "lip", "v_"))
+
+
+def _named_lip_targets(targets: list[int], names: list[str] | None) -> list[int]:
+    """Of the targets a lip channel drives, those named as lip shapes (the best kind there is), when the mesh
+    names its targets: a VRM's happy or sad expression binds cheek, eye and brow targets too."""
+    if not names:
+        return targets
+    for prefixes in LIP_TARGET_PREFIXES:
+        named = [t for t in targets if t < len(names) and names[t].lower().startswith(prefixes)]
+        if named:
+            return named
+    return targets
 
 
 def frame_box(box: Bounds, height: float, centre: np.ndarray, aspect: float, fov_y_deg: float = FOV_Y_DEG,
