@@ -162,3 +162,233 @@ def test_frame_order_loops():
     assert frame_order(7, 3, "repeat").tolist() == [0, 1, 2, 0, 1, 2, 0]
     assert frame_order(8, 3, "pingpong").tolist() == [0, 1, 2, 1, 0, 1, 2, 1]
     assert frame_order(3, 1).tolist() == [0, 0, 0]
+
+
+# ---- end to end with a random-weight generator --------------------------------------------------------------------
+# The random generator paints a flat grey patch over the mouth: these tests check the pipeline, not lip quality.
+
+FPS = 25
+
+
+def _png(path: Path, image: np.ndarray) -> Path:
+    from avatarlab.render.images import write_png
+
+    return write_png(path, image)
+
+
+def _astronaut(dx: int = 0, dy: int = 0) -> np.ndarray:
+    """skimage's astronaut cropped to her head and shoulders and scaled 1.5x: a face of about 140 px, one face
+    only (the full picture's spacesuit passes for a second face once H.264 has been through it)."""
+    from skimage import data
+
+    image = data.astronaut()[20 + dy:240 + dy, 100 + dx:340 + dx].astype(np.float32)
+    return np.clip(np.round(faces.resize(image, 360, 330)), 0, 255).astype(np.uint8)
+
+
+def _wav(path: Path, seconds: float, rate: int = 22050) -> Path:
+    """A syllable-like signal: a 220 Hz buzz switched on and off 2.5 times a second."""
+    t = np.arange(int(round(seconds * rate))) / rate
+    signal = 0.5 * (np.sin(2 * np.pi * 2.5 * t) > 0) * np.sin(2 * np.pi * 220 * t)
+    with wave.open(str(path), "wb") as stream:
+        stream.setnchannels(1)
+        stream.setsampwidth(2)
+        stream.setframerate(rate)
+        stream.writeframes((signal * 32767).astype(np.int16).tobytes())
+    return path
+
+
+def _wav_samples(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path)) as stream:
+        pcm = np.frombuffer(stream.readframes(stream.getnframes()), np.int16)
+        return pcm.astype(np.float32) / 32767, stream.getframerate()
+
+
+def _decoded_audio(path: Path) -> np.ndarray:
+    result = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "f32le", "-"],
+                            capture_output=True, check=True)
+    return np.frombuffer(result.stdout, np.float32)
+
+
+def _decoded_frames(path: Path, width: int, height: int) -> np.ndarray:
+    result = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-map", "0:v:0", "-f", "rawvideo",
+                             "-pix_fmt", "rgb24", "-"], capture_output=True, check=True)
+    return np.frombuffer(result.stdout, np.uint8).reshape(-1, height, width, 3)
+
+
+def _stream_info(path: Path) -> str:
+    return subprocess.run([FFMPEG, "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    """A random-weight checkpoint in the public format ('module.' keys under 'state_dict', optimizer and step
+    beside), a still photo, a 20-frame face video (a slow pan) and takes of 2.2 s and 1.5 s at 22.05 kHz."""
+    torch = pytest.importorskip("torch")
+    from avatarlab.render.wav2lip.model import build_generator
+
+    folder = tmp_path_factory.mktemp("wav2lip")
+    generator = build_generator(seed=0)
+    checkpoint = folder / "random_wav2lip.pth"
+    torch.save({"state_dict": {"module." + key: value for key, value in generator.state_dict().items()},
+                "optimizer": {}, "global_step": 0}, checkpoint)
+    video = folder / "face.mp4"
+    frames = np.stack([_astronaut(dx=index // 2, dy=index // 4) for index in range(20)])
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "360x330",
+                    "-framerate", str(FPS), "-i", "-", "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p",
+                    str(video)], input=frames.tobytes(), check=True)
+    return {"checkpoint": checkpoint, "photo": _png(folder / "portrait.png", _astronaut()), "video": video,
+            "take": _wav(folder / "take.wav", 2.2), "short": _wav(folder / "short.wav", 1.5),
+            "blank": _png(folder / "blank.png", np.full((256, 256, 3), 128, np.uint8)),
+            "small": _png(folder / "small.png", _small_face())}
+
+
+def _small_face() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()  # her face box is about 92 px: under the model's 96
+
+
+@pytest.fixture(scope="module")
+def renderer(clips):
+    from avatarlab.render.wav2lip import Wav2LipRenderer
+
+    return Wav2LipRenderer(clips["checkpoint"], device="cpu")
+
+
+def test_cli_photo_and_take_writes_exact_video_and_prints_sync_check(clips, tmp_path, capsys):
+    from avatarlab.cli import main
+
+    out = tmp_path / "out"
+    code = main(["render", "--audio", str(clips["take"]), "--wav2lip", str(clips["checkpoint"]), "--face",
+                 str(clips["photo"]), "--out", str(out), "--fps", str(FPS), "--device", "cpu"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    video = out / "take.mp4"
+    assert sorted(path.name for path in out.iterdir()) == ["take.mp4"]
+    samples, rate = _wav_samples(clips["take"])
+    frames = _decoded_frames(video, 360, 330)
+    assert len(frames) == -(-len(samples) * FPS // rate) == 55
+    audio = _decoded_audio(video)
+    assert len(audio) == len(samples), "the take's samples, every one (the edit list trims AAC's priming)"
+    assert np.corrcoef(audio, samples)[0, 1] > 0.99
+    info = _stream_info(video)
+    assert f"{FPS} fps" in info and "22050 Hz" in info and "h264" in info and "aac" in info
+    assert str(video) in captured.out
+    sync = [line for line in captured.out.splitlines() if line.startswith("sync-check: ")]
+    assert sync and sync[0].split()[2] == "ms", captured.out
+    print(sync[0])
+
+
+def test_video_face_loops_and_leaves_everything_outside_the_mouth_untouched(renderer, clips, tmp_path):
+    from avatarlab.sync_check.video import probe, read_frames
+
+    plan = renderer.plan(clips["video"], clips["short"], loop="pingpong")
+    samples, rate = _wav_samples(clips["short"])
+    count = -(-len(samples) * FPS // rate)
+    assert plan.fps == FPS and len(plan.frames) == 20 and len(plan.order) == count == 38
+    assert plan.order.tolist() == frame_order(38, 20, "pingpong").tolist()
+    assert plan.track.interpolated == 0
+    source = list(read_frames(probe(clips["video"])))
+    images = list(renderer.iter_frames(plan))
+    assert len(images) == count
+    # "identical" is checked on the frames handed to the H.264 encoder (4:2:0 chroma cannot carry them exactly)
+    for index, image in enumerate(images):
+        original = source[plan.order[index]]
+        region = faces.pasted_region(image.shape, plan.track.boxes[plan.order[index]])
+        assert np.array_equal(image[~region], original[~region]), f"frame {index}"
+        assert 0.02 < region.mean() < 0.25
+    result = renderer.render(clips["video"], clips["short"], tmp_path / "looped.mp4", loop="repeat")
+    assert result.frames == count and result.fps == FPS and set(result.stages) == {"detection", "model", "paste",
+                                                                                     "encoding"}
+    assert len(_decoded_frames(result.path, 360, 330)) == count
+    assert len(_decoded_audio(result.path)) == len(samples)
+
+
+def test_pipeline_is_deterministic(renderer, clips, tmp_path):
+    photo = _astronaut()
+    audio = np.sin(np.arange(9600) / 16000 * 2 * np.pi * 300).astype(np.float32)
+    first = list(renderer.iter_frames(renderer.plan(photo, audio, 16000)))
+    second = list(renderer.iter_frames(renderer.plan(photo, audio, 16000)))
+    assert len(first) == 15 and all(np.array_equal(a, b) for a, b in zip(first, second))
+    paths = [renderer.render(photo, audio, tmp_path / f"{name}.mp4", sample_rate=16000).path for name in "ab"]
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_cli_text_with_no_sync_check(clips, tmp_path, capsys):
+    from avatarlab.cli import main
+
+    out = tmp_path / "out"
+    code = main(["render", "Hello there.", "--wav2lip", str(clips["checkpoint"]), "--face", str(clips["video"]),
+                 "--out", str(out), "--loop", "repeat", "--no-sync-check", "--device", "cpu"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert sorted(path.name for path in out.iterdir()) == ["hello-there.mp4"]
+    assert "sync-check" not in captured.out + captured.err
+    assert "25 fps" in _stream_info(out / "hello-there.mp4")  # a face video keeps its own rate
+
+
+def _bad(clips: dict[str, Path], tmp_path: Path, capsys, *extra: str, face: str = "photo", audio: str = "take",
+         checkpoint: str | None = None) -> str:
+    from avatarlab.cli import main
+
+    out = tmp_path / "out"
+    arguments = ["render", "--audio", str(clips[audio]), "--wav2lip", checkpoint or str(clips["checkpoint"]),
+                 "--face", str(clips[face]), "--out", str(out), "--device", "cpu", *extra]
+    code = main(arguments)
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert captured.err.startswith("avatarlab: error: ") and "Traceback" not in captured.err
+    assert not out.exists() or not any(out.iterdir()), "nothing written"
+    return captured.err
+
+
+def test_bad_checkpoints(clips, tmp_path, capsys):
+    assert "checkpoint" in _bad(clips, tmp_path, capsys, checkpoint=str(tmp_path / "missing.pth")).lower()
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint at all")
+    assert "checkpoint" in _bad(clips, tmp_path, capsys, checkpoint=str(junk)).lower()
+
+
+def test_no_face_and_small_face(clips, tmp_path, capsys):
+    assert "no face found" in _bad(clips, tmp_path, capsys, face="blank")
+    assert "at least 96 px" in _bad(clips, tmp_path, capsys, face="small")
+
+
+def test_audio_too_long(clips, tmp_path, capsys):
+    clips = dict(clips, long=_wav(tmp_path / "long.wav", 121.0, 16000))
+    assert "at most 120 s" in _bad(clips, tmp_path, capsys, audio="long")
+
+
+def test_unwritable_output(clips, tmp_path, capsys):
+    from avatarlab.cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder should be")
+    code = main(["render", "--audio", str(clips["take"]), "--wav2lip", str(clips["checkpoint"]), "--face",
+                 str(clips["photo"]), "--out", str(blocker / "out"), "--device", "cpu"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.err.startswith("avatarlab: error: cannot write to output folder")
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--size", "256x256"], "--size apply to the 3D avatar render"),
+    (["--transcript", "hi"], "--transcript and --live"),
+    (["--device", "0"], "--device for --wav2lip"),
+    (["--format", "csv"], "--format apply"),
+])
+def test_options_that_do_not_fit(clips, tmp_path, capsys, extra, message):
+    assert message in _bad(clips, tmp_path, capsys, *extra)
+
+
+def test_face_options_need_wav2lip_and_wav2lip_needs_a_face(clips, tmp_path, capsys):
+    from avatarlab.cli import main
+
+    assert main(["render", "--audio", str(clips["take"]), "--face", str(clips["photo"]), "--out",
+                 str(tmp_path)]) == 2
+    assert "add --wav2lip CHECKPOINT" in capsys.readouterr().err
+    assert main(["render", "--audio", str(clips["take"]), "--wav2lip", str(clips["checkpoint"]), "--out",
+                 str(tmp_path)]) == 2
+    assert "--wav2lip needs --face" in capsys.readouterr().err
+    assert main(["render", "--curves", "x.json", "--wav2lip", str(clips["checkpoint"]), "--face",
+                 str(clips["photo"]), "--out", str(tmp_path)]) == 2
+    assert "not --curves" in capsys.readouterr().err

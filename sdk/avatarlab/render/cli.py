@@ -32,6 +32,7 @@ examples:
   avatarlab render --audio take.wav --transcript "Halt! Who goes there?" --out out/ --camera face
   avatarlab render --curves out/line.json --size 1920x1080 --fps 25 --background studio.jpg
   avatarlab render "Over here!" --avatar my_character.vrm --transparent --out out/
+  avatarlab render "Welcome back, captain." --wav2lip wav2lip_gan.pth --face portrait.jpg --out out/
 """
 #: Synthesis options that only apply when a voice speaks text.
 _TTS_ONLY = {"voice": None, "speed": 1.0, "noise_scale": None, "noise_w": None, "speaker": None,
@@ -79,7 +80,11 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
     look.add_argument("--antialias", choices=ANTIALIAS_CHOICES, default="auto",
                       help="auto (default): MSAA 4x on a GPU, FXAA on the CPU renderer")
     look.add_argument("--device", default="auto",
-                      help="OpenGL device: auto (a GPU when EGL offers one, default), cpu, or an EGL device number")
+                      help="OpenGL device: auto (a GPU when EGL offers one, default), cpu, or an EGL device number; "
+                      "with --wav2lip: auto, cpu or cuda (onnxruntime)")
+    from .wav2lip.cli import add_options as add_wav2lip_options
+
+    add_wav2lip_options(parser)
     add_synthesis_options(parser)
     _retune_fps(parser)
     parser.set_defaults(run=lambda args: _run(args, options_from_args))
@@ -177,6 +182,10 @@ def _run(args: argparse.Namespace, options_from_args) -> int:
     from .video import render_video
 
     source = _source(args)
+    from .wav2lip.cli import run as run_wav2lip, wanted as wav2lip_wanted
+
+    if wav2lip_wanted(args):
+        return run_wav2lip(args, source, options_from_args)
     _check_unused_options(args, source)
     settings = _settings(args)
     avatar = Avatar.load(args.avatar, settings.profile)  # a bad avatar fails before any speech is made

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from .errors import (CheckpointError, CheckpointMismatchError, CheckpointNotFoundError, DeviceError,
                      InferenceInputError, MissingDependencyError, Wav2LipError)
+from .pipeline import Wav2LipRenderer, Wav2LipResult
 from .runtime import DEVICES, Wav2LipModel
 from .spec import FACE_CHANNELS, FACE_SIZE, MEL_BANDS, MEL_STEPS, MODEL_CODE_VERSION
 
 __all__ = [
     "DEVICES", "FACE_CHANNELS", "FACE_SIZE", "MEL_BANDS", "MEL_STEPS", "MODEL_CODE_VERSION", "CheckpointError",
     "CheckpointMismatchError", "CheckpointNotFoundError", "DeviceError", "InferenceInputError",
-    "MissingDependencyError", "Wav2LipError", "Wav2LipModel",
+    "MissingDependencyError", "Wav2LipError", "Wav2LipModel", "Wav2LipRenderer", "Wav2LipResult",
 ]
