@@ -1,5 +1,6 @@
 """MediaPipe's face mesh: 468 landmarks (face_landmark.tflite) from a rotated 192x192 crop of the face,
-un-projected to image pixels.
+un-projected to image pixels, and on request 478: the eyes refined and the irises added by the Iris model
+(iris.py), as MediaPipe's iris_tracking graph does.
 
 The 478-point model with irises (face_landmark_with_attention.tflite) needs MediaPipe's custom TFLite op
 Landmarks2TransformMatrix, which LiteRT does not have, so it is installed but not run (docs/sync-check.md)."""
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .geometry import Rect, crop, rotation_from
+from .iris import EyeLandmarks, refine_mesh
 from .runtime import load
 
 INPUT_SIZE = 192
@@ -23,12 +25,19 @@ EYE_CORNERS = (33, 263)
 
 @dataclass(frozen=True)
 class FaceMesh:
-    """Landmarks (n, 3) in image pixels (x right, y down, z depth in pixels, smaller is nearer), the crop they
-    came from and the model's face-presence probability."""
+    """Landmarks in image pixels (x right, y down, z depth in pixels, smaller is nearer): (468, 3), or (478, 3)
+    with the eyes refined (the 10 iris points last); the crop they came from, the model's face-presence
+    probability and, when refined, the two eyes as the Iris model saw them (33/133's eye first)."""
 
     points: np.ndarray
     rect: Rect
     presence: float
+    eyes: tuple[EyeLandmarks, ...] | None = None
+
+    @property
+    def irises(self) -> np.ndarray | None:
+        """(2, 5, 3): each eye's iris centre then its four edges (33/133's eye first); None when not refined."""
+        return None if self.eyes is None else self.points[468:478].reshape(2, 5, 3)
 
     def next_rect(self) -> Rect:
         """The crop for the following video frame (MediaPipe's face_landmark_landmarks_to_roi): the landmarks'
@@ -47,8 +56,9 @@ def unproject(raw: np.ndarray, rect: Rect) -> np.ndarray:
     return np.concatenate([xy, z], axis=1)
 
 
-def face_mesh(image: np.ndarray, rect: Rect) -> FaceMesh:
-    """The 468 landmarks of the face inside ``rect`` of an (h, w, 3) uint8 RGB image."""
+def face_mesh(image: np.ndarray, rect: Rect, refine_eyes: bool = False) -> FaceMesh:
+    """The 468 landmarks of the face inside ``rect`` of an (h, w, 3) uint8 RGB image; with ``refine_eyes``
+    (and a face present) the 478, which costs the Iris model twice (docs/sync-check.md)."""
     model = load(MESH_MODEL)
     tensor = crop(image, rect, INPUT_SIZE, border="replicate") / 255.0  # the model wants 0..1
     outputs = model.run(tensor)
@@ -56,5 +66,8 @@ def face_mesh(image: np.ndarray, rect: Rect) -> FaceMesh:
     flag = next(v for k, v in outputs.items() if v.size == 1)
     presence = float(1.0 / (1.0 + np.exp(-float(flag.reshape(-1)[0]))))
     points = unproject(mesh, rect)
+    if refine_eyes and presence >= MIN_PRESENCE:
+        refined, eyes = refine_mesh(image, points)
+        return FaceMesh(refined, rect, presence, eyes)
     return FaceMesh(points, rect, presence)
 

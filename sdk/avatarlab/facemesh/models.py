@@ -1,8 +1,10 @@
 """MediaPipe's face models: the .tflite files taken from the mediapipe 0.10.14 wheel at install time.
 
 `python -m avatarlab.facemesh.models` (a Makefile install step) downloads that wheel from the package
-registry with pip, keeps only the four .tflite files (Apache-2.0) and deletes the rest. Nothing is fetched
-at run time: a missing model is a clear error that names the install command.
+registry with pip, keeps only the five .tflite files (Apache-2.0) and deletes the rest. Re-running it is
+cheap: it returns at once when every file is there, and otherwise downloads the wheel and writes only the
+missing files (a folder installed before a model was added gets just that one). Nothing is fetched at run
+time: a missing model is a clear error that names the install command.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ MODEL_FILES = {
     "face_detection_full_range_sparse.tflite": "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
     "face_landmark.tflite": "mediapipe/modules/face_landmark/face_landmark.tflite",
     "face_landmark_with_attention.tflite": "mediapipe/modules/face_landmark/face_landmark_with_attention.tflite",
+    "iris_landmark.tflite": "mediapipe/modules/iris_landmark/iris_landmark.tflite",
 }
 
 
@@ -52,34 +55,50 @@ def model_path(name: str) -> Path:
     return path
 
 
-def extract(wheel: Path, folder: Path) -> list[Path]:
-    """Copy the four model files out of a mediapipe wheel into ``folder``."""
+def missing(folder: Path) -> list[str]:
+    """Names of the model files not yet in ``folder``."""
+    return [name for name in MODEL_FILES if not (folder / name).is_file()]
+
+
+def extract(wheel: Path, folder: Path, names: list[str] | None = None) -> list[Path]:
+    """Copy model files (all of them, or only ``names``) out of a mediapipe wheel into ``folder``; each file
+    appears whole or not at all (written beside it, then renamed)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     with zipfile.ZipFile(wheel) as archive:
-        for name, member in MODEL_FILES.items():
+        for name in MODEL_FILES if names is None else names:
             target = folder / name
             partial = target.with_suffix(".part")
-            partial.write_bytes(archive.read(member))
+            partial.write_bytes(archive.read(MODEL_FILES[name]))
             partial.replace(target)
             written.append(target)
     return written
 
 
+def download_wheel(scratch: Path) -> Path:
+    """The mediapipe wheel (no dependencies), downloaded with pip from the package registry into ``scratch``."""
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+                    *WHEEL_TARGET, f"mediapipe=={MEDIAPIPE_VERSION}", "-d", str(scratch)], check=True)
+    wheels = sorted(scratch.glob("mediapipe-*.whl"))
+    if not wheels:
+        raise FaceModelMissingError(f"pip did not download a mediapipe=={MEDIAPIPE_VERSION} wheel")
+    return wheels[0]
+
+
 def install(folder: Path | None = None) -> list[Path]:
-    """Download the mediapipe wheel (no dependencies) with pip and extract the models; skip if present."""
+    """Fill ``folder`` with the models: nothing to do when all are there, else download the wheel and extract
+    only the missing ones. Returns the files written."""
     folder = folder or models_folder()
-    if all((folder / name).is_file() for name in MODEL_FILES):
-        return [folder / name for name in MODEL_FILES]
+    needed = missing(folder)
+    if not needed:
+        return []
     with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-                        *WHEEL_TARGET, f"mediapipe=={MEDIAPIPE_VERSION}", "-d", scratch], check=True)
-        wheels = sorted(Path(scratch).glob("mediapipe-*.whl"))
-        if not wheels:
-            raise FaceModelMissingError(f"pip did not download a mediapipe=={MEDIAPIPE_VERSION} wheel")
-        return extract(wheels[0], folder)
+        return extract(download_wheel(Path(scratch)), folder, needed)
 
 
 if __name__ == "__main__":
-    for written in install():
-        print(written)
+    written = install()
+    for path in written:
+        print(path)
+    if not written:
+        print(f"face models: all {len(MODEL_FILES)} already in {models_folder()}")

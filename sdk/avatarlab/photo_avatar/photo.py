@@ -67,8 +67,10 @@ def find_face(image: np.ndarray, label: str) -> PhotoFace:
     from ..facemesh import FULL_RANGE, SHORT_RANGE, find_faces
 
     work, scale = downscale(image)
-    # the short-range model misses small or second faces in wide pictures: keep whichever model sees more
-    faces = max(find_faces(work, SHORT_RANGE), find_faces(work, FULL_RANGE), key=len)
+    # the short-range model misses small or second faces in wide pictures: keep whichever model sees more;
+    # the head is built on the mesh model's own 468 points (its topology), so no eye refinement (478)
+    faces = max(find_faces(work, SHORT_RANGE, refine_eyes=False), find_faces(work, FULL_RANGE, refine_eyes=False),
+                key=len)
     if not faces:
         raise PhotoAvatarError(f"no face found in {label}: use a frontal photo with the whole face visible")
     largest = max(faces, key=lambda face: _area(face.mesh.points))
