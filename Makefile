@@ -13,14 +13,20 @@ DEMO_TEXT ?= Hello there, traveler! The bridge to the northern village washed aw
 
 # the runtime alone (what `make demo` needs), then the test extras (torch, pytest...) on top for `make test`
 RUNTIME_STAMP := $(VENV)/.stamp-runtime
-install: $(RUNTIME_STAMP)
+# the face-mesh .tflite files from the mediapipe wheel (docs/sync-check.md), again whenever models.py changes (a
+# model added): it downloads the wheel only when a file is missing, writes only those, and returns at once if none
+MODELS_STAMP := $(VENV)/.stamp-facemesh-models
+install: $(RUNTIME_STAMP) $(MODELS_STAMP)
 
 $(RUNTIME_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
-	$(PY) -m avatarlab.facemesh.models  # the face-mesh .tflite files from the mediapipe wheel (docs/sync-check.md)
 	touch $(RUNTIME_STAMP)
+
+$(MODELS_STAMP): $(RUNTIME_STAMP) sdk/avatarlab/facemesh/models.py
+	$(PY) -m avatarlab.facemesh.models
+	touch $(MODELS_STAMP)
 
 $(STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -e ".[test]"
@@ -40,7 +46,7 @@ DEMO_DAEMON ?= tcp://127.0.0.1:5555
 
 # checks the ports, speaks a sample line into out/, then serves the live web demo (daemon + bridge) until
 # Ctrl-C; the page's address is printed once the daemon is ready
-demo: $(RUNTIME_STAMP) $(WEB_STAMP) render-tools
+demo: $(RUNTIME_STAMP) $(MODELS_STAMP) $(WEB_STAMP) render-tools
 	$(VENV)/bin/avatarlab demo --port $(DEMO_PORT) --daemon $(DEMO_DAEMON) --speak "$(DEMO_TEXT)" --out out/
 
 JS_STAMP := tests/js/node_modules/.stamp-npm-ci
@@ -73,7 +79,7 @@ voice-tools:
 render-tools:
 	(ldconfig -p | grep -q libEGL_mesa.so.0 && ldconfig -p | grep -q 'libGL.so.1 ' && test -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so) || { $(call apt_install,libegl1 libegl-mesa0 libgl1-mesa-dri libgl1); }
 
-test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools unity-tools voice-tools render-tools
+test: $(STAMP) $(MODELS_STAMP) $(JS_STAMP) $(WEB_STAMP) test-tools web-tools unity-tools voice-tools render-tools
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -96,11 +102,11 @@ bench-render: $(STAMP) $(WEB_STAMP) web-tools render-tools
 	$(PY) benchmarks/bench_render.py
 
 # face mesh fps and sync-check x real time on a rendered line (benchmarks/results/sync_check.md)
-bench-sync-check: $(STAMP) render-tools
+bench-sync-check: $(STAMP) $(MODELS_STAMP) render-tools
 	$(PY) benchmarks/bench_sync_check.py
 
 # photo -> GLB / VRM time by stage, the face mesh alone as the floor, peak memory (benchmarks/results/photo_avatar.md)
-bench-photo-avatar: $(STAMP)
+bench-photo-avatar: $(STAMP) $(MODELS_STAMP)
 	$(PY) benchmarks/bench_photo_avatar.py
 
 # regenerate the training data and retrain the live audio-to-face network (15 to 45 min on 2 cores)
