@@ -5,9 +5,7 @@ on short clips made from skimage's astronaut (a still photo and a generated vide
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 import wave
 from pathlib import Path
 
@@ -239,7 +237,17 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     return {"checkpoint": checkpoint, "photo": _png(folder / "portrait.png", _astronaut()), "video": video,
             "take": _wav(folder / "take.wav", 2.2), "short": _wav(folder / "short.wav", 1.5),
             "blank": _png(folder / "blank.png", np.full((256, 256, 3), 128, np.uint8)),
-            "small": _png(folder / "small.png", _small_face())}
+            "small": _png(folder / "small.png", _small_face()), "faceless": _faceless_video(folder / "wall.mp4")}
+
+
+def _faceless_video(path: Path) -> Path:
+    """Ten frames of a grey wall with a slow gradient: a video without a face."""
+    ramp = np.linspace(90, 160, 160, dtype=np.float32)[None, :, None]
+    frames = np.stack([np.broadcast_to(ramp + index, (120, 160, 3)) for index in range(10)]).astype(np.uint8)
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "160x120",
+                    "-framerate", str(FPS), "-i", "-", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)],
+                   input=frames.tobytes(), check=True)
+    return path
 
 
 def _small_face() -> np.ndarray:
@@ -351,6 +359,7 @@ def test_bad_checkpoints(clips, tmp_path, capsys):
 
 def test_no_face_and_small_face(clips, tmp_path, capsys):
     assert "no face found" in _bad(clips, tmp_path, capsys, face="blank")
+    assert "no face found in any frame" in _bad(clips, tmp_path, capsys, face="faceless")
     assert "at least 96 px" in _bad(clips, tmp_path, capsys, face="small")
 
 
