@@ -21,7 +21,9 @@ from .shell import NECK_PIVOT, body, head_shell, neck_pivot
 from .topology import Topology
 
 GENERATOR = "avatarlab photo avatar generator"
-TEXTURE_SIDE = 1024
+#: The face texture's side in pixels: a power of two holding twice the photo's own pixels across the crop (no
+#: detail lost to the resampling, none invented: a 134-pixel crop of a small face gets 512), within these bounds.
+TEXTURE_SIDES = (256, 1024)
 MOUTH_COLOUR = (0.025, 0.006, 0.008)
 LASH_COLOUR = (0.012, 0.008, 0.007)
 LASH_WIDTH = 0.0012  # metres, mid-lid
@@ -38,13 +40,20 @@ class Surface:
     shapes: dict[str, np.ndarray] | None = None  # target name -> (n, 3)
 
 
+def texture_side(crop_pixels: float) -> int:
+    """TEXTURE_SIDES-bounded power of two at least twice the crop's side in photo pixels."""
+    low, high = TEXTURE_SIDES
+    return int(min(high, max(low, 2 ** int(np.ceil(np.log2(max(2 * crop_pixels, 1.0)))))))
+
+
 def texture(image: np.ndarray, points: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray]:
-    """A square crop of the photo around the face (15% margin), resampled to TEXTURE_SIDE, as PNG bytes;
+    """A square crop of the photo around the face (15% margin), resampled to texture_side(...), as PNG bytes;
     the crop's origin and size in photo pixels."""
     (x0, y0), (x1, y1) = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
     side = max(x1 - x0, y1 - y0) * 1.3
     origin = np.array([(x0 + x1 - side) / 2, (y0 + y1 - side) / 2])
-    grid = (np.arange(TEXTURE_SIDE) + 0.5) / TEXTURE_SIDE * side
+    pixels = texture_side(side)
+    grid = (np.arange(pixels) + 0.5) / pixels * side
     xs, ys = origin[0] + grid, origin[1] + grid
     h, w = image.shape[:2]
     fx, fy = np.clip(xs - 0.5, 0, w - 1), np.clip(ys - 0.5, 0, h - 1)
