@@ -17,8 +17,8 @@ from tools import egl_missing, needs
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "out" / "test-artifacts" / "iris"
 SIZE = (384, 384)
-#: The issue's eye aspect ratio, |159-145| / |33-133| (and 386/374 over 263/362), mean of both eyes
-#: (tests/test_photo_avatar.py): under 0.1 is a shut eye.
+#: The issue's eye aspect ratio as tests/test_photo_avatar.py measures it: |159-145| / |33-133| (and 386/374 over
+#: 263/362) between the landmarks (x, y and depth), mean of both eyes; under 0.1 is a shut eye.
 EYES = {"right": (33, 133, 159, 145), "left": (263, 362, 386, 374)}  # outer, inner corner, upper, lower lid
 
 
@@ -35,7 +35,7 @@ def mesh(astronaut):
 
 
 def _eye_aspect(points: np.ndarray) -> float:
-    ratios = [np.linalg.norm(points[up, :2] - points[down, :2]) / np.linalg.norm(points[outer, :2] - points[inner, :2])
+    ratios = [np.linalg.norm(points[up] - points[down]) / np.linalg.norm(points[outer] - points[inner])
               for outer, inner, up, down in EYES.values()]
     return float(np.mean(ratios))
 
@@ -160,9 +160,9 @@ def blink_renders(astronaut) -> dict[str, np.ndarray]:
 
 @needs(egl_missing())
 def test_refined_eyes_read_the_blink_render_as_nearly_shut(blink_renders):
-    """The refined mesh reads these shut lids at 0.121 (0.145 and 0.097 per eye; 0.389 open): not the issue's
-    0.1, which stays out of reach on this render (the 468 alone read 0.140 shut, 0.310 open, so under 0.4x open
-    needs the refinement). The lids are shut in the picture: see the close-ups and docs/photo-avatar.md."""
+    """The refined mesh reads these shut lids at 0.12-0.13 (0.38 open): not the issue's 0.1, which stays out of
+    reach on this render (the 468 alone read 0.146 shut, 0.31 open, so under 0.4x open needs the refinement).
+    The lids are shut in the picture: see the close-ups and docs/photo-avatar.md."""
     meshes = {name: find_faces(image)[0].mesh for name, image in blink_renders.items()}
     for name, image in blink_renders.items():
         points = meshes[name].points
