@@ -139,9 +139,12 @@ def test_forward_contract(generator: Wav2LipGenerator, inputs: tuple[np.ndarray,
 @pytest.mark.parametrize("prefix", [True, False], ids=["module-prefix", "no-prefix"])
 @pytest.mark.parametrize("legacy", [True, False], ids=["legacy-format", "zip-format"])
 def test_public_formats_load(tmp_path: Path, state: dict[str, torch.Tensor], prefix: bool, legacy: bool):
-    path = save_public_checkpoint(tmp_path / "g.pth", state, prefix=prefix, legacy=legacy)
+    path = save_public_checkpoint(tmp_path / "g.pth", state, prefix=prefix, legacy=legacy, gpu_saved=True)
     with path.open("rb") as handle:  # the zip format starts with a zip header, the legacy one with a pickle
         assert (handle.read(2) == b"PK") == (not legacy)
+    if not torch.cuda.is_available():  # saved from a GPU, as the released files: reading needs map_location
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(path, weights_only=True)
     loaded = load_generator(path).state_dict()
     assert loaded.keys() == state.keys()
     assert all(torch.equal(loaded[key], state[key]) for key in state)
@@ -151,6 +154,14 @@ def test_bare_state_dict_loads(tmp_path: Path, state: dict[str, torch.Tensor]):
     path = save_public_checkpoint(tmp_path / "bare.pth", state, prefix=False, legacy=False, wrapped=False)
     assert set(read_state_dict(path)) == set(state)
     load_generator(path)
+
+
+def test_float16_checkpoint_loads_as_float32(tmp_path: Path, state: dict[str, torch.Tensor]):
+    half = {key: value.half() if value.is_floating_point() else value for key, value in state.items()}
+    path = save_public_checkpoint(tmp_path / "half.pth", half, legacy=False)
+    loaded = load_generator(path).state_dict()
+    key = "face_encoder_blocks.0.0.conv_block.0.weight"
+    assert loaded[key].dtype == torch.float32 and torch.equal(loaded[key], half[key].float())
 
 
 def test_checkpoint_without_batchnorm_counters_loads(tmp_path: Path, state: dict[str, torch.Tensor]):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import serialization
 
 from avatarlab.render.wav2lip.model import Wav2LipGenerator, build_generator
 
@@ -31,9 +32,11 @@ def random_generator(seed: int = 7) -> Wav2LipGenerator:
 
 
 def save_public_checkpoint(path: Path, state: dict[str, torch.Tensor], *, prefix: bool = True, legacy: bool = True,
-                           wrapped: bool = True) -> Path:
+                           wrapped: bool = True, gpu_saved: bool = False) -> Path:
     """Save `state` as the released checkpoints are: under `state_dict` with `module.` keys and training entries
-    (a small real Adam state stands in for the optimizer's), legacy file format; each can be turned off."""
+    (a small real Adam state stands in for the optimizer's), legacy file format; each can be turned off.
+    `gpu_saved`: every tensor tagged as saved from 'cuda:0', as the released files are (loading them without
+    map_location fails on a machine with no GPU)."""
     keys = {("module." + key if prefix else key): value for key, value in state.items()}
     if wrapped:
         parameter = torch.nn.Parameter(torch.ones(3))
@@ -45,7 +48,15 @@ def save_public_checkpoint(path: Path, state: dict[str, torch.Tensor], *, prefix
     else:
         data = keys
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, path, _use_new_zipfile_serialization=not legacy)
+    if not gpu_saved:
+        torch.save(data, path, _use_new_zipfile_serialization=not legacy)
+        return path
+    real_tag = serialization.location_tag
+    serialization.location_tag = lambda storage: "cuda:0"  # what torch.save records for a GPU tensor
+    try:
+        torch.save(data, path, _use_new_zipfile_serialization=not legacy)
+    finally:
+        serialization.location_tag = real_tag
     return path
 
 
