@@ -401,3 +401,11 @@ def test_face_options_need_wav2lip_and_wav2lip_needs_a_face(clips, tmp_path, cap
     assert main(["render", "--curves", "x.json", "--wav2lip", str(clips["checkpoint"]), "--face",
                  str(clips["photo"]), "--out", str(tmp_path)]) == 2
     assert "not --curves" in capsys.readouterr().err
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(clips, tmp_path, capsys):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine runs onnxruntime on CUDA")
+    assert "onnxruntime-gpu" in _bad(clips, tmp_path, capsys, "--device", "cuda")
