@@ -60,6 +60,8 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     torch = require_torch()
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
+    except MemoryError:
+        raise
     except Exception as error:  # torch raises KeyError, EOFError, RuntimeError, UnpicklingError... by format
         raise _load_error(path, error) from error
     return _state_dict(path, data, torch)
@@ -84,8 +86,8 @@ def _state_dict(path: Path, data: Any, torch: Any) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path} holds no state dict ({type(data).__name__}); expected {EXPECTED}")
     not_tensors = [str(key) for key, value in data.items() if not isinstance(value, torch.Tensor)]
     if not_tensors:
-        raise CheckpointError(f"{path} is not a state dict: {_first(not_tensors)} are not tensors; expected "
-                              f"{EXPECTED}")
+        raise CheckpointError(f"{path} is not a state dict: the values of {_first(not_tensors)} are not tensors; "
+                              f"expected {EXPECTED}")
     return {(key[len(PREFIX):] if key.startswith(PREFIX) else key): value for key, value in data.items()}
 
 
