@@ -10,7 +10,7 @@
 //             fallback: [r, g, b] (label of the other primitives), save: "dir" | null (PNG per frame: NAME-i.png),
 //             time: n | null (draw and read back n frames, timed), warmup: frames drawn before timing}]}
 // Prints one JSON line: {passes: [{name, numFrames, profile, glRenderer, files, times}], console, error?}.
-import { chromium } from 'playwright-core';
+import { launchChromium, recordConsole } from './browser.mjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,15 +39,10 @@ const server = await serveStatic({ page: PAGE, files, roots: {
   '/three/': join(PKG, 'node_modules/three/'), '/pkg/': join(PKG, 'src/'), '/e2e/': join(PKG, 'e2e/') } });
 const base = `http://127.0.0.1:${server.address().port}`;
 const out = { passes: [], console: [] };
-const browser = await chromium.launch({
-  executablePath: args.chromium, headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-});
+const browser = await launchChromium(args.chromium);
 try {
   const page = await browser.newPage({ viewport: { width: 320, height: 240 } });
-  page.on('console', (m) => { if (out.console.length < 50) out.console.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`));
+  recordConsole(page, out);
   await page.goto(`${base}/`);
   await page.waitForFunction(() => window.pageReady === true, null, { timeout: 60000 });
   const avatar = token(job.avatar);

@@ -4,7 +4,7 @@
 //   node drive_live.mjs --url http://127.0.0.1:8765/demo/ --wav speech.wav --seconds 4 [--monitor-seconds 2]
 // The first round shows the face as soon as frames arrive; the optional second one ticks "hear the mic"
 // (the microphone played back delayed by the lip-sync delay).
-import { chromium } from 'playwright-core';
+import { launchChromium, recordConsole } from './browser.mjs';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({ options: {
@@ -13,19 +13,12 @@ const { values: args } = parseArgs({ options: {
   chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
 } });
 
-const browser = await chromium.launch({
-  executablePath: args.chromium, headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required',
-    '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${args.wav}`],
-});
+const browser = await launchChromium(args.chromium, ['--autoplay-policy=no-user-gesture-required', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${args.wav}`]);
 const out = { console: [] };
 try {
   const context = await browser.newContext({ viewport: { width: 900, height: 640 }, permissions: ['microphone'] });
   const page = await context.newPage();
-  page.on('console', (m) => { if (out.console.length < 50) out.console.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`));
+  recordConsole(page, out);
   await page.goto(args.url);
   await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60000 });
   Object.assign(out, await round(page, Number(args.seconds), args.screenshot));

@@ -1,7 +1,7 @@
 // Drive the demo page in Debian's chromium (playwright-core, no downloaded browser) and print JSON.
 //   node drive_page.mjs --url http://127.0.0.1:8765/demo/ --mode test --screenshot out/x.png
 //   node drive_page.mjs --url ... --mode bench --lines lines.json --repeat 3
-import { chromium } from 'playwright-core';
+import { launchChromium, recordConsole } from './browser.mjs';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -11,17 +11,11 @@ const { values: args } = parseArgs({ options: {
   chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
 } });
 
-const browser = await chromium.launch({
-  executablePath: args.chromium, headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required',
-    '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-});
+const browser = await launchChromium(args.chromium, ['--autoplay-policy=no-user-gesture-required']);
 const out = { console: [], websockets: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
-  page.on('console', (m) => { if (out.console.length < 50) out.console.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`));
+  recordConsole(page, out);
   page.on('websocket', (ws) => out.websockets.push(ws.url()));
   await page.goto(args.url);
   await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60000 });

@@ -5,7 +5,7 @@
 // Writes DIR/<pose>.png for each pose (neutral, blink, aa) and prints one JSON line:
 //   {metaVersion, name, bones: {role: node name}, expressions: [names], lookAtType, firstPerson: [{node, type}],
 //    poses: [names], console: [...], error?}
-import { chromium } from 'playwright-core';
+import { launchChromium, recordConsole } from './browser.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,15 +77,10 @@ window.pageReady = true;
 const server = await serveStatic({ page: PAGE, files: { '/avatar.vrm': resolve(args.vrm) }, roots: {
   '/three/': join(PKG, 'node_modules/three/'), '/three-vrm/': join(PKG, 'node_modules/@pixiv/three-vrm/lib/') } });
 const out = { console: [] };
-const browser = await chromium.launch({
-  executablePath: args.chromium, headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-});
+const browser = await launchChromium(args.chromium);
 try {
   const page = await browser.newPage({ viewport: { width: 320, height: 240 } });
-  page.on('console', (m) => { if (out.console.length < 50) out.console.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`));
+  recordConsole(page, out);
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
   await page.waitForFunction(() => window.pageReady === true, null, { timeout: 60000 });
   const result = await page.evaluate(([size, poses]) => window.drawVrm(size, poses), [Number(args.size), POSES]);

@@ -3,7 +3,7 @@
 // and which meshes are textured, then hold each pose (channel values, the rest at 0, no idle motion) on the page's
 // own FaceDriver and screenshot the view. Needs no daemon. Prints one JSON line.
 //   node show_avatar.mjs --url http://127.0.0.1:8765/demo/ --out DIR --pose rest= --pose aa=aa:1,jawOpen:0.2
-import { chromium } from 'playwright-core';
+import { launchChromium, recordConsole } from './browser.mjs';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({ options: {
@@ -21,17 +21,11 @@ function parsePose(text) {
   return [name, pose];
 }
 
-const browser = await chromium.launch({
-  executablePath: args.chromium, headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--disable-quic', '--use-gl=angle', '--use-angle=swiftshader',
-    '--enable-unsafe-swiftshader'],
-});
+const browser = await launchChromium(args.chromium);
 const out = { console: [], shots: {} };
 try {
   const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
-  page.on('console', (m) => { if (out.console.length < 50) out.console.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`));
+  recordConsole(page, out);
   await page.goto(args.url);
   await page.waitForFunction(() => window.demo && window.demo.avatar, null, { timeout: 60000 });
   out.avatar = await page.evaluate(async () => {
