@@ -31,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # wav2lip_weights: random weights saved as the released checkpoints are
 STAGES = ("detection", "model", "paste", "encoding")
 FPS = 25
 
@@ -46,14 +47,11 @@ def _astronaut(dx: int = 0, dy: int = 0) -> np.ndarray:
 
 def _inputs(folder: Path, seconds: float) -> dict[str, Path]:
     import imageio_ffmpeg
-    import torch
+    from wav2lip_weights import random_generator, save_public_checkpoint
 
     from avatarlab.render.images import write_png
-    from avatarlab.render.wav2lip.model import build_generator
 
-    checkpoint = folder / "random_wav2lip.pth"
-    generator = build_generator(seed=0)
-    torch.save({"state_dict": {"module." + k: v for k, v in generator.state_dict().items()}}, checkpoint)
+    checkpoint = save_public_checkpoint(folder / "random_wav2lip.pth", random_generator(seed=0).state_dict())
     rate = 22050
     t = np.arange(int(seconds * rate)) / rate
     take = folder / "take.wav"

@@ -221,14 +221,11 @@ def _stream_info(path: Path) -> str:
 def clips(tmp_path_factory) -> dict[str, Path]:
     """A random-weight checkpoint in the public format ('module.' keys under 'state_dict', optimizer and step
     beside), a still photo, a 20-frame face video (a slow pan) and takes of 2.2 s and 1.5 s at 22.05 kHz."""
-    torch = pytest.importorskip("torch")
-    from avatarlab.render.wav2lip.model import build_generator
+    pytest.importorskip("torch")
+    from wav2lip_weights import random_generator, save_public_checkpoint
 
     folder = tmp_path_factory.mktemp("wav2lip")
-    generator = build_generator(seed=0)
-    checkpoint = folder / "random_wav2lip.pth"
-    torch.save({"state_dict": {"module." + key: value for key, value in generator.state_dict().items()},
-                "optimizer": {}, "global_step": 0}, checkpoint)
+    checkpoint = save_public_checkpoint(folder / "random_wav2lip.pth", random_generator(seed=0).state_dict())
     video = folder / "face.mp4"
     frames = np.stack([_astronaut(dx=index // 2, dy=index // 4) for index in range(20)])
     subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "360x330",
