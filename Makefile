@@ -120,8 +120,9 @@ audio2face: $(STAMP) voice-tools
 	$(PY) models/audio2face/train.py --data $(A2F_DATA) --out sdk/avatarlab/data --epochs 20
 
 # regenerate the committed default avatar (tests check it matches the generator)
-avatar: $(STAMP)
-	$(VENV)/bin/avatarlab avatar --out models/avatar/default_head.glb
+# regenerate the committed default avatar from the astronaut portrait (tests/test_avatar.py checks it reproduces)
+avatar: $(STAMP) $(MODELS_STAMP)
+	$(PY) -m avatarlab.avatar.make_default --out models/avatar/default_head.glb
 
 clean:
 	rm -rf out/ .pytest_cache .hypothesis

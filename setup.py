@@ -1,7 +1,9 @@
-"""The wheel's build step: copy the web demo's files into avatarlab_bridge/web/ so an installed bridge serves them.
+"""The wheel's build step: copy the web demo's files into avatarlab_bridge/web/ so an installed bridge serves them,
+and the default avatar into avatarlab/data/ (the package reads it, the bridge serves it).
 
 Everything else is declared in pyproject.toml. The files are copied into the build folder only (never
-into the source tree); an editable install serves them from the checkout instead (avatarlab_bridge.app.WebFiles).
+into the source tree); an editable install reads them from the checkout instead (avatarlab_bridge.app.WebFiles,
+avatarlab.avatar.default_avatar_path).
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 TARGET = Path("avatarlab_bridge/web")
+# (folder in the checkout, folder in the build, files): what the avatarlab package itself carries
+PACKAGE_FILES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("models/avatar", "avatarlab/data", ("default_head.glb",)),
+)
 THREE = "threejs_client/node_modules/three"
 # (folder in the checkout, folder under avatarlab_bridge/web/, files: glob patterns relative to the folder)
 WEB_FILES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("threejs_client/demo", "demo", ("*.html", "*.js", "*.css")),
     ("threejs_client/src", "pkg", ("*.js", "generated/*.js")),
     ("threejs_client", "pkg", ("LICENSE",)),
-    ("models/avatar", "avatar", ("default_head.glb",)),
     # what the demo imports of three.js (npm ci --prefix threejs_client fetches it)
     (THREE, "three", ("LICENSE", "build/three.module.js", "build/three.core.js", "examples/jsm/loaders/GLTFLoader.js",
                       "examples/jsm/utils/BufferGeometryUtils.js", "examples/jsm/utils/SkeletonUtils.js")),
@@ -29,13 +34,15 @@ WEB_FILES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 def web_files() -> list[tuple[Path, Path]]:
-    """(source, destination relative to the build folder) for every web file the wheel ships."""
+    """(source, destination relative to the build folder) for every web file and package file the wheel ships."""
     pairs = []
-    for folder, target, patterns in WEB_FILES:
+    groups = [(TARGET / target, folder, patterns) for folder, target, patterns in WEB_FILES]
+    groups += [(Path(target), folder, patterns) for folder, target, patterns in PACKAGE_FILES]
+    for destination, folder, patterns in groups:
         found = sorted({path for pattern in patterns for path in (ROOT / folder).glob(pattern)})
         if not found and folder != THREE:
             raise FileNotFoundError(f"no {' or '.join(patterns)} in {folder}: build the wheel from a full checkout")
-        pairs += [(path, TARGET / target / path.relative_to(ROOT / folder)) for path in found]
+        pairs += [(path, destination / path.relative_to(ROOT / folder)) for path in found]
     if not (ROOT / THREE).is_dir():
         logging.getLogger("setup").warning("%s is missing (npm ci --prefix threejs_client): the wheel's web demo "
                                            "will not find three.js", THREE)

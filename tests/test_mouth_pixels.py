@@ -1,5 +1,6 @@
 """The avatars' mouths, measured on rendered close-ups: every viseme and the key ARKit shapes read right, on the
-default (procedural) head and on the photo avatar made from the public-domain portrait skimage.data.astronaut().
+default avatar (the photo head made from the public-domain portrait skimage.data.astronaut(), as committed) and on
+the procedural head.
 
 Each pose is drawn twice by the offscreen renderer with the same camera: the real avatar (what a person sees) and
 the same geometry with flat, unlit label colours (skin, lips' red, mouth lining, teeth, tongue), from which the
@@ -7,10 +8,10 @@ metrics are read: the open area inside the lips, whether the lips' mask is whole
 The lit picture is checked for skin-coloured pixels inside an open mouth. A video of a line with many p, b and m
 is rendered and decoded: the mouth is shut at the middle of every one and open at the open vowels.
 
-Every test runs once per head (the ``head`` fixture). The photo head's label render is
+Every test runs once per head (the ``head`` fixture: "default", "procedural"). The photo head's label render is
 avatarlab.photo_avatar.labels (its face texture repainted in UV space: the lips' band from MediaPipe's lip rings).
-Images land in out/test-artifacts/mouth/ (default head) and out/test-artifacts/mouth/photo/ (lit | labels, one PNG
-per pose, and contact sheets) for a person to open.
+Images land in out/test-artifacts/mouth/ (procedural head) and out/test-artifacts/mouth/photo/ (default head):
+lit | labels, one PNG per pose, and contact sheets, for a person to open.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from avatarlab.avatar import default_avatar_glb
 from avatarlab.avatar.default import avatar_document
 from avatarlab.avatar.gltf import read_glb
 from avatarlab.avatar.head import HeadModel, build_head
@@ -291,28 +293,26 @@ class Head:
         return {"Teeth", "Tongue"} <= materials
 
 
-def default_head() -> Head:
+def procedural_head() -> Head:
     model = build_head()
     lit = avatar_document(model)
-    return Head("default", lit, labelled_glb(build_head()), mouth_camera(model), ARTIFACTS, lit, lit_opening)
+    return Head("procedural", lit, labelled_glb(build_head()), mouth_camera(model), ARTIFACTS, lit, lit_opening)
 
 
 def photo_head() -> Head:
-    from avatarlab.photo_avatar import glb_from_image
-
-    astronaut = pytest.importorskip("skimage.data").astronaut()
-    glb, _ = glb_from_image(astronaut)
+    """The default avatar: the astronaut's photo head as committed (models/avatar/default_head.glb)."""
+    glb = default_avatar_glb()
     labels = label_glb(glb)
     # The video is read from the label render: the photo's skin has the photo's own dark mouth corners and white
     # highlights baked in, so no colour rule on lit frames tells its open mouth from its shut one. Its lip corners
     # are coarse triangles of the face mesh, which fold over a few pixels of the lips' outer edge as the mouth opens.
-    return Head("photo", glb, labels, photo_mouth_camera(glb), ARTIFACTS / "photo", labels, label_opening,
+    return Head("default", glb, labels, photo_mouth_camera(glb), ARTIFACTS / "photo", labels, label_opening,
                 lip_edge_skin=8)
 
 
-@pytest.fixture(scope="module", params=["default", "photo"])
+@pytest.fixture(scope="module", params=["procedural", "default"])
 def head(request) -> Head:
-    return {"default": default_head, "photo": photo_head}[request.param]()
+    return {"procedural": procedural_head, "default": photo_head}[request.param]()
 
 
 def needs_teeth(head: Head) -> None:

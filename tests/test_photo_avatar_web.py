@@ -83,8 +83,10 @@ def test_demo_passes_the_avatar_to_its_bridge(photo_glb) -> None:
 def test_labels_refuse_a_glb_that_is_not_a_photo_avatar() -> None:
     from avatarlab.photo_avatar.labels import label_glb
 
+    from avatarlab.avatar import procedural_avatar_glb
+
     with pytest.raises(ValueError, match="not a photo avatar GLB"):
-        label_glb(DEFAULT_GLB.read_bytes())
+        label_glb(procedural_avatar_glb())
 
 
 # ---- the web client draws it -----------------------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 """Parity with three.js: the offscreen renderer and the web client (three.js in Chromium: GLTFLoader, FaceDriver
-through the retarget profile, a CurveTrack sampled at i / fps) draw the same frames of the default avatar with the
-same camera numbers, and the lips' silhouettes agree (mask IoU >= 0.9) at each of the 15 visemes.
+through the retarget profile, a CurveTrack sampled at i / fps) draw the same frames of the procedural head with the
+same camera numbers, and the lips' silhouettes agree (mask IoU >= 0.9) at each of the 15 visemes. (The default
+avatar, the astronaut's photo head, is compared with three.js in tests/test_photo_avatar_web.py.)
 
 The poses are what the engine's curves give for each viseme at full strength: the animator's frame in the middle
 of the viseme's representative phoneme (the one live lip sync uses), held half a second at full voice.
 The lips are segmented the same way in both renderers: a flat, unlit pass whose vertex colours run from green
 (skin and everything else) to red (the lips, by the generator's lip tag), so a pixel is lip where red wins: where
 the interpolated tag passes one half (ours: the GLB with those vertex colours and unlit materials; three.js:
-default_head.glb as it is, its materials replaced by MeshBasicMaterial with those colours).
+the procedural head's GLB as it is, its materials replaced by MeshBasicMaterial with those colours).
 
 Images land in out/test-artifacts/parity/: per viseme ours, three.js, the two lip masks and an overlay
 (white both, red ours only, blue three.js only), a contact sheet and iou.json.
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 
 from avatarlab.animation import FaceAnimator
+from avatarlab.avatar import procedural_avatar_glb
 from avatarlab.avatar.gltf import BufferPacker, read_glb
 from avatarlab.avatar.head import build_head
 from avatarlab.channels import OCULUS_VISEMES
@@ -33,7 +35,6 @@ from threejs_frames import Pass, camera_spec, draw_with_threejs
 from tools import browser_missing, egl_missing, needs
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAD_GLB = ROOT / "models/avatar/default_head.glb"
 ARTIFACTS = ROOT / "out/test-artifacts/parity"
 SIZE = (384, 288)
 FPS = 30
@@ -71,7 +72,7 @@ def lip_vertices(avatar: Avatar) -> tuple[np.ndarray, np.ndarray]:
     stored = avatar.scene.meshes[0].primitives[0].positions
     expected = skin.positions - model.pivot  # the mesh hangs under the Head node, which stands at the pivot
     assert stored.shape == expected.shape and np.allclose(stored, expected, atol=1e-5), (
-        f"{HEAD_GLB.name} is not what the head generator makes now (run `make avatar`)")
+        "the GLB is not what the head generator makes now")
     lip = np.where(skin.tags["lining"] < 0.5, np.clip(skin.tags["lip"], 0.0, 1.0), 0.0)
     return lip, skin.positions[lip >= 0.5]
 
@@ -126,7 +127,10 @@ def overlay(ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory) -> dict[str, dict]:
     """Each viseme drawn lit and labelled by both renderers; masks, IoU and artifacts."""
-    glb = HEAD_GLB.read_bytes()
+    glb = procedural_avatar_glb()
+    work = tmp_path_factory.mktemp("threejs")
+    head_glb = work / "procedural_head.glb"
+    head_glb.write_bytes(glb)
     avatar = Avatar.load(glb)
     lip, rest = lip_vertices(avatar)
     camera = lip_camera(rest, SIZE[0] / SIZE[1])
@@ -138,8 +142,7 @@ def drawn(tmp_path_factory) -> dict[str, dict]:
     with Renderer(Avatar.load(labelled_glb(glb, labels)), RenderSettings(size=SIZE, antialias="none",
                                                                         background=black)) as renderer:
         ours_labels = [renderer.render(pose, camera) for pose in poses]
-    work = tmp_path_factory.mktemp("threejs")
-    lit, flat = draw_with_threejs(work, HEAD_GLB, SIZE, camera, poses, [
+    lit, flat = draw_with_threejs(work, head_glb, SIZE, camera, poses, [
         Pass("lit", antialias=True, save=work / "png"),
         Pass("labels", antialias=False, labels=labels, fallback=OTHER, background="#000000", save=work / "png")],
         fps=FPS)

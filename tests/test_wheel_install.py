@@ -60,8 +60,11 @@ def test_wheel_ships_every_module_and_py_typed(installed):
         assert (installed / relative).is_file(), f"{relative} is not in the wheel"
     assert (installed / "avatarlab/py.typed").is_file()
     assert (installed / "avatarlab/data/audio2face.onnx").is_file()
+    assert (installed / "avatarlab/data/default_head.glb").read_bytes() == (ROOT / "models/avatar/default_head.glb").read_bytes()
     where = run_python(installed, "-c", "import avatarlab, avatarlab_bridge.app as a; "
-                       "print(avatarlab.__file__); print(a.__file__); print(a.WebFiles.find().demo)")
+                       "from avatarlab.avatar import default_avatar_path as d; "
+                       "print(avatarlab.__file__); print(a.__file__); print(a.WebFiles.find().demo); print(d()); "
+                       "print(a.WebFiles.find().avatar)")
     assert where.returncode == 0, where.stderr
     assert all(Path(line).is_relative_to(installed) for line in where.stdout.split()), where.stdout  # not the checkout
 

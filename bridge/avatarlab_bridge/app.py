@@ -56,6 +56,17 @@ class BridgeConfig:
         return own | set(self.allow_origins)
 
 
+def _installed_default_avatar() -> Path:
+    """The avatarlab package's default avatar (avatarlab/data/ in a wheel); a path that is not there if it is
+    missing (the route then answers 404 naming it)."""
+    from avatarlab.avatar import default_avatar_path
+
+    try:
+        return default_avatar_path()
+    except FileNotFoundError:
+        return PACKAGED / "avatar/default_head.glb"
+
+
 @dataclass(frozen=True)
 class WebFiles:
     """Where the demo page, the package's ES modules, three.js and the default avatar are on disk."""
@@ -73,7 +84,7 @@ class WebFiles:
     @classmethod
     def packaged(cls, base: Path = PACKAGED) -> WebFiles:
         """The layout of setup.py's WEB_FILES inside an installed wheel."""
-        return cls(base / "demo", base / "pkg", base / "three", base / "avatar/default_head.glb")
+        return cls(base / "demo", base / "pkg", base / "three", _installed_default_avatar())
 
     @classmethod
     def find(cls, root: Path | None = None) -> WebFiles:

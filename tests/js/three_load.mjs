@@ -1,12 +1,19 @@
 // Load a GLB with three.js GLTFLoader under node; print the morph target dictionaries and animation clips as JSON.
 import { readFile } from "node:fs/promises";
+import { Texture } from "three";
 import { GLTFLoader } from "three/addons/loaders/GLTFLoader.js";
 
 const path = process.argv[2];
 const data = await readFile(path);
 const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
 
-const gltf = await new Promise((resolve, reject) => new GLTFLoader().parse(buffer, "", resolve, reject));
+// node has no image decoder: each texture becomes an empty Texture (counted); everything else loads as in a browser
+let textures = 0;
+const loader = new GLTFLoader().register(() => ({
+  name: "node_textures",
+  loadTexture: () => { textures += 1; return Promise.resolve(new Texture()); },
+}));
+const gltf = await new Promise((resolve, reject) => loader.parse(buffer, "", resolve, reject));
 const meshes = [];
 gltf.scene.traverse((object) => {
   if (object.isMesh && object.morphTargetDictionary) {
@@ -26,4 +33,4 @@ const clips = gltf.animations.map((clip) => ({
     valueSize: track.getValueSize(),
   })),
 }));
-console.log(JSON.stringify({ meshes, nodes, clips, extras: gltf.asset.extras ?? null }));
+console.log(JSON.stringify({ meshes, nodes, clips, textures, extras: gltf.asset.extras ?? null }));

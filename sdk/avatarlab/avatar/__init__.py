@@ -1,7 +1,7 @@
-"""The default avatar head (procedural, with ARKit and viseme morph targets) and glTF building helpers."""
+"""The avatars that come with the package (the default photo head, the procedural head) and glTF helpers."""
 
 from __future__ import annotations
 
-from .default import default_avatar_glb, write_default_avatar
+from .default import default_avatar_glb, default_avatar_path, procedural_avatar_glb, write_default_avatar
 
-__all__ = ["default_avatar_glb", "write_default_avatar"]
+__all__ = ["default_avatar_glb", "default_avatar_path", "procedural_avatar_glb", "write_default_avatar"]

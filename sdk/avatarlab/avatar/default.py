@@ -1,8 +1,10 @@
-"""The default avatar as a GLB: the procedural head, eyes on rotation nodes, neck and shoulders.
+"""The avatars that come with the package: the default (the photo avatar made from the public-domain astronaut
+portrait, committed as models/avatar/default_head.glb by ``python -m avatarlab.avatar.make_default``) and the
+procedural stylised head built here.
 
-Node layout (names the retarget profiles look for): ``AvatarLab`` root -> ``Head`` (rotates at the top of the
-neck) -> ``HeadMesh`` (mesh ``Head``: every morph target) and ``LeftEye`` / ``RightEye`` (mesh ``Eye``);
-root -> ``Body`` (neck and shoulders, static). The output is deterministic: same code, same bytes.
+Node layout of both (names the retarget profiles look for): ``AvatarLab`` root -> ``Head`` (rotates at the top of
+the neck) -> ``HeadMesh`` (mesh ``Head``: every morph target) and ``LeftEye`` / ``RightEye``; root -> ``Body``
+(neck and shoulders, static). The procedural head is deterministic: same code, same bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from .gltf import BufferPacker
 from .head import HeadModel, Part, build_head, shape_names, vertex_normals
 
 GENERATOR = "avatarlab default head generator"
+#: The default avatar's file name: models/avatar/ in a checkout, avatarlab/data/ in an installed wheel (setup.py).
+DEFAULT_AVATAR_FILE = "default_head.glb"
 #: Morph target moves under this (metres, 0.02 mm) are not stored: invisible, and they would double the file.
 MORPH_TOLERANCE = 2e-5
 #: (base colour factor, roughness, double sided) per material name.
@@ -95,14 +99,31 @@ def avatar_document(model: HeadModel | None = None) -> bytes:
 
 
 @lru_cache(maxsize=1)
-def default_avatar_glb() -> bytes:
-    """The default avatar, built once per process (about a second)."""
+def procedural_avatar_glb() -> bytes:
+    """The procedural stylised head, built once per process (about a second)."""
     return avatar_document()
 
 
-def write_default_avatar(path: Path) -> Path:
+def default_avatar_path() -> Path:
+    """Where the default avatar's GLB is: the wheel's copy when installed, else this checkout's."""
+    package = Path(__file__).resolve().parents[1]
+    for path in (package / "data" / DEFAULT_AVATAR_FILE, package.parents[1] / "models" / "avatar" / DEFAULT_AVATAR_FILE):
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"the default avatar ({DEFAULT_AVATAR_FILE}) is missing from this installation: "
+                            "reinstall avatarlab (pip install --force-reinstall avatarlab), or pass an avatar file")
+
+
+@lru_cache(maxsize=1)
+def default_avatar_glb() -> bytes:
+    """The default avatar: the head made from the astronaut portrait (docs/photo-avatar.md)."""
+    return default_avatar_path().read_bytes()
+
+
+def write_default_avatar(path: Path, procedural: bool = False) -> Path:
+    """Write the default avatar (or the procedural head) to ``path`` atomically."""
     from ..output import write_files_atomically
 
     path = Path(path)
-    write_files_atomically({path: default_avatar_glb()})
+    write_files_atomically({path: procedural_avatar_glb() if procedural else default_avatar_glb()})
     return path

@@ -71,14 +71,18 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
     add_synthesis_options(export)
     export.set_defaults(run=lambda args: _run_export(args, options_from_args(args)))
 
-    avatar = commands.add_parser("avatar", help="write the default avatar head (GLB)",
+    avatar = commands.add_parser("avatar", help="write the default avatar head (GLB), or make one from a photo",
                                  description="Write the default avatar (52 ARKit + 15 viseme morph targets, head and "
-                                 "eye nodes) as a GLB, for clients that need a model out of the box.")
+                                 "eye nodes) as a GLB, for clients that need a model out of the box: a head made "
+                                 "from the public-domain astronaut portrait; --procedural writes the stylised head "
+                                 "instead, --photo makes one from your own photo.")
     avatar.add_argument("--out", type=Path, default=Path("out/avatarlab_head.glb"),
                         help="GLB path to write (with --photo: .glb, or .vrm for a VRM 1.0 model)")
     avatar.add_argument("--photo", type=Path, help="make the head from this frontal photo of a face instead "
                         "(textured, same morph targets and nodes; a .vrm --out adds a humanoid skeleton and "
                         "the VRM expressions; docs/photo-avatar.md)")
+    avatar.add_argument("--procedural", action="store_true",
+                        help="write the procedural stylised head (vertex colours, no texture) instead")
     avatar.set_defaults(run=_run_avatar)
 
 
@@ -168,9 +172,13 @@ def _run_avatar(args: argparse.Namespace) -> int:
     if args.photo is not None:
         from ..photo_avatar import write_photo_avatar
 
+        if args.procedural:
+            raise ExportError("--photo makes a head from the photo; --procedural writes the stylised head: "
+                              "give one of them")
+
         for note in write_photo_avatar(args.photo, args.out):
             print(f"avatarlab: {note}", file=sys.stderr)
         print(args.out)
         return 0
-    print(write_default_avatar(args.out))
+    print(write_default_avatar(args.out, procedural=args.procedural))
     return 0

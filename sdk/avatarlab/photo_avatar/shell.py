@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..avatar.head import NECK_PIVOT, build_body, ellipsoid
-from ..avatar.lips import smoothstep
 from .lift import LiftedFace
 from .topology import Topology
 
