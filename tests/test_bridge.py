@@ -386,3 +386,38 @@ def test_bridge_reaches_a_daemon_on_ipv6():
     with running_daemon(url=f"tcp://[::1]:{free_port()}") as daemon, running_bridge(daemon.url) as port:
         status, body = health(port)
         assert status == 200 and body["daemon"] == "up", body
+
+
+def test_monitor_is_up_only_once_the_daemons_welcome_is_known():
+    """A pong can overtake a hello that was sent before the connection existed (dropped: IMMEDIATE): the monitor
+    once marked the daemon up on it and, being up, never sent hello again, so /health said "up" with no limits."""
+    import asyncio
+
+    import msgpack
+
+    from avatarlab_bridge.monitor import DaemonMonitor
+
+    async def states(headers):
+        monitor = DaemonMonitor("tcp://127.0.0.1:1")
+        replies: asyncio.Queue = asyncio.Queue()
+
+        class Socket:
+            async def recv_multipart(self):
+                return [msgpack.packb(await replies.get())]
+
+        monitor._socket = Socket()
+        task = asyncio.create_task(monitor._read())
+        seen = []
+        for header in headers:
+            replies.put_nowait(header)
+            while not replies.empty():
+                await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            seen.append((monitor.state, monitor.welcome.get("limits")))
+        task.cancel()
+        return seen
+
+    pong = {"v": 1, "type": "pong", "id": "bridge-ping", "instance": "a"}
+    welcome = {"v": 1, "type": "welcome", "id": "bridge-hello", "instance": "a", "limits": {"max_text_chars": 5000}}
+    seen = asyncio.run(states([pong, welcome]))
+    assert seen[0] == ("unknown", None) and seen[-1] == ("up", {"max_text_chars": 5000})

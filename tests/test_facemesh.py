@@ -109,7 +109,7 @@ def test_default_avatar_mouth_landmarks_fall_on_its_mouth():
     avatar = Avatar.load()
     image = render_pose({"jawOpen": 0.4}, avatar=avatar, settings=settings)[..., :3]
     faces = find_faces(image)
-    assert len(faces) == 1, "the stylised default head is found as one face"
+    assert len(faces) == 1, "the default head is found as one face"
     camera = avatar.camera(settings.camera, 1.0)
     lo, hi = mouth_bounds(avatar.scene, avatar.rig)
     corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])

@@ -23,7 +23,17 @@ BACKGROUND = (30, 32, 40)  # the default #1e2028
 
 @pytest.fixture(scope="module")
 def head() -> Avatar:
-    return Avatar.load()
+    """The procedural head: its flat, known colours (a red mouth cavity) make the renderer's pixels checkable.
+    The default avatar (the astronaut's photo head) is measured in the photo avatar and mouth pixel tests."""
+    from avatarlab.avatar import procedural_avatar_glb
+
+    return Avatar.load(procedural_avatar_glb())
+
+
+def test_the_default_avatar_is_the_textured_photo_head() -> None:
+    default = Avatar.load()
+    assert default.label == "default head"
+    assert any(material.base_color_texture is not None for material in default.scene.materials)
 
 
 def _render(avatar: Avatar, pose=None, size=(128, 128), **settings) -> np.ndarray:
@@ -31,9 +41,9 @@ def _render(avatar: Avatar, pose=None, size=(128, 128), **settings) -> np.ndarra
         return renderer.render(pose)
 
 
-def test_default_head_is_centred_on_the_background_colour(head) -> None:
+def test_the_head_is_centred_on_the_background_colour(head) -> None:
     image = _render(head, size=(160, 120))
-    save_artifact("default_head.png", image)
+    save_artifact("procedural_head.png", image)
     assert image.shape == (120, 160, 4) and image.dtype == np.uint8
     for corner in (image[0, 0], image[0, -1], image[-1, 0], image[-1, -1]):
         assert tuple(corner[:3]) == BACKGROUND and corner[3] == 255

@@ -84,7 +84,7 @@ class DaemonMonitor:
     async def _ping(self) -> None:
         assert self._socket is not None
         while True:
-            if self.state != "up":
+            if self.state != "up" or not self.welcome:
                 try:  # (re)learn the limits from welcome
                     await self._socket.send(msgpack.packb({"v": 1, "type": "hello", "versions": [1],
                                                            "client": "avatarlab-bridge/0.1", "id": "bridge-hello"}),
@@ -118,10 +118,15 @@ class DaemonMonitor:
                 self.welcome = header
             if isinstance(instance, str):
                 previous, self.instance = self.instance, instance
-                if self.state != "up":
+                restarted = previous is not None and previous != instance
+                if restarted and header.get("type") != "welcome":
+                    self.welcome = {}  # a restarted daemon's limits are learnt again (the next ping sends hello)
+                # up once its welcome is known: a pong that overtook a hello sent before the connection was made
+                # would otherwise leave /health "up" with no limits, and no hello sent again
+                if self.welcome and self.state != "up":
                     log.info("daemon at %s is up (instance %s)", self.url, instance)
-                self.state = "up"
-                if previous is not None and previous != instance:
+                    self.state = "up"
+                if restarted:
                     log.warning("daemon at %s restarted (instance %s -> %s)", self.url, previous, instance)
                     self._emit("restarted", instance)
             future = self._waiting.get(header.get("id"))
