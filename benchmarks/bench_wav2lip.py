@@ -70,6 +70,40 @@ def _inputs(folder: Path, seconds: float) -> dict[str, Path]:
             "take": take}
 
 
+MODEL_FRAMES = 128  # frames through the model alone, per side
+TORCH_BATCH = 128  # the original inference script's default (wav2lip_batch_size)
+
+
+def model_alone(checkpoint: Path, model, runs: int) -> dict:
+    """The generator alone on the same random inputs: ours (onnxruntime, in our batches) against the original's way
+    (the torch module in eval mode under no_grad, batches of 128): frames per second, the median of `runs`."""
+    import torch
+
+    from avatarlab.render.wav2lip.checkpoint import load_generator
+
+    rng = np.random.default_rng(0)
+    faces = rng.random((MODEL_FRAMES, 6, 96, 96), dtype=np.float32)
+    mels = rng.uniform(-4, 4, (MODEL_FRAMES, 1, 80, 16)).astype(np.float32)
+    generator = load_generator(checkpoint).eval()
+
+    def torch_pass() -> None:
+        with torch.no_grad():
+            for start in range(0, MODEL_FRAMES, TORCH_BATCH):
+                generator(torch.from_numpy(mels[start:start + TORCH_BATCH]),
+                          torch.from_numpy(faces[start:start + TORCH_BATCH]))
+
+    timings = {}
+    for name, work in (("ours (onnxruntime)", lambda: model.predict(faces, mels)), ("torch", torch_pass)):
+        work()  # warm-up
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        timings[name] = round(MODEL_FRAMES / statistics.median(times), 2)
+    return timings
+
+
 def run(runs: int, seconds: float) -> dict:
     from avatarlab.render.wav2lip import Wav2LipModel, Wav2LipRenderer
 
@@ -95,7 +129,8 @@ def run(runs: int, seconds: float) -> dict:
                             "realtime": round(best.duration_s / best.elapsed_s, 3),
                             "stages_s": {k: round(v, 3) for k, v in stages.items()},
                             "median_s": round(statistics.median(r.elapsed_s for r in results), 3)}
-    return {"export_s": round(export_s, 2), "cached_load_s": round(cached_s, 2), "cases": cases}
+        alone = model_alone(inputs["checkpoint"], model, runs)
+    return {"export_s": round(export_s, 2), "cached_load_s": round(cached_s, 2), "cases": cases, "model_alone_fps": alone}
 
 
 def markdown(data: dict, machine: dict) -> str:
@@ -116,6 +151,10 @@ def markdown(data: dict, machine: dict) -> str:
             share = case["stages_s"][stage] / total if total else 0.0
             cells.append(f"{share * 100:.0f}% ({case['stages_s'][stage]:.2f} s)")
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    alone = data["model_alone_fps"]
+    lines += ["", f"The generator alone on {MODEL_FRAMES} frames, the same random inputs: "
+              + ", ".join(f"{name} {fps:.1f} frames/s" for name, fps in alone.items())
+              + f" (torch as the original inference script runs it: eval mode, no_grad, batches of {TORCH_BATCH})."]
     lines += ["", f"First load of the checkpoint (read, check, export to ONNX beside it): {data['export_s']:.1f} s; "
               f"later loads (the cached ONNX): {data['cached_load_s']:.1f} s.", "",
               "Encoding is the time the pipeline waited on ffmpeg (its pipe and its finish); ffmpeg encodes in its "
