@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -162,10 +161,8 @@ def summary(values: list[float]) -> dict:
 def machine() -> dict:
     from bench_engine import machine_info
 
-    cpu = machine_info()["cpu_model"]
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
-                            text=True).stdout.strip()
-    return {"cpu_model": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "git": commit}
+    info = machine_info()
+    return {"cpu_model": info["cpu_model"], "cores": os.cpu_count(), "python": info["python"], "git": info["git"]}
 
 
 def measure(runs: int) -> dict:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -55,13 +54,11 @@ WARMUP = 3
 def machine() -> dict:
     from bench_engine import machine_info
 
-    cpu = machine_info()["cpu_model"]
+    info = machine_info()
     chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
     three = json.loads((PKG / "node_modules/three/package.json").read_text())["version"]
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
-                            text=True).stdout.strip()
-    return {"cpu_model": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "chromium": chromium,
-            "three": three, "git": commit}
+    return {"cpu_model": info["cpu_model"], "cores": os.cpu_count(), "platform": info["platform"], "chromium": chromium,
+            "three": three, "git": info["git"]}
 
 
 def _proc_cpu() -> dict[int, tuple[int, float]]:
