@@ -57,14 +57,14 @@ class BridgeConfig:
 
 
 def _installed_default_avatar() -> Path:
-    """The avatarlab package's default avatar (avatarlab/data/ in a wheel); a path that is not there if it is
-    missing (the route then answers 404 naming it)."""
-    from avatarlab.avatar import default_avatar_path
+    """The avatarlab package's default avatar (avatarlab/data/ in a wheel); when it is missing, where it should
+    be (the route then answers 404 naming it)."""
+    from avatarlab.avatar.default import DEFAULT_AVATAR_PLACES, default_avatar_path
 
     try:
         return default_avatar_path()
     except FileNotFoundError:
-        return PACKAGED / "avatar/default_head.glb"
+        return DEFAULT_AVATAR_PLACES[0]
 
 
 @dataclass(frozen=True)

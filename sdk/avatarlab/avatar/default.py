@@ -104,10 +104,15 @@ def procedural_avatar_glb() -> bytes:
     return avatar_document()
 
 
+_PACKAGE = Path(__file__).resolve().parents[1]
+#: Where the default avatar's GLB may be, in order: the wheel's copy (setup.py), this checkout's.
+DEFAULT_AVATAR_PLACES = (_PACKAGE / "data" / DEFAULT_AVATAR_FILE,
+                         _PACKAGE.parents[1] / "models" / "avatar" / DEFAULT_AVATAR_FILE)
+
+
 def default_avatar_path() -> Path:
     """Where the default avatar's GLB is: the wheel's copy when installed, else this checkout's."""
-    package = Path(__file__).resolve().parents[1]
-    for path in (package / "data" / DEFAULT_AVATAR_FILE, package.parents[1] / "models" / "avatar" / DEFAULT_AVATAR_FILE):
+    for path in DEFAULT_AVATAR_PLACES:
         if path.is_file():
             return path
     raise FileNotFoundError(f"the default avatar ({DEFAULT_AVATAR_FILE}) is missing from this installation: "
