@@ -169,12 +169,10 @@ def _video_options(args: argparse.Namespace, fps: int, avatar: bytes, profile: s
 def _run_avatar(args: argparse.Namespace) -> int:
     from ..avatar import write_default_avatar
 
+    if args.photo is not None and args.procedural:
+        raise ExportError("--photo makes a head from the photo; --procedural writes the stylised head: give one of them")
     if args.photo is not None:
         from ..photo_avatar import write_photo_avatar
-
-        if args.procedural:
-            raise ExportError("--photo makes a head from the photo; --procedural writes the stylised head: "
-                              "give one of them")
 
         for note in write_photo_avatar(args.photo, args.out):
             print(f"avatarlab: {note}", file=sys.stderr)

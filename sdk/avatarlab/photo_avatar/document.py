@@ -18,7 +18,7 @@ from .lift import LiftedFace
 from .mouth import mouth_parts
 from .shapes import FaceShapes, close_lips
 from .shell import NECK_PIVOT, body, head_shell, neck_pivot
-from .topology import Topology
+from .topology import Topology, wound_along
 
 GENERATOR = "avatarlab photo avatar generator"
 #: The face texture's side in pixels: a power of two holding twice the photo's own pixels across the crop (no
@@ -66,21 +66,12 @@ def texture(image: np.ndarray, points: np.ndarray) -> tuple[bytes, np.ndarray, n
     return png_bytes(crop), origin, np.array([side, side])
 
 
-def _oriented(triangles: np.ndarray, positions: np.ndarray, outward: np.ndarray) -> np.ndarray:
-    """Triangles wound so their normals point along ``outward`` (per triangle, from its centroid)."""
-    a, b, c = (positions[triangles[:, i]] for i in range(3))
-    flip = (np.cross(b - a, c - a) * outward).sum(axis=1) < 0
-    out = triangles.copy()
-    out[flip] = out[flip][:, [0, 2, 1]]
-    return out
-
-
 def face_surface(face: LiftedFace, uv: np.ndarray, topo: Topology, shapes: dict[str, np.ndarray]) -> Surface:
     p = face.positions
     centre = np.array([0.0, 0.0, p[:, 2].min() - 0.05])
     tris = topo.triangles
     outward = p[tris].mean(axis=1) - centre
-    return Surface(p, _oriented(tris, p, outward), uv, shapes=shapes)
+    return Surface(p, wound_along(tris, p, outward), uv, shapes=shapes)
 
 
 def lash_lines(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) -> Surface:
@@ -100,7 +91,7 @@ def lash_lines(face: LiftedFace, topo: Topology, shapes: dict[str, np.ndarray]) 
         for name, delta in shapes.items():
             moves[name].append(np.concatenate([delta[upper], delta[upper]]))
     positions = np.concatenate(positions)
-    tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
+    tris = wound_along(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
     return Surface(positions, tris, shapes={k: np.concatenate(v) for k, v in moves.items()})  # LASH_COLOUR
 
 
@@ -134,7 +125,7 @@ def eye_socket(face: LiftedFace, uv: np.ndarray, topo: Topology, eye: str,
             triangles += [(a + i, a + j, b + j), (a + i, b + j, b + i)]
     last = 1 + (len(steps) - 1) * n
     triangles += [(last + i, last + (i + 1) % n, 0) for i in range(n)]
-    tris = _oriented(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
+    tris = wound_along(np.asarray(triangles), positions, np.array([[0, 0, 1.0]]))
     still = {name: np.zeros_like(positions) for name in names}
     return Surface(positions, tris, np.asarray(uvs), shapes=still), ball
 

@@ -13,7 +13,7 @@ from ..avatar.head import TEETH, TONGUE, VISEME_RECIPES, _teeth_arc, ellipsoid
 from ..avatar.lips import smoothstep
 from ..export.retarget import viseme_target_names
 from .shapes import JAW_ANGLE, JAW_SHIFTS, jaw_turn
-from .topology import Topology
+from .topology import Topology, wound_along
 
 Array = np.ndarray
 #: (positions, triangles, linear vertex colours or None, target name -> (n, 3) moves), as head_shell returns.
@@ -159,11 +159,7 @@ def lining(face: Array, topo: Topology, frame: MouthFrame, jaw: Array) -> tuple[
 
 def _facing(positions: Array, triangles: Array, point: Array) -> Array:
     """Triangles wound so their normals point towards ``point`` (the lining faces the mouth's inside)."""
-    a, b, c = (positions[triangles[:, i]] for i in range(3))
-    flip = (np.cross(b - a, c - a) * (point - positions[triangles].mean(axis=1))).sum(axis=1) < 0
-    out = triangles.copy()
-    out[flip] = out[flip][:, [0, 2, 1]]
-    return out
+    return wound_along(triangles, positions, point - positions[triangles].mean(axis=1))
 
 
 class _Mouth:

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..avatar.head import NECK_PIVOT, build_body, ellipsoid
 from .lift import LiftedFace
-from .topology import Topology
+from .topology import Topology, wound_along
 
 #: Glabella to the back of the skull, metres (an adult head is 18-20 cm long).
 HEAD_LENGTH = 0.19
@@ -43,12 +43,12 @@ def head_shell(face: LiftedFace, topo: Topology, image: np.ndarray, points: np.n
     p, oval = face.positions, topo.regions["faceOval"][:-1]  # the chain is closed: last == first
     edge = p[oval]
     centre, axes = _shell_axes(face, topo)
-    direction = (edge - centre) / axes
-    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-    pole = np.array([[0.0, 0.0, -1.0]])
+    scaled = (edge - centre) / axes
     # each outline vertex's own distance on the ellipsoid's scale, eased to 1 at the back: the shell leaves the
     # face's edge without a step in or out, whatever the face's depth
-    ratio = np.linalg.norm((edge - centre) / axes, axis=1, keepdims=True)
+    ratio = np.linalg.norm(scaled, axis=1, keepdims=True)
+    direction = scaled / ratio
+    pole = np.array([[0.0, 0.0, -1.0]])
     ease = lambda t: t * t * (3 - 2 * t)  # noqa: E731
     rings = [edge] + [centre + _slerp(direction, pole, t) * axes * (ratio + (1 - ratio) * ease(t)) for t in SWEEP]
     positions = np.concatenate([*rings, centre[None] + pole * axes])
@@ -61,10 +61,7 @@ def head_shell(face: LiftedFace, topo: Topology, image: np.ndarray, points: np.n
             triangles += [(a + i, b + i, b + j), (a + i, b + j, a + j)]
     triangles += [((k - 1) * n + i, k * n, (k - 1) * n + (i + 1) % n) for i in range(n)]
     triangles = np.asarray(triangles)
-    outward = positions[triangles].mean(axis=1) - centre
-    a, b, c = (positions[triangles[:, i]] for i in range(3))
-    flip = (np.cross(b - a, c - a) * outward).sum(axis=1) < 0
-    triangles[flip] = triangles[flip][:, [0, 2, 1]]
+    triangles = wound_along(triangles, positions, positions[triangles].mean(axis=1) - centre)
     skin = sample(image, points[oval, :2])
     hair = sample(image, points[10, :2] - (points[152, :2] - points[10, :2]) * 0.12, radius=5)[0]
     colours = [skin] + [skin * (1 - t) + hair * t for t in SWEEP] + [hair[None]]

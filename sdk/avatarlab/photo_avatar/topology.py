@@ -26,3 +26,12 @@ class Topology:
 def topology() -> Topology:
     data = json.loads(DATA.read_text())
     return Topology(np.asarray(data["triangles"], dtype=np.int64), {k: list(v) for k, v in data["regions"].items()})
+
+
+def wound_along(triangles: np.ndarray, positions: np.ndarray, outward: np.ndarray) -> np.ndarray:
+    """Triangles wound so their normals point along ``outward`` (one vector, or one per triangle)."""
+    a, b, c = (positions[triangles[:, i]] for i in range(3))
+    flip = (np.cross(b - a, c - a) * outward).sum(axis=1) < 0
+    out = np.array(triangles, copy=True)
+    out[flip] = out[flip][:, [0, 2, 1]]
+    return out
