@@ -67,14 +67,21 @@ def _answers(endpoint: str) -> bool:
 
 
 @contextmanager
-def moto_s3_server(timeout: float = 60) -> Iterator[str]:
-    """Yield the endpoint URL of a fresh moto server process; it is killed when the block ends."""
+def moto_s3_server(enforce_auth_after: int | None = None, timeout: float = 60) -> Iterator[str]:
+    """Yield the endpoint URL of a fresh moto server process; it is killed when the block ends.
+
+    By default it accepts any credentials. With ``enforce_auth_after=N`` the first N calls are free (to create
+    a bucket, say) and later ones need keys moto's IAM issued, so the fake ones get ``InvalidAccessKeyId``.
+    """
     port = free_port()
+    env = fake_aws_env()
+    if enforce_auth_after is not None:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(enforce_auth_after)
     endpoint = f"http://127.0.0.1:{port}"
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"moto-s3-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, env=fake_aws_env())
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + timeout
         while not _answers(endpoint):

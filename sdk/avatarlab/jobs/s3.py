@@ -20,6 +20,8 @@ CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 30
 #: Attempts per call (the first one included): one retry for a transient failure, no more.
 MAX_ATTEMPTS = 2
+#: Keys per listing page when deleting a job: at most what one delete_objects call takes (1000).
+LIST_PAGE = 1000
 
 _FORMS = '"local" (the jobs folder, the default) or "s3://bucket" or "s3://bucket/prefix"'
 # S3's bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric.
@@ -82,6 +84,13 @@ def content_disposition(filename: str) -> str:
     return value
 
 
+def _part(text: str) -> str:
+    """A job id or file name as one key segment; anything that could name another job's keys is a bug."""
+    if not text or "/" in text or text in (".", ".."):
+        raise ValueError(f"not a job id or file name: {text!r}")
+    return text
+
+
 class S3Storage:
     """Files under ``{prefix}/jobs/{job id}/{name}`` in ``bucket``; the store (or its CDN) serves the bytes."""
 
@@ -103,16 +112,16 @@ class S3Storage:
         # What a store call can raise that _error explains (a missing source file for put included).
         self._failures: tuple[type[Exception], ...] = (bce.BotoCoreError, bce.ClientError, OSError)
 
-    def _key(self, job_id: str, name: str = "") -> str:
-        """The object key (or, without a name, the job's key prefix, ending in '/')."""
-        for part in (job_id, name) if name else (job_id,):
-            if not part or "/" in part or part in (".", ".."):
-                raise ValueError(f"not a job id or file name: {part!r}")
+    def _job_prefix(self, job_id: str) -> str:
+        """The key prefix of every file of ``job_id``, ending in '/' so that job "ab" is not under job "a"."""
         head = f"{self.prefix}/jobs" if self.prefix else "jobs"
-        return f"{head}/{job_id}/{name}"
+        return f"{head}/{_part(job_id)}/"
+
+    def _key(self, job_id: str, name: str) -> str:
+        return self._job_prefix(job_id) + _part(name)
 
     def check(self) -> None:
-        """Write and delete a small probe object, so a wrong bucket, endpoint or credentials stop the bridge at start."""
+        """Write and delete a small probe object: a wrong bucket, endpoint or credentials stop the bridge at start."""
         key = f"{self.prefix}/jobs/" if self.prefix else "jobs/"
         key += f".write-check-{secrets.token_hex(8)}"
         try:
@@ -142,15 +151,25 @@ class S3Storage:
             raise self._error(f"cannot sign a download URL for {name} of job {job_id} in", error) from error
 
     def delete(self, job_id: str) -> None:
-        prefix = self._key(job_id)
+        prefix = self._job_prefix(job_id)
         try:
-            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": LIST_PAGE})
             for page in pages:
                 keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-                if keys:  # a listing page holds at most 1000 keys, as many as one delete_objects call takes
-                    self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                if keys:
+                    reply = self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                    self._raise_refused(job_id, reply.get("Errors", []))
         except self._failures as error:
             raise self._error(f"cannot delete the files of job {job_id} from", error) from error
+
+    def _raise_refused(self, job_id: str, refused: list[dict[str, str]]) -> None:
+        """delete_objects answers 200 even when the store kept some keys: say which, and why."""
+        if refused:
+            first = refused[0]
+            raise StorageError(f"cannot delete the files of job {job_id} from {self.label} at {self.endpoint}: "
+                               f"{len(refused)} kept, e.g. {first.get('Key')} ({first.get('Code')}: "
+                               f"{first.get('Message')}); {_CREDENTIALS_HINT}, and that they may delete objects")
 
     def _error(self, doing: str, error: Exception) -> StorageError:
         """A StorageError that says what went wrong where, and what to check."""
