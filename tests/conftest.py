@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from avatarlab.engine import Engine
+
+# bridges the tests start keep their jobs (docs/jobs.md) here, never in the user's ~/.local/share
+os.environ.setdefault("XDG_DATA_HOME", tempfile.mkdtemp(prefix="avatarlab-test-data-"))
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketClose, WebSocketDisconnect, WebSocketState
 
+from avatarlab.jobs.service import JobLimits, JobService
+from avatarlab.jobs.storage import ResultStorage
+
 from .framing import FramingError, error_frame, from_websocket, payload_error, to_websocket, to_zmq
 from .hosts import AllowedHosts
 from .monitor import DaemonMonitor, new_dealer
@@ -31,6 +34,20 @@ PACKAGED = Path(__file__).resolve().parent / "web"  # where setup.py puts the we
 TERMINAL = ("end", "error")
 STREAMS = ("speak", "listen")  # requests whose streams the bridge tracks, to report them lost when the daemon goes
 SEND_WAIT_MS = 3000  # how long a request waits for the DEALER to (re)connect before daemon_unavailable/busy
+
+
+@dataclass(frozen=True)
+class JobsConfig:
+    """The /v1/ jobs API's folder, limits and store (docs/jobs.md)."""
+
+    root: Path
+    limits: JobLimits = JobLimits()
+    storage: ResultStorage | None = None  # None: the jobs folder
+    resume: bool = False
+    wav2lip: Path | None = None
+
+    def service(self) -> JobService:
+        return JobService(self.root, self.limits, self.storage, self.resume, self.wav2lip)
 
 
 @dataclass
@@ -45,6 +62,8 @@ class BridgeConfig:
     queue: int = 64                       # ZeroMQ high-water marks of each relay DEALER
     root: Path | None = None              # a source checkout to serve the web files from (default: found)
     avatar: Path | None = None            # the GLB served as /avatar/default_head.glb (default: the default head)
+    jobs: JobsConfig | None = None        # the /v1/ jobs API (None: not served)
+    token: str | None = None              # required by every /v1/ call when set (--token-file)
 
     def hosts(self) -> AllowedHosts:
         return AllowedHosts.of(self.allow_hosts, self.host)
@@ -308,8 +327,14 @@ def create_app(config: BridgeConfig) -> Starlette:
     async def index(_: Request) -> Response:
         return RedirectResponse("/demo/")
 
+    service = config.jobs.service() if config.jobs is not None else None
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette):
+        if service is not None:
+            await asyncio.to_thread(service.start)
+            log.info("jobs API on /v1/ (jobs in %s, files in %s, %d worker(s))", service.root, service.storage.label,
+                     service.limits.workers)
         await monitor.start()
         log.info("bridge on http://%s:%d/ relaying to %s", config.host, config.port, config.daemon_url)
         if config.avatar is not None:
@@ -322,6 +347,8 @@ def create_app(config: BridgeConfig) -> Starlette:
             yield
         finally:
             await monitor.stop()
+            if service is not None:
+                await asyncio.to_thread(service.stop)
 
     routes = [
         Route("/", index),
@@ -334,8 +361,13 @@ def create_app(config: BridgeConfig) -> Starlette:
         Mount("/pkg", _static(web.pkg)),
         Mount("/vendor/three", _static(web.three)),
     ]
+    if service is not None:
+        from .api import ApiSecurity, create_api
+
+        routes.append(Mount("/v1", create_api(service, ApiSecurity(config.origins, config.token))))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HostCheck, allowed=config.hosts())])
     app.state.monitor = monitor
+    app.state.jobs = service
     return app
 
 
