@@ -22,12 +22,13 @@ const browser = await launchChromium(args.chromium, ['--autoplay-policy=no-user-
 const out = { console: [], expectedErrors: [] };
 const expectations = [];
 try {
-  const page = await browser.newPage({ viewport: { width: 900, height: 900 }, acceptDownloads: true });
+  const page = await browser.newPage({ viewport: { width: 900, height: 1000 }, acceptDownloads: true });
   recordConsole(page, out);
+  if (args.token) expectations.push({ from: 0, pattern: /status of 401/ }); // the panel's first look at /v1/
   await page.goto(args.url);
   await page.waitForFunction(() => window.demo && window.demo.ready && window.demo.render && window.demo.render.ready,
     null, { timeout: 90000 });
-  if (args.token) out.token = await expected(page, /status of 401/, () => enterToken(page));
+  if (args.token) out.token = await enterToken(page);
   out.loaded = await renderState(page);
   if (args.photo) out.upload = await upload(page, args.photo);
   out.job = await renderLine(page, args.text);
