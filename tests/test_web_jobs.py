@@ -23,6 +23,7 @@ DRIVER = ROOT / "threejs_client/e2e/drive_render.mjs"
 ARTIFACTS = ROOT / "out/test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LINE = "Welcome back, captain. The northern bridge is open again."
+TOKEN = "correct-horse-battery-staple"
 LONG_LINE = " ".join(["This line is long on purpose, so that the job is still running when Cancel is pressed."] * 6)
 
 pytestmark = [needs(browser_missing())]
@@ -126,9 +127,9 @@ def test_a_bridge_with_a_token_asks_for_it_and_signs_the_video(daemon, tmp_path)
     """Every /v1/ call needs the token (the panel sends it as a bearer token once typed in); the video and the
     download are plain URLs that carry their own signature."""
     token = tmp_path / "token"
-    token.write_text("correct horse battery staple\n")
+    token.write_text(f"{TOKEN}\n")
     with running_bridge(daemon.url, "--jobs-dir", str(tmp_path / "jobs"), "--token-file", str(token)) as port:
-        data = drive_demo(DRIVER, port, CHROMIUM, "--token", "correct horse battery staple", "--text",
+        data = drive_demo(DRIVER, port, CHROMIUM, "--token", TOKEN, "--text",
                           "Good morning, captain. All systems are ready.", timeout=600)
     before, after = data["token"]["before"], data["token"]["after"]
     assert before["needsToken"] and before["tokenShown"] and before["statusIsError"]

@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const POLL_MS = 500;
 const TERMINAL = new Set(['done', 'failed', 'cancelled']);
 const STAGES = {
-  queued: 'waiting in the queue', speaking: 'speaking the line', listening: 'listening to the recording',
+  queued: 'waiting in the queue', starting: 'starting', speaking: 'speaking the line', listening: 'listening to the recording',
   rendering: 'rendering', storing: 'storing the video', done: 'done',
 };
 

@@ -55,7 +55,7 @@ function renderState(page) {
       ({ ready, state, jobId, job, videoUrl, downloadUrl, error, avatarId, avatars, needsToken, history });
     return { ...JSON.parse(JSON.stringify(pick(r))), status: document.getElementById('render-status').textContent,
       statusIsError: document.getElementById('render-status').className === 'error',
-      tokenShown: !document.getElementById('render-token-row').hidden,
+      tokenShown: document.getElementById('render-token-row').checkVisibility(),
       progress: document.getElementById('render-progress').value,
       options: [...document.getElementById('render-avatar').options].map((o) => o.value) };
   });
@@ -116,7 +116,7 @@ async function playVideo(page) {
   const playing = await page.evaluate(() => {
     const v = document.getElementById('render-video');
     return { currentTime: v.currentTime, videoWidth: v.videoWidth, videoHeight: v.videoHeight, duration: v.duration,
-      paused: v.paused, error: v.error && v.error.message, src: v.currentSrc, visible: !v.hidden };
+      paused: v.paused, error: v.error && v.error.message, src: v.currentSrc, visible: v.checkVisibility() };
   });
   // seeking asks for bytes at an offset: a server without Range support leaves the video unseekable
   const seek = await page.evaluate(async () => {
@@ -135,7 +135,7 @@ async function playVideo(page) {
 async function download(page) {
   const link = await page.evaluate(() => {
     const a = document.getElementById('render-download');
-    return { href: a.href, download: a.hasAttribute('download'), visible: !a.hidden, text: a.textContent };
+    return { href: a.href, download: a.hasAttribute('download'), visible: a.checkVisibility(), text: a.textContent };
   });
   const [saved] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.click('#render-download')]);
   const path = join(tmpdir(), `render-${process.pid}.mp4`);
