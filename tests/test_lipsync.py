@@ -272,3 +272,11 @@ def test_a_file_that_is_not_audio_says_so_and_what_works(tmp_path: Path, capsys:
     assert main(["lipsync", str(image), "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert "face.png is not an audio file" in error and formats in error and "Error opening" not in error
+
+
+def test_a_wav_whose_chunk_is_cut_short_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """The wave module raises RuntimeError (not wave.Error) when a chunk claims more bytes than the file has."""
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(b"RIFF\x24\x00\x00\x00WAVEjunkjunkjunk")
+    with pytest.raises(InvalidAudioError, match="cut.wav"):
+        load_audio(cut, 16000)

@@ -25,6 +25,7 @@ from .openapi_page import docs_page
 
 log = logging.getLogger("avatarlab_bridge")
 MULTIPART_SLACK = 64 << 10  # the multipart envelope around an upload: boundaries, headers, a name field
+DRAIN_FACTOR = 4  # an oversize body up to this many times the limit is read to its end before the 413
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 
@@ -59,7 +60,7 @@ class ApiSecurity:
         if origin is not None and "*" not in origins and origin not in origins:
             return RequestError("origin_not_allowed", f"pages from {origin} may not call this bridge; start it with "
                                 f"--allow-origin {origin} to allow them", status=403)
-        if self.token is None or request.url.path in ("/v1/openapi.json", "/v1/docs"):
+        if self.token is None:
             return None
         given = request.headers.get("authorization", "")
         scheme, _, value = given.partition(" ")
@@ -87,20 +88,27 @@ class Guard:
 
 
 def _error(error: RequestError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    return JSONResponse(error.body(), status_code=error.status, headers={**headers, **error.headers})
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it passes ``limit`` (a Content-Length over it is not read)."""
+    """The whole body, or 413 once it passes ``limit``. A body up to DRAIN_FACTOR times the limit is read to its
+    end first (discarded), so that an ordinary client gets the 413 instead of a broken pipe; a bigger one is
+    answered at once."""
+    cap = limit + MULTIPART_SLACK
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
+    if declared is not None and declared.isdigit() and int(declared) > cap * DRAIN_FACTOR:
         raise _too_large(limit)
-    body = bytearray()
+    body, size = bytearray(), 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit + MULTIPART_SLACK:
+        size += len(chunk)
+        if size > cap * DRAIN_FACTOR:
             raise _too_large(limit)
+        if size <= cap:
+            body += chunk
+    if size > cap:
+        raise _too_large(limit)
     return bytes(body)
 
 

@@ -27,9 +27,11 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 class RequestError(ValueError):
     """A request the API refuses: a stable ``code``, a message that says what to do, the ``field`` at fault."""
 
-    def __init__(self, code: str, message: str, field: str | None = None, status: int = 400) -> None:
+    def __init__(self, code: str, message: str, field: str | None = None, status: int = 400,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code, self.field, self.status = code, field, status
+        self.headers = dict(headers or {})  # e.g. Retry-After with 429
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "message": str(self)}

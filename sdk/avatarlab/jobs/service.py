@@ -123,8 +123,10 @@ class JobService:
         inputs = self._inputs(request)
         with self.lock:
             if len(self.queue) >= self.limits.max_queued and self.pool.idle() is None:
+                wait = self.retry_after()
                 raise RequestError("queue_full", f"{len(self.queue)} jobs are already waiting (the bridge's "
-                                   f"--max-queued-jobs); try again in {self.retry_after()} s", status=429)
+                                   f"--max-queued-jobs); try again in {wait} s", status=429,
+                                   headers={"Retry-After": str(wait)})
             record = JobRecord(new_id(), request.model_dump(), asdict(inputs))
             self.jobs[record.id] = record
             self.store.save(record)

@@ -94,7 +94,7 @@ def _read_pcm_wav(path: Path, sample_rate: int, max_seconds: float) -> np.ndarra
             if wav.getframerate() != sample_rate or channels not in (1, 2) or frames <= 0:
                 return None
             raw = wav.readframes(min(frames, int(max_seconds * sample_rate) + 1))
-    except (wave.Error, EOFError, OSError, ValueError):
+    except (wave.Error, EOFError, OSError, ValueError, RuntimeError):  # RuntimeError: a chunk cut short
         return None
     count = len(raw) // (width * channels)
     if count == 0:
