@@ -18,7 +18,8 @@ the three.js demo on /demo/, the default avatar, /health and /voices. Start the 
 examples:
   avatarlab bridge                                   # http://127.0.0.1:8765/ -> tcp://127.0.0.1:5555
   avatarlab bridge --daemon tcp://127.0.0.1:6000 --port 9000 --allow-origin https://my.app
-  avatarlab bridge --host 0.0.0.0 --allow-host studio.lan   # others open http://studio.lan:8765/demo/
+  avatarlab bridge --host 0.0.0.0 --allow-host studio.lan --token-file token.txt
+                                                     # others open http://studio.lan:8765/demo/
   avatarlab bridge --avatar out/face.glb             # the demo shows this avatar (e.g. avatarlab avatar --photo)
 
 Jobs over HTTP (docs/jobs.md): POST /v1/jobs renders a line to files (wav, json, csv, glb, mp4) in worker
@@ -27,7 +28,8 @@ processes; GET /v1/jobs/ID polls it; /v1/docs describes every call. The demo's "
   avatarlab bridge --storage s3://my-bucket/avatarlab --s3-endpoint-url http://minio.lan:9000
   avatarlab bridge --host 0.0.0.0 --allow-host studio.lan --token-file /etc/avatarlab/token
 
-Listening beyond loopback needs --token-file: every /v1/ call must then send "Authorization: Bearer TOKEN".
+Listening beyond loopback needs --token-file (or --no-jobs): every /v1/ call must then send
+"Authorization: Bearer TOKEN"; the demo page asks for it.
 Requests whose Host header is not a loopback name, the --host address or an --allow-host name get
 403 (a page on another domain that resolves to this machine cannot read the bridge: DNS rebinding).
 """
@@ -168,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        token = read_token(args.token_file, args.host)
+        token = read_token(args.token_file, "127.0.0.1" if args.no_jobs else args.host)
         jobs = jobs_config(args)
     except UsageError as error:
         print(f"avatarlab bridge: error: {error}", file=sys.stderr)
