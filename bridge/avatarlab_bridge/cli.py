@@ -86,31 +86,23 @@ def register(commands: Any, add_synthesis_options: Callable, options_from_args: 
     parser.set_defaults(run=run)
 
 
-def _positive(value: str) -> int:
-    number = _at_least_zero(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return number
+def _number_type(convert: Callable[[str], float], low: float, above: bool, words: str) -> Callable[[str], Any]:
+    """An argparse type: a finite number of ``convert``'s kind, at least ``low`` (more than it when ``above``)."""
+    def parse(value: str):
+        try:
+            number = convert(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {words}: {value!r}") from None
+        if number != number or number in (float("inf"), float("-inf")) or number < low or (above and number == low):
+            raise argparse.ArgumentTypeError(f"must be {'more than' if above else 'at least'} {low:g}, got {value}")
+        return number
+
+    return parse
 
 
-def _at_least_zero(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not number > 0 or number == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
-    return number
+_positive = _number_type(int, 1, False, "a whole number")
+_at_least_zero = _number_type(int, 0, False, "a whole number")
+_positive_float = _number_type(float, 0, True, "a number")
 
 
 class UsageError(Exception):

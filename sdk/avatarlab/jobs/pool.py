@@ -40,14 +40,15 @@ class Event:
 
 
 def _error_code(error: BaseException) -> str:
-    from ..errors import AvatarLabError, InvalidOptionError, InvalidTextError
+    """invalid_input for what the request's own inputs caused, storage_failed for the disk, else render_failed."""
+    from ..errors import InvalidOptionError, InvalidTextError
     from ..lipsync.audio_input import InvalidAudioError
 
     if isinstance(error, (InvalidAudioError, InvalidOptionError, InvalidTextError)):
         return "invalid_input"
     if isinstance(error, OSError):
         return "storage_failed"
-    return "render_failed" if isinstance(error, AvatarLabError) else "render_failed"
+    return "render_failed"
 
 
 def _message(error: BaseException) -> str:
@@ -62,12 +63,12 @@ def _message(error: BaseException) -> str:
 
 def worker_main(conn: Connection, threads: int | None) -> None:
     """A worker process: run tasks from ``conn`` until it closes."""
+    from . import work
     from .request import Inputs, JobRequest
-    from .work import run_job
 
     if threads is not None:
         os.environ.setdefault("LP_NUM_THREADS", str(threads))  # llvmpipe's share of the cores
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        work.THREADS = threads  # onnxruntime's
     while True:
         try:
             task: Task = conn.recv()
@@ -78,7 +79,7 @@ def worker_main(conn: Connection, threads: int | None) -> None:
             conn.send(Event(job_id, "progress", (stage, done, total)))
 
         try:
-            files, notes = run_job(JobRequest.model_validate(task.request), Inputs(**task.inputs),
+            files, notes = work.run_job(JobRequest.model_validate(task.request), Inputs(**task.inputs),
                                    Path(task.scratch), progress)
             conn.send(Event(task.job_id, "done", (files, notes)))
         except Exception as error:  # noqa: BLE001 - a job's failure is reported, the worker goes on

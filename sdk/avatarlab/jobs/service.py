@@ -16,7 +16,7 @@ from ..output import slugify
 from .pool import Event, Task, WorkerPool
 from .request import MEDIA_TYPES, Inputs, JobRequest, RequestError
 from .storage import LocalStorage, ResultStorage, StorageError
-from .store import FINISHED, JobRecord, JobStore, StoredFile, iso, new_id
+from .store import JobRecord, JobStore, StoredFile, iso, new_id
 from .uploads import AvatarLibrary, UploadStore
 
 log = logging.getLogger("avatarlab.jobs")
@@ -306,7 +306,3 @@ class JobService:
                 return self.queue.index(job_id) + 1
             except ValueError:
                 return None
-
-    @property
-    def finished_states(self) -> tuple[str, ...]:
-        return FINISHED

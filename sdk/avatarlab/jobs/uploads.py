@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,25 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def _read_record(kind, path: Path):
+    """The record of type ``kind`` saved at ``path``, or None when it is missing or unreadable."""
+    try:
+        return kind(**json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+@contextmanager
+def _new_folder(folder: Path) -> Iterator[Path]:
+    """Make ``folder``; remove it again if anything fails before the block ends (nothing half-kept)."""
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 def _unsupported(what: str, accepted: str) -> RequestError:
     return RequestError("unsupported_media_type", f"{what} is not {accepted} (judged by its content)", status=415)
 
@@ -78,12 +99,7 @@ class AvatarLibrary:
     def get(self, avatar_id: str) -> AvatarRecord | None:
         if avatar_id == "default":
             return DEFAULT_AVATAR
-        if not is_id(avatar_id):
-            return None
-        try:
-            return AvatarRecord(**json.loads((self._folder(avatar_id) / "avatar.json").read_text("utf-8")))
-        except (OSError, ValueError, TypeError):
-            return None
+        return _read_record(AvatarRecord, self._folder(avatar_id) / "avatar.json") if is_id(avatar_id) else None
 
     def all(self) -> list[AvatarRecord]:
         found = [self.get(folder.name) for folder in sorted(self.root.iterdir())] if self.root.is_dir() else []
@@ -106,19 +122,14 @@ class AvatarLibrary:
         if kind not in IMAGE_TYPES:
             raise _unsupported("the photo", "a JPEG, PNG or WebP image")
         record = AvatarRecord(new_id(), _display_name(name, "photo avatar"), "photo", photo=f"photo.{kind}")
-        folder = self._folder(record.id)
-        folder.mkdir(parents=True)
-        try:
+        with _new_folder(self._folder(record.id)) as folder:
             (folder / record.photo).write_bytes(data)
-            glb, record.notes = photo_avatar_glb(folder / record.photo)
-        except PhotoAvatarError as error:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise RequestError("bad_upload", f"{error} (the photo was not kept)", "photo") from None
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        (folder / record.file).write_bytes(glb)
-        write_json_atomically(folder / "avatar.json", asdict(record))
+            try:
+                glb, record.notes = photo_avatar_glb(folder / record.photo)
+            except PhotoAvatarError as error:
+                raise RequestError("bad_upload", f"{error} (the photo was not kept)", "photo") from None
+            (folder / record.file).write_bytes(glb)
+            write_json_atomically(folder / "avatar.json", asdict(record))
         return record
 
     def add_glb(self, data: bytes, name: str | None) -> AvatarRecord:
@@ -128,16 +139,13 @@ class AvatarLibrary:
         if sniff(data[:16]) != "glb":
             raise _unsupported("the avatar", "a binary glTF file (.glb or .vrm)")
         record = AvatarRecord(new_id(), _display_name(name, "uploaded avatar"), "glb")
-        folder = self._folder(record.id)
-        folder.mkdir(parents=True)
-        try:
+        with _new_folder(self._folder(record.id)) as folder:
             (folder / record.file).write_bytes(data)
-            avatar = Avatar.load(folder / record.file, "auto")
-            record.notes = list(avatar.warnings())
-        except Exception as error:  # noqa: BLE001 - any reason the renderer cannot use it is the upload's fault
-            shutil.rmtree(folder, ignore_errors=True)
-            raise RequestError("bad_upload", f"the avatar cannot be used: {error}", "avatar") from None
-        write_json_atomically(folder / "avatar.json", asdict(record))
+            try:
+                record.notes = list(Avatar.load(folder / record.file, "auto").warnings())
+            except Exception as error:  # noqa: BLE001 - any reason the renderer cannot use it is the upload's fault
+                raise RequestError("bad_upload", f"the avatar cannot be used: {error}", "avatar") from None
+            write_json_atomically(folder / "avatar.json", asdict(record))
         return record
 
     def delete(self, avatar_id: str) -> bool:
@@ -185,28 +193,18 @@ class UploadStore:
         if kind not in AUDIO_TYPES:
             raise _unsupported("the recording", "an audio file (WAV, FLAC, MP3, Ogg, M4A or WebM)")
         record = UploadRecord(new_id(), kind, len(data), 0.0)
-        folder = self._folder(record.id)
-        folder.mkdir(parents=True)
-        try:
+        with _new_folder(self._folder(record.id)) as folder:
             (folder / record.file).write_bytes(data)
             rate = 16000
-            record.duration_s = len(load_audio(folder / record.file, rate)) / rate
-        except InvalidAudioError as error:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise RequestError("bad_upload", f"the recording cannot be used: {error}", "audio") from None
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        write_json_atomically(folder / "upload.json", asdict(record) | {"kind": kind})
+            try:
+                record.duration_s = len(load_audio(folder / record.file, rate)) / rate
+            except InvalidAudioError as error:
+                raise RequestError("bad_upload", f"the recording cannot be used: {error}", "audio") from None
+            write_json_atomically(folder / "upload.json", asdict(record))
         return record
 
     def get(self, upload_id: str) -> UploadRecord | None:
-        if not is_id(upload_id):
-            return None
-        try:
-            return UploadRecord(**json.loads((self._folder(upload_id) / "upload.json").read_text("utf-8")))
-        except (OSError, ValueError, TypeError):
-            return None
+        return _read_record(UploadRecord, self._folder(upload_id) / "upload.json") if is_id(upload_id) else None
 
     def path(self, record: UploadRecord) -> Path:
         return self._folder(record.id) / record.file

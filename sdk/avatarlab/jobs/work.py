@@ -18,6 +18,7 @@ from .request import OUTPUT_FILES, Inputs, JobRequest
 Progress = Callable[[str, int, int], None]
 PROGRESS_EVERY_S = 0.25  # frame counts go to the bridge at most this often
 
+THREADS: int | None = None  # onnxruntime threads per Engine: the worker's share of the cores (None: all)
 _ENGINES: dict[str | None, Any] = {}
 _AVATARS: dict[str | None, bytes] = {}
 
@@ -26,7 +27,7 @@ def _engine(voice: str | None):
     from ..engine import Engine
 
     if voice not in _ENGINES:
-        _ENGINES[voice] = Engine(voice=voice)
+        _ENGINES[voice] = Engine(voice=voice, threads=THREADS)
     return _ENGINES[voice]
 
 
@@ -105,8 +106,8 @@ def render_mp4(request: JobRequest, inputs: Inputs, utterance: Any, out: Path, p
 
     settings = RenderSettings(size=parse_size(request.size), fps=request.fps,
                               background=Background.parse(request.background), camera=request.camera).checked()
-    avatar = inputs.avatar_glb if inputs.avatar_glb is not None else None
-    render_video(Curves.from_utterance(utterance, inputs.name), out, settings, avatar=avatar, progress=report)
+    render_video(Curves.from_utterance(utterance, inputs.name), out, settings, avatar=inputs.avatar_glb,
+                 progress=report)
 
 
 def run_job(request: JobRequest, inputs: Inputs, scratch: Path, progress: Progress) -> tuple[list[str], list[str]]:
