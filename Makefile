@@ -71,9 +71,15 @@ unity-tools:
 	(command -v mcs && command -v mono) >/dev/null 2>&1 || { $(call apt_install,mono-mcs mono-runtime); }
 
 # libespeak-ng's formant voices: speech with exact phone timings from a synthesizer the audio-to-face
-# network never heard (the held-out voices of tests/test_heldout_voice.py; models/audio2face trains on others)
+# network never heard (the held-out voices of tests/test_heldout_voice.py; models/audio2face trains on others).
+# Festival's and Flite's voices of real speakers (models/audio2face/festival_voice.py): training speakers, and
+# the reserved speakers kal and slt of tests/test_heldout_speakers.py (about 600 MB, most of it Russian and Czech)
+FESTIVAL_VOICES := festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts festvox-ca-ona-hts festvox-czech-dita \
+	festvox-czech-machac festvox-suopuhe-lj festvox-suopuhe-mv festvox-italp16k festvox-itapc16k festvox-ru \
+	festvox-hi-nsk festival-hi festvox-mr-nsk festival-mr festvox-te-nsk festival-te
 voice-tools:
 	test -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 || ldconfig -p | grep -q libespeak-ng.so.1 || { $(call apt_install,libespeak-ng1); }
+	(command -v festival && command -v flite && dpkg -s $(FESTIVAL_VOICES)) >/dev/null 2>&1 || { $(call apt_install,festival flite $(FESTIVAL_VOICES)); }
 
 # Mesa's EGL and llvmpipe: `avatarlab render` draws offscreen with no display and no GPU (docs/render.md)
 render-tools:
