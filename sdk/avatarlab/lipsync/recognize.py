@@ -7,8 +7,8 @@ from contextlib import nullcontext
 import numpy as np
 
 from .speech import (
-    SPHINX_RATE, SpeechPhone, SpeechTimings, SpeechWord, base_word, frame_seconds, is_filler, lease_decoder,
-    split_at_silences, to_pcm,
+    DEFAULT_SEARCH, SPHINX_RATE, SpeechPhone, SpeechTimings, SpeechWord, base_word, frame_seconds, is_filler,
+    lease_decoder, new_decoder, prime, split_at_silences, to_pcm,
 )
 
 
@@ -29,19 +29,16 @@ WORD_SETTINGS: dict = {}
 
 def phone_decoder():
     """A new phone-recognition decoder (``recognize`` itself reuses pooled ones)."""
-    from pocketsphinx import Decoder
-
-    return Decoder(samprate=SPHINX_RATE, loglevel="FATAL", **phone_settings())
+    return new_decoder(**phone_settings())
 
 
 def word_decoder():
     """A new word-recognition decoder (``recognize`` itself reuses pooled ones)."""
-    from pocketsphinx import Decoder
-
-    return Decoder(samprate=SPHINX_RATE, loglevel="FATAL", **WORD_SETTINGS)
+    return new_decoder(**WORD_SETTINGS)
 
 
 def _decode(decoder, pcm: bytes) -> list:
+    prime(decoder, DEFAULT_SEARCH)  # the same result whatever this decoder decoded before
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()

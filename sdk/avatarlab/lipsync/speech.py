@@ -102,6 +102,8 @@ def split_at_silences(audio16k: np.ndarray, max_s: float = MAX_SEGMENT_S, min_s:
 #: far more than aligning a line, so they are reused. Concurrent callers each get their own.
 MAX_IDLE_DECODERS = 2
 _PRIMER_SEARCH = "_primer"
+#: The search a Decoder made with a language model (or allphone) starts with.
+DEFAULT_SEARCH = "_default"
 #: 0.15 s of fixed noise decoded with every phone active before each utterance (see ``prime``).
 _PRIMER = (np.random.default_rng(7).standard_normal(int(0.15 * SPHINX_RATE)) * 1000).astype(np.int16).tobytes()
 _pool: dict[tuple, list] = {}
@@ -111,33 +113,39 @@ _pool_lock = threading.Lock()
 class Lease:
     """A pooled decoder; ``discard`` drops it instead of returning it (set when pocketsphinx raised)."""
 
-    def __init__(self, decoder, primed: bool) -> None:
-        self.decoder, self.primed, self.discard = decoder, primed, False
+    def __init__(self, decoder) -> None:
+        self.decoder, self.discard = decoder, False
 
     def prime(self) -> None:
-        """Make the next utterance independent of the ones this decoder decoded before.
-
-        With frame downsampling (ds > 1) pocketsphinx's PTM scorer carries each codebook's top Gaussians
-        over from frame to frame, also across utterances, so a reused decoder could time a line a frame
-        differently depending on what it decoded last. Decoding the same short noise with every phone
-        active (an allphone search) first resets that state. Costs ~2 ms.
-        """
-        if self.primed:
-            decoder = self.decoder
-            decoder.activate_search(_PRIMER_SEARCH)
-            decoder.start_utt()
-            decoder.process_raw(_PRIMER, full_utt=True)
-            decoder.end_utt()
+        """Make the next utterance independent of the ones this decoder decoded before (see ``prime``)."""
+        prime(self.decoder)
 
 
-def _new_decoder(settings: dict):
+def prime(decoder, search: str | None = None) -> None:
+    """Reset the decoder's carried-over scorer state, then activate ``search`` (when given).
+
+    pocketsphinx's PTM scorer keeps each codebook's top Gaussians from frame to frame, also across
+    utterances, and only re-searches the codebooks active in a frame (every frame, or every ds-th with frame
+    downsampling). A reused decoder could therefore time a line a frame or two differently depending on what
+    it decoded last, with any settings (measured: default and wide-beam alignment, ds=1, as well as ds=2).
+    Decoding the same short noise with every phone active (an allphone search) first resets that state.
+    Costs ~2-5 ms. CMN is not the cause: it is computed per utterance (cmn=batch, whole utterances).
+    """
+    decoder.activate_search(_PRIMER_SEARCH)
+    decoder.start_utt()
+    decoder.process_raw(_PRIMER, full_utt=True)
+    decoder.end_utt()
+    if search is not None:
+        decoder.activate_search(search)
+
+
+def new_decoder(**settings):
+    """A pocketsphinx Decoder(samprate=16000, **settings) that ``prime`` can reset."""
     from pocketsphinx import Decoder
 
     decoder = Decoder(samprate=SPHINX_RATE, loglevel="FATAL", **settings)
-    primed = int(settings.get("ds", 1)) > 1
-    if primed:
-        decoder.add_allphone_file(_PRIMER_SEARCH)
-    return decoder, primed
+    decoder.add_allphone_file(_PRIMER_SEARCH)
+    return decoder
 
 
 @contextmanager
@@ -150,7 +158,7 @@ def lease_decoder(**settings) -> Iterator[Lease]:
     with _pool_lock:
         idle = _pool.setdefault(key, [])
         found = idle.pop() if idle else None
-    lease = Lease(*(found or _new_decoder(settings)))
+    lease = Lease(found or new_decoder(**settings))
     try:
         yield lease
     except AvatarLabError:  # ours (bad transcript, bad audio): the decoder itself is fine
@@ -163,4 +171,4 @@ def _release(idle: list, lease: Lease) -> None:
     if not lease.discard:
         with _pool_lock:
             if len(idle) < MAX_IDLE_DECODERS:
-                idle.append((lease.decoder, lease.primed))
+                idle.append(lease.decoder)
