@@ -19,13 +19,15 @@ import unicodedata
 import wave
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .channels import ARKIT_BLENDSHAPES, EYE_CHANNELS, HEAD_CHANNELS, OCULUS_VISEMES
-from .engine import Utterance, to_pcm16
 from .errors import AvatarLabError, InvalidOptionError
+
+if TYPE_CHECKING:  # the engine loads onnx: not for commands that only check a --name
+    from .engine import Utterance
 
 CURVES_FORMAT = "avatarlab.curves"
 CURVES_VERSION = 1
@@ -68,6 +70,8 @@ def name_from(raw: str) -> str:
 
 def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
     """16-bit mono PCM WAV."""
+    from .engine import to_pcm16
+
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as wav:
         wav.setnchannels(1)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .glb import animate_avatar, inspect_avatar
-from .retarget import choose_profile, load_profiles
+from .._lazy import lazy_exports
+
+# imported on first use, so `avatarlab.export.cli` (CLI help) loads no GLB writer (pygltflib)
+__getattr__, __dir__ = lazy_exports(__name__, {".glb": ("animate_avatar", "inspect_avatar"),
+                                               ".retarget": ("choose_profile", "load_profiles")})
 
 __all__ = ["animate_avatar", "choose_profile", "inspect_avatar", "load_profiles"]

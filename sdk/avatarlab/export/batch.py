@@ -26,20 +26,20 @@ from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..engine import Utterance
 from ..errors import AvatarLabError, InvalidOptionError
 from ..lipsync.audio_input import InvalidAudioError
 from ..options import SynthesisOptions, checked_text
 from ..output import check_writable, curves_dict, live_link_csv, name_from, slugify, wav_bytes, write_files_atomically
 from ..avatar.gltf import glb_json_chunk
+from .columns import CSV_COLUMNS, TTS_ONLY_COLUMNS
 from .glb import EXTRAS_KEY, animate_avatar
 from .video import VideoOptions, close_renderers, render_line_video, video_done
 
-CSV_COLUMNS = ("id", "text", "voice", "emotion", "speed", "audio")
-#: The columns that only a TTS line uses; on a row with ``audio`` they are an error, not silently ignored.
-TTS_ONLY_COLUMNS = ("voice", "speed")
+if TYPE_CHECKING:  # the engine loads onnx: `avatarlab export --help` needs none of it
+    from ..engine import Utterance
+
 #: The options lip sync of a recording uses; a recorded line keeps only these (the rest at their defaults).
 LIPSYNC_OPTIONS = ("fps", "seed", "emotion", "emotion_intensity")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..options import SynthesisOptions
 from ..errors import InvalidOptionError
 from ..render.settings import CAMERA_PRESETS, DEFAULT_BACKGROUND, DEFAULT_CAMERA, FPS_CHOICES, MAX_SIDE
-from .batch import CSV_COLUMNS, ExportError, Line, Settings, read_csv_lines, run_batch
+from .columns import CSV_COLUMNS
 from .retarget import AUTO, profile_names
 
 EXIT_SOME_FAILED = 1
@@ -88,6 +88,7 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
 
 def _load_avatar(path: Path | None) -> tuple[bytes, str]:
     from ..avatar import default_avatar_glb
+    from .batch import ExportError
     from ..avatar.gltf import read_glb
 
     if path is None:
@@ -103,6 +104,8 @@ def _load_avatar(path: Path | None) -> tuple[bytes, str]:
 
 
 def _lines(args: argparse.Namespace, options: SynthesisOptions) -> list:
+    from .batch import ExportError, Line, read_csv_lines
+
     source = args.source
     if source.lower().endswith(".csv"):
         if args.name:
@@ -117,6 +120,7 @@ def _lines(args: argparse.Namespace, options: SynthesisOptions) -> list:
 
 def _run_export(args: argparse.Namespace, options: SynthesisOptions) -> int:
     from ..avatar.gltf import read_glb
+    from .batch import ExportError, Settings, run_batch
     from .glb import inspect_avatar
 
     from ..voice import resolve_voice
@@ -168,6 +172,7 @@ def _video_options(args: argparse.Namespace, fps: int, avatar: bytes, profile: s
 
 def _run_avatar(args: argparse.Namespace) -> int:
     from ..avatar import write_default_avatar
+    from .batch import ExportError
 
     if args.photo is not None and args.procedural:
         raise ExportError("--photo makes a head from the photo; --procedural writes the stylised head: give one of them")

@@ -6,9 +6,14 @@ The streaming neural model of issue 7 is not built yet. See docs/lipsync.md.
 
 from __future__ import annotations
 
-from .align import AlignmentError
-from .audio_input import MAX_AUDIO_SECONDS, AudioTooLongError, InvalidAudioError, load_audio
-from .pipeline import DEFAULT_SAMPLE_RATE, lipsync
+from .._lazy import lazy_exports
+
+# imported on first use, so `avatarlab.lipsync.cli` (CLI help) loads neither pocketsphinx nor the engine
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".align": ("AlignmentError",),
+    ".audio_input": ("MAX_AUDIO_SECONDS", "AudioTooLongError", "InvalidAudioError", "load_audio"),
+    ".pipeline": ("DEFAULT_SAMPLE_RATE", "lipsync"),
+})
 
 __all__ = [
     "DEFAULT_SAMPLE_RATE", "MAX_AUDIO_SECONDS", "AlignmentError", "AudioTooLongError", "InvalidAudioError",

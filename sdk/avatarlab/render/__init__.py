@@ -8,14 +8,23 @@ OpenGL through EGL (Mesa llvmpipe when there is no GPU), frames piped to ffmpeg.
 
 from __future__ import annotations
 
-from .avatar import Avatar
-from .camera import Camera
-from .curves import Curves, load_curves
-from .errors import AvatarFileError, CurvesError, RenderError
-from .renderer import Renderer
-from .rig import ALL_CHANNELS, pose_vector
-from .settings import CAMERA_PRESETS, FPS_CHOICES, MAX_SIDE, Background, RenderSettings
-from .video import Frame, VideoResult, iter_frames, render_video
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .avatar import Avatar
+    from .camera import Camera
+    from .settings import RenderSettings
+
+# imported on first use, so `avatarlab.render.settings` (CLI help) loads no renderer, encoder or engine
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".avatar": ("Avatar",), ".camera": ("Camera",), ".curves": ("Curves", "load_curves"),
+    ".errors": ("AvatarFileError", "CurvesError", "RenderError"), ".renderer": ("Renderer",),
+    ".rig": ("ALL_CHANNELS", "pose_vector"),
+    ".settings": ("CAMERA_PRESETS", "FPS_CHOICES", "MAX_SIDE", "Background", "RenderSettings"),
+    ".video": ("Frame", "VideoResult", "iter_frames", "render_video"),
+})
 
 
 def render_pose(pose=None, *, avatar: Avatar | None = None, settings: RenderSettings | None = None,
@@ -23,6 +32,10 @@ def render_pose(pose=None, *, avatar: Avatar | None = None, settings: RenderSett
     """One frame of a pose (channel name -> value: visemes, ARKit blendshapes, head/eye angles in radians) as
     (height, width, 4) uint8 RGBA. ``camera``: a Camera or a preset name ('mouth' frames the lips close up).
     Opens and closes a GL context: for many frames keep a Renderer instead."""
+    from .avatar import Avatar
+    from .renderer import Renderer
+    from .settings import RenderSettings
+
     avatar = avatar or Avatar.load()
     settings = (settings or RenderSettings()).checked()
     with Renderer(avatar, settings) as renderer:
