@@ -33,6 +33,19 @@ def frame_labels(spans: list[tuple[str, float, float]], times: np.ndarray) -> np
     return np.array([VISEME_INDEX[spans[i][0]] for i in index], dtype=np.int64)
 
 
+def frame_times(duration_s: float, fps: float = 100.0) -> np.ndarray:
+    """Centres of the frames scored over ``duration_s`` seconds."""
+    return (np.arange(int(duration_s * fps)) + 0.5) / fps
+
+
+def timeline_labels(phonemes, sample_rate: int, duration_s: float, fps: float = 100.0) -> np.ndarray:
+    """Viseme index per frame of a timeline's phonemes (anything with symbol, start, end in samples)."""
+    from ..animation import viseme_of
+
+    spans = [(viseme_of(p.symbol), p.start / sample_rate, p.end / sample_rate) for p in phonemes]
+    return frame_labels(spans, frame_times(duration_s, fps))
+
+
 def accuracy(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
     """(15-viseme accuracy, 7-mouth-shape accuracy) over frames both cover."""
     n = min(len(truth), len(predicted))
