@@ -9,6 +9,10 @@ from pathlib import Path
 
 from ..errors import InvalidTextError
 
+#: What a folder given to `avatarlab lipsync` is searched for (not recursively).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm")
+EXIT_SOME_FAILED = 1
+
 _HELP = """\
 Animate recorded speech: decode AUDIO (WAV, FLAC, OGG, MP3... up to 10 minutes), find its phonemes with
 pocketsphinx (forced alignment when you give the transcript, phone recognition when you do not), and write
@@ -16,10 +20,17 @@ pocketsphinx (forced alignment when you give the transcript, phone recognition w
 --live uses the streaming audio-to-viseme network of the live path instead (docs/live.md): no words,
 any language's sounds, and more accurate visemes than recognition on the voices we measured.
 
+
+Without --transcript(-file), a file's transcript is its line in --transcripts, else a same-named .txt beside
+it (take_01.wav: take_01.txt), else its words are recognized. Many files, or a folder of them, are animated in
+one run (the models load once); a file that fails is reported, the others are still written, exit status 1.
+
 examples:
   avatarlab lipsync line.wav --out out/ --transcript "Hello there, traveler!"
   avatarlab lipsync line.mp3 --out out/ --format csv --emotion happy
   avatarlab lipsync line.ogg --out out/ --live          # the live network, as if streamed
+  avatarlab lipsync takes/ --out out/                   # every audio file in takes/, with takes/*.txt
+  avatarlab lipsync a.wav b.ogg --out out/ --transcripts lines.csv   # CSV columns: file,transcript
 For GLB animation of recorded lines, list them in a CSV with an `audio` column: avatarlab export --help.
 """
 
@@ -36,8 +47,11 @@ def add_recording_options(parser: argparse.ArgumentParser) -> None:
 def register(commands, add_synthesis_options, options_from_args) -> None:
     parser = commands.add_parser("lipsync", help="animate a recorded line (audio file -> WAV + curves)",
                                  description=_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("audio", type=Path, help="the recorded line (any format ffmpeg reads)")
+    parser.add_argument("audio", type=Path, nargs="+", help="the recorded line (any format ffmpeg reads); "
+                        "several files, or a folder of them, are animated in one run")
     add_recording_options(parser)
+    parser.add_argument("--transcripts", type=Path, metavar="CSV", help="the transcripts of many files: a CSV with "
+                        "the columns file,transcript (file relative to the CSV's folder)")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
     parser.add_argument("--name", help="base file name: letters, digits, '.', '_', '-' (default: the audio file's "
                         "name, or its slug)")
@@ -73,26 +87,196 @@ def _transcript(args: argparse.Namespace) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..cli import prepare_output, write_and_report
+    from ..errors import InvalidOptionError
     from ..options import SynthesisOptions
-    from ..output import name_from
-    from .pipeline import lipsync
 
-    transcript = _transcript(args)
     options = SynthesisOptions(fps=args.fps, seed=args.seed, emotion=args.emotion,
                                emotion_intensity=args.intensity).checked()
-    args.name = args.name if args.name is not None else name_from(args.audio.stem)
+    if args.live and args.transcripts is not None:
+        raise InvalidOptionError("--transcripts is not allowed with --live (the network hears no words)")
+    if len(args.audio) == 1 and not args.audio[0].is_dir():
+        return _run_one(args, options)
+    return _run_batch(args, options)
+
+
+def _run_one(args: argparse.Namespace, options) -> int:
+    """One file: any error is the command's (exit 2), as it always was."""
+    from ..cli import prepare_output, write_and_report
+    from ..output import name_from
+
+    audio: Path = args.audio[0]
+    transcript = _transcript(args)
+    if transcript is None and not args.live:
+        transcript = transcript_for(audio, read_transcripts(args.transcripts) if args.transcripts else {})
+    args.name = args.name if args.name is not None else name_from(audio.stem)
     prepare_output(args)
+    utterance, notes = animate(audio, transcript, options, args.sample_rate, args.live)
+    for note in notes:
+        print(f"avatarlab: warning: {note}", file=sys.stderr)
+    return write_and_report(utterance, args, f"{utterance.duration_s:.2f} s of audio ({utterance.method}), "
+                            f"{len(utterance.frames)} frames at {options.fps} fps; text: {utterance.text!r}")
+
+
+def _run_batch(args: argparse.Namespace, options) -> int:
+    """Many files in one process: usage problems stop it before any work (exit 2); a file that fails is
+    reported, the others are written, and the exit status is 1."""
+    import time
+
+    from ..cli import prepare_output
+    from ..errors import AvatarLabError, InvalidOptionError
+    from ..output import name_from, write_utterance
+
+    if args.name is not None:
+        raise InvalidOptionError("--name applies to one audio file; with several each is named after its file")
+    if args.transcript is not None or args.transcript_file is not None:
+        raise InvalidOptionError("--transcript and --transcript-file apply to one audio file; for several give a "
+                                 "same-named .txt beside each, or --transcripts CSV")
+    _check_sample_rate(args.sample_rate)
+    files = batch_inputs(args.audio)
+    names = _output_names(files, name_from)
+    transcripts = read_transcripts(args.transcripts) if args.transcripts is not None else {}
+    prepare_output(args)
+    failures: list[tuple[Path, str]] = []
+    audio_s, started = 0.0, time.perf_counter()
+    bar = _progress(len(files), args.quiet)
+    try:
+        for audio, name in zip(files, names):
+            try:
+                transcript = None if args.live else transcript_for(audio, transcripts)
+                utterance, notes = animate(audio, transcript, options, args.sample_rate, args.live)
+                paths = write_utterance(utterance, args.out, name, csv_too=args.format == "csv")
+            except InvalidOptionError:
+                raise  # the options are every file's: not one file's fault
+            except AvatarLabError as error:
+                failures.append((audio, str(error)))
+            except Exception as error:  # noqa: BLE001 - one broken file must not cost the rest of the batch
+                failures.append((audio, f"{type(error).__name__}: {error}"))
+            else:
+                audio_s += utterance.duration_s
+                _say(bar, args.quiet, [str(path) for path in paths], sys.stdout)
+                _say(bar, args.quiet, [f"avatarlab: warning: {audio}: {note}" for note in notes], sys.stderr)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - started
+    if not args.quiet or failures:
+        print(f"{len(files) - len(failures)} animated, {len(failures)} failed in {wall:.1f} s ({audio_s:.1f} s of "
+              f"audio, {audio_s / max(wall, 1e-9):.0f}x real time)", file=sys.stderr)
+        for audio, error in failures:
+            print(f"  failed {audio}: {error}", file=sys.stderr)
+    return EXIT_SOME_FAILED if failures else 0
+
+
+def batch_inputs(paths: list[Path]) -> list[Path]:
+    """The audio files to animate: files as given (a missing one fails on its own), folders' audio files
+    (by AUDIO_SUFFIXES, not recursive, sorted by name). A folder without any is a usage error."""
+    from ..errors import InvalidOptionError
+
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+        if not found:
+            raise InvalidOptionError(f"folder {path} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+        files += found
+    return files
+
+
+def _output_names(files: list[Path], name_from) -> list[str]:
+    """Each file's base output name (its stem); two files that would write the same name are a usage error."""
+    from ..errors import InvalidOptionError
+
+    names = [name_from(path.stem) for path in files]
+    first: dict[str, Path] = {}
+    for path, name in zip(files, names):
+        if name in first:
+            raise InvalidOptionError(f"{first[name]} and {path} would both write {name}.wav and {name}.json; "
+                                     "rename one, or animate them into different --out folders")
+        first[name] = path
+    return names
+
+
+def _check_sample_rate(rate: int) -> None:
+    """--sample-rate once for the batch, not once per file."""
+    from ..errors import InvalidOptionError
+    from .audio_input import _MAX_RATE, _MIN_RATE
+
+    if not _MIN_RATE <= rate <= _MAX_RATE:
+        raise InvalidOptionError(f"--sample-rate must be from {_MIN_RATE} to {_MAX_RATE} Hz, got {rate}")
+
+
+def _progress(total: int, quiet: bool):
+    """A progress bar over the files on stderr, as `avatarlab export` shows (none with --quiet)."""
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", desc="lip sync", file=sys.stderr, dynamic_ncols=True)
+
+
+def _say(bar, quiet: bool, lines: list[str], stream) -> None:
+    """Print above the progress bar without breaking it; warnings are printed even with --quiet."""
+    for line in lines:
+        if stream is sys.stdout and quiet:
+            continue
+        if bar is not None:
+            bar.write(line, file=stream)
+        else:
+            print(line, file=stream)
+
+
+def animate(audio: Path, transcript: str | None, options, sample_rate: int, live: bool) -> tuple:
+    """The file's Utterance and the warnings raised on the way (as text): aligned or recognized, or by the live
+    network. The models are loaded on the first call and kept (decoder pool, cached network) for the next."""
+    from .pipeline import lipsync
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if args.live:
+        if live:
             from ..live.offline import animate_recording
             from .audio_input import load_audio
 
-            utterance = animate_recording(load_audio(args.audio, args.sample_rate), args.sample_rate, options)
+            utterance = animate_recording(load_audio(audio, sample_rate), sample_rate, options)
         else:
-            utterance = lipsync(args.audio, transcript, options, sample_rate=args.sample_rate)
-    for warning in caught:
-        print(f"avatarlab: warning: {warning.message}", file=sys.stderr)
-    return write_and_report(utterance, args, f"{utterance.duration_s:.2f} s of audio ({utterance.method}), "
-                            f"{len(utterance.frames)} frames at {options.fps} fps; text: {utterance.text!r}")
+            utterance = lipsync(audio, transcript, options, sample_rate=sample_rate)
+    return utterance, [str(warning.message) for warning in caught]
+
+
+def read_transcripts(path: Path) -> dict[Path, str]:
+    """--transcripts: resolved audio path -> transcript, from a CSV with the columns file,transcript."""
+    import csv
+
+    from ..errors import InvalidOptionError
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+            columns = set(rows[0]) if rows else set()
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise InvalidOptionError(f"cannot read --transcripts {path} as a UTF-8 CSV: {error}") from error
+    if not {"file", "transcript"} <= columns:
+        raise InvalidOptionError(f"--transcripts {path} needs a header row with the columns file,transcript "
+                                 f"(found: {', '.join(sorted(c for c in columns if c)) or 'no rows'})")
+    return {(path.parent / row["file"].strip()).resolve(): row["transcript"] or ""
+            for row in rows if (row["file"] or "").strip()}
+
+
+def transcript_for(audio: Path, transcripts: dict[Path, str]) -> str | None:
+    """The file's line in --transcripts, else the same-named .txt beside it, else None (recognition);
+    checked like any text to speak (InvalidTextError)."""
+    from ..options import checked_text
+
+    transcript = transcripts.get(audio.resolve())
+    beside = audio.with_suffix(".txt")
+    if transcript is None and beside.is_file():
+        try:
+            transcript = beside.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InvalidTextError(f"cannot read the transcript {beside} as UTF-8 text: {error}") from error
+    if transcript is None or not transcript.strip():
+        return None
+    return checked_text(transcript.encode("utf-8", "surrogateescape"))
