@@ -153,13 +153,13 @@ def test_bad_audio_gives_typed_errors_or_sensible_output(spoken: list[Utterance]
                     str(long)], check=True)
     with pytest.raises(AudioTooLongError):
         lipsync(long)
-    # arrays: wrong shape, and transcripts nothing in the dictionary can align
+    # arrays: wrong shape, and transcripts nothing can pronounce (digits are read now: issue 16)
     with pytest.raises(InvalidAudioError):
         lipsync(np.zeros((100, 2), dtype=np.float32))
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         with pytest.raises(AvatarLabError):
-            lipsync(utterance.audio, "42 17 99", sample_rate=utterance.sample_rate)
+            lipsync(utterance.audio, "… — ·", sample_rate=utterance.sample_rate)
 
 
 def test_unknown_words_and_a_wrong_transcript_still_give_a_tiling_timeline(spoken: list[Utterance]) -> None:

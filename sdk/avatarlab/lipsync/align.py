@@ -14,7 +14,6 @@ The next window starts at the cut with the next word. See docs/lipsync.md.
 
 from __future__ import annotations
 
-import re
 import warnings
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from .speech import (
     FRAME_S, MAX_SEGMENT_S, MIN_SEGMENT_S, PAD_S, SPHINX_RATE, Lease, SpeechPhone, SpeechTimings, SpeechWord,
     base_word, frame_energy, frame_seconds, is_filler, lease_decoder, split_at_silences, to_pcm,
 )
+from .transcript import Transcript, TranscriptWord, read_transcript
 
 _VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 #: Decoder settings for alignment, chosen by measurement (docs/lipsync.md, "Speed"): acoustic scores on every
@@ -40,6 +40,8 @@ RETRY_ALIGN = ({"lm": None}, {"lm": None, "beam": 1e-80, "wbeam": 1e-60, "pbeam"
 #: When locating words in a long file, words ending this close to the end of the 30 s window are not trusted.
 _LOCATE_GUARD_S = 2.0
 _HOP = int(FRAME_S * SPHINX_RATE)
+#: Dictionary names added to pooled decoders from espeak-ng (transcript.py); always the same pronunciation.
+_ADDED: set[str] = set()
 
 
 class AlignmentError(AvatarLabError, RuntimeError):
@@ -50,21 +52,17 @@ class AlignmentFallbackWarning(UserWarning):
     """Alignment failed for (part of) the audio; recognition was used there instead."""
 
 
-@dataclass(frozen=True)
-class TranscriptWord:
-    text: str  # as written, outer punctuation removed
-    tokens: tuple[str, ...]  # dictionary words pocketsphinx aligns ('well-known' -> 'well', 'known')
+def _add_words(decoder, added: dict[str, str]) -> None:
+    """Give the decoder the transcript's pronunciations from espeak-ng (names are the same in every decoder)."""
+    for name, phones in added.items():
+        if decoder.lookup_word(name) is None:
+            decoder.add_word(name, phones, False)
+            _ADDED.add(name)
 
 
-def transcript_words(transcript: str) -> list[TranscriptWord]:
-    words = []
-    for raw in transcript.split():
-        text = raw.strip(".,!?;:\"()[]{}…—-'«»“”‘’")
-        if not text:
-            continue
-        tokens = tuple(t for t in re.sub(r"[^a-z']+", " ", text.lower().replace("’", "'")).split() if t.strip("'"))
-        words.append(TranscriptWord(text, tokens))
-    return words
+def _dictionary_lookup(decoder):
+    """The decoder's CMUdict pronunciation of a word; None for words missing there (even once added by us)."""
+    return lambda word: None if word in _ADDED else decoder.lookup_word(word)
 
 
 def _decode(decoder, pcm: bytes) -> None:
@@ -73,7 +71,8 @@ def _decode(decoder, pcm: bytes) -> None:
     decoder.end_utt()
 
 
-def _align_segment(lease: Lease, audio16k: np.ndarray, offset_s: float, words: list[tuple[int, str]]) -> SpeechTimings:
+def _align_segment(lease: Lease, audio16k: np.ndarray, offset_s: float, words: list[tuple[int, str]],
+                   added: dict[str, str]) -> SpeechTimings:
     """Align ``words`` ((transcript index, dictionary word)) with one segment; raises AlignmentError."""
     if not words:
         raise AlignmentError("no alignable words in this segment")
@@ -81,6 +80,7 @@ def _align_segment(lease: Lease, audio16k: np.ndarray, offset_s: float, words: l
     decoder = lease.decoder
     try:
         lease.prime()
+        _add_words(decoder, added)
         decoder.set_align_text(" ".join(w for _, w in words))
         _decode(decoder, pcm)  # word pass
         if decoder.hyp() is None:
@@ -122,7 +122,8 @@ def _align_segment(lease: Lease, audio16k: np.ndarray, offset_s: float, words: l
     return result
 
 
-def _locate_window(lease: Lease, window: np.ndarray, words: list[str], entries: int) -> list[tuple[int, int, int]] | None:
+def _locate_window(lease: Lease, window: np.ndarray, words: list[str], entries: int,
+                   added: dict[str, str]) -> list[tuple[int, int, int]] | None:
     """Word pass over ``window`` with a grammar that may start at any of the first ``entries`` words and stop
     after any word: (word position in ``words``, first sample, end sample) of the words found, in the window's
     samples; None when pocketsphinx finds nothing."""
@@ -138,6 +139,7 @@ def _locate_window(lease: Lease, window: np.ndarray, words: list[str], entries: 
             transitions.append((start_state, final_state, 1.0, word))
     try:
         lease.prime()
+        _add_words(decoder, added)
         fsg = decoder.create_fsg("_locate", start_state, final_state, transitions)
         decoder.add_fsg("_locate", fsg)
         decoder.activate_search("_locate")
@@ -167,7 +169,8 @@ def _quietest(energy: np.ndarray, lo: int, hi: int) -> int:
     return (a + int(np.argmin(energy[a:b]))) * _HOP
 
 
-def _pieces(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]]) -> list[tuple[int, int, list]]:
+def _pieces(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]],
+            added: dict[str, str]) -> list[tuple[int, int, list]]:
     """Cut long audio into pieces of at most MAX_SEGMENT_S, each with exactly the words spoken in it."""
     total = len(audio16k)
     max_len, min_len = int(MAX_SEGMENT_S * SPHINX_RATE), int(MIN_SEGMENT_S * SPHINX_RATE)
@@ -186,7 +189,8 @@ def _pieces(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]]) ->
         # after a guess, look around it (but not before the guessed piece)
         back = 0 if sure else min(len(pieces[-1][2]), int(expected / 2) + 5)
         take = words[first - back: first + int(2 * expected) + 20]
-        found = _locate_window(lease, audio16k[start:end], [w for _, w in take], 1 if sure else 2 * back + 1)
+        found = _locate_window(lease, audio16k[start:end], [w for _, w in take], 1 if sure else 2 * back + 1,
+                               added)
         cut = None
         if found and len(found) >= 2:
             best = None
@@ -233,37 +237,31 @@ def align(audio16k: np.ndarray, transcript: str) -> tuple[SpeechTimings, list[Tr
 
     Returns the timings (SpeechPhone.word_index indexes the returned transcript words; SpeechTimings.words
     has one entry per aligned transcript word, with text = its transcript index) and the transcript words.
-    Words pocketsphinx's dictionary lacks (numbers, rare names) get no phones of their own; they are warned
-    about. Raises AlignmentError when nothing in the transcript is alignable.
+    Numbers, abbreviations and words pocketsphinx's dictionary lacks are pronounced by espeak-ng
+    (transcript.py); words with no pronunciation at all are warned about and timed from their neighbours.
+    Raises AlignmentError when nothing in the transcript is alignable.
     """
-    tr_words = transcript_words(transcript)
     with ExitStack() as stack:
         fast = stack.enter_context(lease_decoder(**FAST_ALIGN))
-        alignable, unknown = [], []
-        for index, word in enumerate(tr_words):
-            for token in word.tokens:
-                if fast.decoder.lookup_word(token) is None:
-                    unknown.append(token)
-                else:
-                    alignable.append((index, token))
-            if not word.tokens:
-                unknown.append(word.text)
+        transcript_read: Transcript = read_transcript(transcript, _dictionary_lookup(fast.decoder))
+        tr_words, added = transcript_read.words, transcript_read.added
+        alignable = [(index, token) for index, word in enumerate(tr_words) for token in word.tokens]
         if not alignable:
-            raise AlignmentError("no word of the transcript is in the pronunciation dictionary; check the "
-                                 "transcript (English words spelled out, digits written as words) or leave it out")
-        if unknown:
-            warnings.warn(f"not in the pronunciation dictionary, timed from their neighbours: "
-                          f"{', '.join(unknown[:10])}", AlignmentFallbackWarning, stacklevel=2)
+            raise AlignmentError("no word of the transcript can be pronounced; check the transcript (English "
+                                 "words, numbers, abbreviations) or leave it out")
+        if transcript_read.unknown:
+            warnings.warn(f"no pronunciation found, timed from their neighbours: "
+                          f"{', '.join(transcript_read.unknown[:10])}", AlignmentFallbackWarning, stacklevel=2)
         result = SpeechTimings(method="aligned")
         retries: dict[int, Lease] = {}
         phones = None
-        for start, end, share in _pieces(fast, audio16k, alignable):
+        for start, end, share in _pieces(fast, audio16k, alignable, added):
             offset, piece = start / SPHINX_RATE, audio16k[start:end]
             if not share and _is_quiet(piece, audio16k):
                 continue  # a pause after the last word: silence, nothing to align or recognize
             try:
                 try:
-                    part = _align_segment(fast, piece, offset, share)
+                    part = _align_segment(fast, piece, offset, share, added)
                 except AlignmentError as error:
                     if not share:
                         raise
@@ -271,7 +269,7 @@ def align(audio16k: np.ndarray, transcript: str) -> tuple[SpeechTimings, list[Tr
                         if k not in retries or retries[k].discard:
                             retries[k] = stack.enter_context(lease_decoder(**settings))
                         try:
-                            part = _align_segment(retries[k], piece, offset, share)
+                            part = _align_segment(retries[k], piece, offset, share, added)
                             break
                         except AlignmentError:
                             pass
