@@ -34,6 +34,11 @@ VOICE_LABEL = "input audio"
 #: 10 ms frame of the whole audio: within 1% on average (4% at most) of it on engine lines, at a fixed cost
 #: instead of one growing with the file (docs/lipsync.md, "Speed").
 REFERENCE_FRAMES = 100
+#: p/b/m as pocketsphinx aligns them, trimmed for the animator's closure lead and trail (``_tighten_closures``).
+_CLOSURES = frozenset("pbm")
+CLOSURE_LEAD_S = 0.04
+CLOSURE_TRAIL_S = 0.02
+MIN_CLOSURE_S = 0.02
 #: Frames animated per FaceAnimator call: bounds memory on long files (curves are identical for any split).
 ANIMATION_CHUNK = 1024
 
@@ -196,4 +201,30 @@ def _phonemes(speech: SpeechTimings, words: list[TimedWord], rate: int, n: int) 
             add(symbol, int(bounds[k]), int(bounds[k + 1]), word, stress)
     if cursor < n:
         add(SILENCE_SYMBOL, cursor, n, None)
+    return _tighten_closures(out, rate)
+
+
+def _tighten_closures(phonemes: list[TimedPhoneme], rate: int) -> list[TimedPhoneme]:
+    """Shorten each aligned p/b/m so the mouth shows closed for the closure, not its neighbours.
+
+    The animator closes the lips from CLOSURE_LEAD_S before a p/b/m segment to CLOSURE_TRAIL_S after it
+    (its anticipation and release), and pocketsphinx's phones last at least 3 frames and take in part of
+    the release: together a p/b/m closed about twice as long as it is. Each one gives CLOSURE_LEAD_S of
+    its start and CLOSURE_TRAIL_S of its end to its neighbours, keeping at least MIN_CLOSURE_S at its middle
+    (the animator always closes on a segment's middle frame, so every p/b/m still closes).
+    """
+    out = list(phonemes)
+    for k, p in enumerate(out):
+        if p.symbol not in _CLOSURES or not 0 < k < len(out) - 1:
+            continue
+        length = p.end - p.start
+        keep = max(int(MIN_CLOSURE_S * rate), length - int((CLOSURE_LEAD_S + CLOSURE_TRAIL_S) * rate))
+        if keep >= length:
+            continue
+        lead = round((length - keep) * CLOSURE_LEAD_S / (CLOSURE_LEAD_S + CLOSURE_TRAIL_S))
+        start, end = p.start + lead, p.start + lead + keep
+        before, after = out[k - 1], out[k + 1]
+        out[k - 1] = replace(before, end=start)
+        out[k] = replace(p, start=start, end=end)
+        out[k + 1] = replace(after, start=end)
     return out

@@ -39,6 +39,7 @@ IPA_TO_ARPABET: dict[str, tuple[str, ...]] = {
     "w": ("W",), "z": ("Z",), "ʒ": ("ZH",), "x": ("K",), "ç": ("HH",), "ʔ": ("T",),
 }
 _LONGEST = max(len(k) for k in IPA_TO_ARPABET)
+_initialized = False
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,12 @@ def espeak_words(text: str) -> tuple[tuple[str, ...], ...]:
     from piper import espeakbridge
     from piper.phonemize_espeak import ESPEAK_DATA_DIR
 
+    global _initialized
     with _ESPEAK_LOCK:
-        espeakbridge.initialize(str(ESPEAK_DATA_DIR))
-        espeakbridge.set_voice("en-us")
+        if not _initialized:
+            espeakbridge.initialize(str(ESPEAK_DATA_DIR))
+            _initialized = True
+        espeakbridge.set_voice("en-us")  # the TTS path sets its voice before each call too
         clauses = espeakbridge.get_phonemes(text)
     words = (ipa_to_arpabet(w) for phonemes, _, _ in clauses for w in re.sub(r"\([^)]+\)", "", phonemes).split())
     return tuple(tuple(w) for w in words if w)
