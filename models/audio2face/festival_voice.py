@@ -134,6 +134,32 @@ SAMPLE_TEXTS: dict[str, tuple[str, ...]] = {
            "దయచేసి నాకు ఒక కప్పు టీ ఇవ్వండి."),
 }
 
+#: Syllable pieces per language for pseudo_text: (onsets, vowels); Indic vowels are vowel signs (matras), "" = a.
+_SYLLABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ca": (tuple("bcdfglmnprstv") + ("ll", "ny", "rr", "x", "j", ""), ("a", "e", "i", "o", "u", "à", "è", "ò")),
+    "cs": (tuple("bcdfhjklmnprstvz") + ("č", "ř", "š", "ž", "ch", ""), ("a", "e", "i", "o", "u", "á", "é", "í", "ů", "y")),
+    "fi": (tuple("hjklmnprstv") + ("kk", "tt", "pp", "ll", ""), ("a", "e", "i", "o", "u", "y", "ä", "ö", "aa", "ii")),
+    "it": (tuple("bcdfglmnprstvz") + ("gn", "ch", "gh", "sc", ""), ("a", "e", "i", "o", "u")),
+    "ru": (tuple("бвгдзклмнпрстфхцчшщж") + ("",), tuple("аеиоуыя")),
+    "hi": (tuple("कखगचजटडतदनपबभमयरलवशसह"), ("", "ा", "ि", "ी", "ु", "ू", "े", "ो")),
+    "mr": (tuple("कखगचजटडतदनपबभमयरलवशसहळ"), ("", "ा", "ि", "ी", "ु", "ू", "े", "ो")),
+    "te": (tuple("కగచజటడతదనపబమయరలవసహ"), ("", "ా", "ి", "ీ", "ు", "ూ", "ె", "ో")),
+}
+
+
+def pseudo_text(language: str, rng: np.random.Generator, words: int = 10) -> str:
+    """Random words of 1-4 syllables in ``language``'s spelling: phone variety beyond SAMPLE_TEXTS for training.
+
+    The non-English voices read their own orthography (mostly phonemic), so random syllables give every
+    phone in many contexts; commas now and then give pauses.
+    """
+    onsets, vowels = _SYLLABLES[language]
+    out = []
+    for k in range(words):
+        word = "".join(str(rng.choice(onsets)) + str(rng.choice(vowels)) for _ in range(int(rng.integers(1, 5))))
+        out.append(word + ("," if k < words - 1 and rng.random() < 0.15 else ""))
+    return " ".join(out) + "."
+
 
 @dataclass(frozen=True)
 class Phone:
