@@ -9,7 +9,7 @@ STAMP := $(VENV)/.stamp-install
 WEB_STAMP := threejs_client/node_modules/.stamp-npm-ci
 DEMO_TEXT ?= Hello there, traveler! The bridge to the northern village washed away in the storm, so mind your step.
 
-.PHONY: demo test test-tools unity-tools voice-tools render-tools bench-unity install bench bench-export bench-web bench-live bench-render bench-sync-check bench-photo-avatar bench-wav2lip avatar clean web-tools audio2face
+.PHONY: demo test test-tools unity-tools voice-tools render-tools bench-unity install bench bench-export bench-web bench-live bench-render bench-sync-check bench-photo-avatar bench-wav2lip bench-jobs avatar clean web-tools audio2face
 
 # the runtime alone (what `make demo` needs), then the test extras (torch, pytest...) on top for `make test`
 RUNTIME_STAMP := $(VENV)/.stamp-runtime
@@ -118,6 +118,9 @@ bench-photo-avatar: $(STAMP) $(MODELS_STAMP)
 # Wav2Lip render fps at 25 fps with a full-size random-weight model, by stage (benchmarks/results/wav2lip.md)
 bench-wav2lip: $(STAMP)
 	$(PY) benchmarks/bench_wav2lip.py
+
+bench-jobs: $(STAMP) render-tools
+	$(PY) benchmarks/bench_jobs.py
 
 # regenerate the training data and retrain the live audio-to-face network (15 to 45 min on 2 cores)
 A2F_DATA ?= /tmp/avatarlab-a2f-data

@@ -130,6 +130,15 @@ def peak_memory(system: str, text_names: list[str]) -> float:
     return float(json.loads(out.strip().splitlines()[-1])["max_rss_mib"])
 
 
+def write_results(out: Path | None, name: str, result: dict[str, Any], text: str) -> None:
+    """``out/<name>.json`` and ``out/<name>.md``; nothing when ``out`` is None (a --quick smoke run)."""
+    if out is None:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out / f"{name}.md").write_text(text, encoding="utf-8")
+
+
 def machine_info() -> dict[str, Any]:
     cpu_model = platform.processor() or "unknown"
     try:

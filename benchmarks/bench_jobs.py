@@ -47,7 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_engine import machine_info  # noqa: E402
+from bench_engine import machine_info, write_results  # noqa: E402
 from bench_render import CpuShare  # noqa: E402
 
 LINES = [
@@ -470,12 +470,7 @@ def main() -> int:
               "quick": args.quick}
     text = markdown(result)
     print(text)
-    out = args.out or (None if args.quick else ROOT / "benchmarks/results")
-    if out is None:
-        return 0
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "jobs.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out / "jobs.md").write_text(text, encoding="utf-8")
+    write_results(args.out or (None if args.quick else ROOT / "benchmarks/results"), "jobs", result, text)
     return 0
 
 

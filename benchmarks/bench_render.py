@@ -296,12 +296,9 @@ def main() -> int:
               "load_average_1m": {"start": load_start, "end": os.getloadavg()[0]}, "quick": args.quick}
     text = markdown(result)
     print(text)
-    out = args.out or (None if args.quick else ROOT / "benchmarks/results")
-    if out is None:
-        return 0
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "render.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out / "render.md").write_text(text, encoding="utf-8")
+    from bench_engine import write_results
+
+    write_results(args.out or (None if args.quick else ROOT / "benchmarks/results"), "render", result, text)
     return 0
 
 

@@ -21,6 +21,7 @@ PROGRESS_EVERY_S = 0.25  # frame counts go to the bridge at most this often
 THREADS: int | None = None  # onnxruntime threads per Engine: the worker's share of the cores (None: all)
 _ENGINES: dict[str | None, Any] = {}
 _AVATARS: dict[str | None, bytes] = {}
+_RENDERER: list = []  # [(avatar path, settings), Renderer]: the last one, reused by the next job that matches
 
 
 def _engine(voice: str | None):
@@ -106,8 +107,25 @@ def render_mp4(request: JobRequest, inputs: Inputs, utterance: Any, out: Path, p
 
     settings = RenderSettings(size=parse_size(request.size), fps=request.fps,
                               background=Background.parse(request.background), camera=request.camera).checked()
-    render_video(Curves.from_utterance(utterance, inputs.name), out, settings, avatar=inputs.avatar_glb,
-                 progress=report)
+    render_video(Curves.from_utterance(utterance, inputs.name), out, settings,
+                 renderer=_renderer(inputs.avatar_glb, settings), progress=report)
+
+
+def _renderer(avatar_glb: str | None, settings: Any):
+    """The worker's renderer for this avatar and these settings: made once, kept for the next job like it (a new
+    one costs an avatar load and a GL context, 0.1-0.2 s)."""
+    from ..render.avatar import Avatar
+    from ..render.renderer import Renderer
+
+    key = (avatar_glb, settings)
+    if _RENDERER and _RENDERER[0] == key:
+        return _RENDERER[1]
+    if _RENDERER:
+        _RENDERER[1].close()
+        _RENDERER.clear()
+    renderer = Renderer(Avatar.load(avatar_glb, settings.profile), settings)
+    _RENDERER.extend([key, renderer])
+    return renderer
 
 
 def run_job(request: JobRequest, inputs: Inputs, scratch: Path, progress: Progress) -> tuple[list[str], list[str]]:
