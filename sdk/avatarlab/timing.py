@@ -3,9 +3,14 @@
 Piper feeds ``bos pad p1 pad p2 pad ... pN pad eos`` to the model, and its
 duration predictor gives whole model frames per id, so ``sum(frames) * hop``
 is exactly the audio length. A pad is the transition between its neighbours,
-so each pad is split in half between them (this agrees best with an
-independent aligner: see tests/test_timing.py). Stress marks fold into the
-sound after them, length marks and diacritics into the sound before them.
+so each pad is split in half between them, except before a stop: the voice
+closes a stop before its own id starts (the id's frames hold the release), so a
+stop takes the whole pad before it. A word gap (espeak's " ") shorter than a
+phrase break is the onset of the next word (the closure of its stop, the start
+of its fricative) and joins the sound after it. Both were measured against the
+audio's own landmarks and an independent aligner: docs/engine.md "Exact
+timings", tests/test_tts_timing_offset.py. Stress marks fold into the sound
+after them, length marks and diacritics into the sound before them.
 """
 
 from __future__ import annotations
@@ -15,10 +20,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .timeline import SILENCE_SYMBOL, TimedPhoneme, TimedWord
+from .timeline import PAUSE_SYMBOLS, SILENCE_SYMBOL, TimedPhoneme, TimedWord
 from .voice import VoiceConfig
 
 _STRESS_LEVEL = {"ˈ": 2, "ˌ": 1}
+#: The word gap symbol espeak puts between words of one phrase.
+WORD_GAP = " "
+#: A word gap at least this long is a pause of its own (the animation's phrase break, track.PHRASE_BREAK_S).
+WORD_GAP_JOIN_MAX_S = 0.15
+#: Sounds made with a closure before their release: they take the whole pad before them.
+_STOPS = frozenset({"p", "b", "t", "d", "k", "g", "ɡ", "c", "ɟ", "q", "ʔ", "tʃ", "dʒ", "ts", "dz"})
 
 
 def phoneme_ids(symbols: Sequence[str], config: VoiceConfig) -> tuple[list[int], list[tuple[int, int, int]]]:
@@ -48,23 +59,20 @@ def sentence_segments(
     hop_length: int,
     offset: int,
     sentence_index: int,
+    sample_rate: int,
 ) -> list[TimedPhoneme]:
     """Timeline segments of one sentence starting at sample ``offset``; they tile its audio exactly."""
-    samples = [int(frames[a:p].sum()) * hop_length for a, p, _ in spans]
-    for k, (_, p, b) in enumerate(spans):
-        pad = int(frames[p:b].sum()) * hop_length
-        if k + 1 < len(spans):
-            samples[k] += pad - pad // 2
-            samples[k + 1] += pad // 2
-        else:
-            samples[k] += pad
     labelled = [("^", None), *zip(symbols, word_indices), ("$", None)]
+    samples = _id_samples([s for s, _ in labelled], spans, frames, hop_length)
+    join_max = WORD_GAP_JOIN_MAX_S * sample_rate
     merged: list[list] = []  # [symbol, samples, word_index, stress]
     pending_stress = 0
     pending_samples = 0
-    for (symbol, word_index), count in zip(labelled, samples):
-        if symbol in _STRESS_LEVEL:
-            pending_stress = max(pending_stress, _STRESS_LEVEL[symbol])
+    for k, ((symbol, word_index), count) in enumerate(zip(labelled, samples)):
+        if symbol in _STRESS_LEVEL or (
+            symbol == WORD_GAP and count < join_max and _next_sound_in_word(labelled, k) is not None
+        ):
+            pending_stress = max(pending_stress, _STRESS_LEVEL.get(symbol, 0))
             pending_samples += count
         elif _is_modifier(symbol) and merged:
             merged[-1][0] += symbol
@@ -80,6 +88,36 @@ def sentence_segments(
         segments.append(TimedPhoneme(symbol, position, position + count, word_index, stress, sentence_index))
         position += count
     return segments
+
+
+def _id_samples(symbols: Sequence[str], spans: Sequence[tuple[int, int, int]], frames: np.ndarray,
+                hop_length: int) -> list[int]:
+    """Samples of each symbol: its ids' frames plus its share of the pads (half each side, all before a stop)."""
+    samples = [int(frames[a:p].sum()) * hop_length for a, p, _ in spans]
+    for k, (_, p, b) in enumerate(spans):
+        pad = int(frames[p:b].sum()) * hop_length
+        if k + 1 == len(spans):
+            samples[k] += pad
+        elif _is_stop(symbols[k + 1]):
+            samples[k + 1] += pad
+        else:
+            samples[k] += pad - pad // 2
+            samples[k + 1] += pad // 2
+    return samples
+
+
+def _is_stop(symbol: str) -> bool:
+    return symbol in _STOPS
+
+
+def _next_sound_in_word(labelled: Sequence[tuple[str, int | None]], k: int) -> int | None:
+    """Index of the sound after position ``k`` when it starts a word (stress marks skipped), else None."""
+    for j in range(k + 1, len(labelled)):
+        symbol, word_index = labelled[j]
+        if symbol in _STRESS_LEVEL:
+            continue
+        return j if word_index is not None and symbol not in PAUSE_SYMBOLS else None
+    return None
 
 
 def silence_segment(start: int, num_samples: int, sentence_index: int) -> TimedPhoneme:
