@@ -215,7 +215,7 @@ class Engine:
             latent = self.model.prepare(ids, scales, rng, speaker_id)
             segments = sentence_segments(
                 sentence.symbols, sentence.word_indices, spans, latent.durations,
-                self.model.hop_length, state.position, sentence_index,
+                self.model.hop_length, state.position, sentence_index, self.sample_rate,
             )
             last_sentence = sentence_index == len(sentences) - 1
             if silence and not last_sentence:
