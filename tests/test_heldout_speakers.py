@@ -21,7 +21,8 @@ from avatarlab.live.offline import animate_recording
 from tools import needs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models" / "audio2face"))
-from festival_voice import RESERVED_SPEAKERS, VOICES, VoiceUnavailableError, speak_many, voice_missing  # noqa: E402
+from festival_voice import (RESERVED_SPEAKERS, TRAINING_VOICES, VOICES, VoiceUnavailableError, speak_many,  # noqa: E402
+                            voice_missing)
 
 SENTENCES = (
     "The old lighthouse keeper climbed the stairs every evening before sunset.",
@@ -30,11 +31,12 @@ SENTENCES = (
     "My brother fixed the broken fence while the sheep watched from the hill.",
 )
 SPEAKERS = {"kal": "festival:kal", "slt": "festival:slt"}
-#: (coarse accuracy, closure share) floors per speaker and path; measured 2026-12-03 (see the report in the docs):
-#: kal 0.830/1.00 aligned, 0.792/0.82 recognized, 0.683/0.88 live; slt 0.863/1.00, 0.796/0.41, 0.489/0.47
+#: (coarse accuracy, closure share) floors per speaker and path, a little under what the current models measure
+#: on these 4 lines (17 closures each; one missed closure is 0.06): kal 0.813/1.00 aligned, 0.769/0.82 recognized,
+#: 0.683/0.88 live; slt 0.841/1.00, 0.785/0.41, 0.489/0.47. Retraining the network should raise the live ones.
 FLOORS = {
-    ("kal", "aligned"): (0.78, 0.95), ("kal", "recognized"): (0.74, 0.70), ("kal", "live"): (0.63, 0.76),
-    ("slt", "aligned"): (0.81, 0.95), ("slt", "recognized"): (0.74, 0.30), ("slt", "live"): (0.44, 0.35),
+    ("kal", "aligned"): (0.78, 0.95), ("kal", "recognized"): (0.73, 0.70), ("kal", "live"): (0.64, 0.80),
+    ("slt", "aligned"): (0.80, 0.95), ("slt", "recognized"): (0.75, 0.35), ("slt", "live"): (0.45, 0.40),
 }
 PATHS = {
     "aligned": lambda s: lipsync(s.audio, s.text, sample_rate=s.sample_rate),
@@ -47,6 +49,11 @@ pytestmark = needs(next(filter(None, map(voice_missing, SPEAKERS.values())), Non
 
 def test_the_test_speakers_are_the_reserved_ones() -> None:
     assert {VOICES[v].speaker for v in SPEAKERS.values()} == RESERVED_SPEAKERS == set(SPEAKERS)
+
+
+def test_no_training_voice_is_a_reserved_speaker() -> None:
+    reserved = [v for v in TRAINING_VOICES if VOICES[v].speaker in RESERVED_SPEAKERS or "kal" in v or "slt" in v]
+    assert reserved == [] and len(TRAINING_VOICES) + 5 == len(VOICES)
 
 
 @pytest.fixture(scope="module", params=sorted(SPEAKERS))
@@ -65,6 +72,14 @@ def _score(speeches, run) -> Scores:
         truth = frame_labels(speech.spans, frame_times(duration))
         total += coarse_scores(truth, timeline_labels(result.timeline.phonemes, result.sample_rate, duration))
     return total
+
+
+def test_the_truth_spans_tile_each_line(speaker) -> None:
+    for speech in speaker[1]:
+        spans = speech.spans
+        assert spans[0][1] == 0 and spans[-1][2] == pytest.approx(len(speech.audio) / speech.sample_rate)
+        assert all(a[2] == b[1] and a[0] != b[0] for a, b in zip(spans, spans[1:]))
+        assert spans[0][0] == "sil" and spans[-1][0] == "sil"
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
