@@ -40,8 +40,9 @@ def test_closed_runs_are_maximal_runs() -> None:
 
 def test_a_closure_shown_within_20_ms_counts_and_a_later_one_does_not() -> None:
     truth = _seq(("aa", 10), ("PP", 5), ("aa", 10), ("PP", 5), ("aa", 10))
-    # first closure shown 2 frames (20 ms at 100 fps) after it ends; second shown 3 frames after: missed
-    predicted = _seq(("aa", 16), ("PP", 1), ("aa", 17), ("PP", 1), ("aa", 10))
+    # closures at frames 10-14 and 25-29; shown at frame 16 (2 frames = 20 ms at 100 fps after the last closed
+    # frame: counts) and at frame 32 (3 frames after: missed)
+    predicted = _seq(("aa", 16), ("PP", 1), ("aa", 15), ("PP", 1), ("aa", 7))
     scores = coarse_scores(truth, predicted, fps=100)
     assert (scores.closures, scores.closures_shown) == (2, 1)
     assert scores.closure_share == 0.5
