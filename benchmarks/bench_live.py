@@ -38,7 +38,8 @@ from avatarlab.lipsync import lipsync  # noqa: E402
 from avatarlab.lipsync.audio_input import resample  # noqa: E402
 from avatarlab.live import LiveLipSync  # noqa: E402
 from avatarlab.live import features as feat  # noqa: E402
-from avatarlab.live.evaluation import Scores, accuracy, coarse_scores, frame_labels, frame_times, timeline_labels  # noqa: E402
+from avatarlab.live.evaluation import (Scores, accuracy, coarse_scores, frame_labels, frame_times,  # noqa: E402
+                                       timeline_labels)
 from avatarlab.engine import Engine  # noqa: E402
 from avatarlab.live.model import VisemeModel, VisemeStream  # noqa: E402
 from avatarlab.live.offline import animate_recording  # noqa: E402
@@ -202,7 +203,8 @@ def main() -> None:
         print(c, flush=True)
     delay = LiveLipSync(16000).max_delay_s
     meta = json.loads((Path(__import__("avatarlab").__file__).parent / "data" / "audio2face.json").read_text())
-    result = {"machine": machine_info(), "load_average": os.getloadavg(), "load_average_at_start": load_at_start, "held_out_voices": list(HELD_OUT_VARIANTS),
+    result = {"machine": machine_info(), "load_average": os.getloadavg(), "load_average_at_start": load_at_start,
+              "held_out_voices": list(HELD_OUT_VARIANTS),
               "sentences": len(SENTENCES), "paths": rows, "reserved_speakers": speakers, "streaming_cost": costs,
               "max_delay_s_16k": round(delay, 4), "network": {"lookahead_frames": meta["lookahead_frames"],
                                                               "training": meta["training"]}}
@@ -210,7 +212,8 @@ def main() -> None:
     (RESULTS / "live.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["# Live and recorded lip sync on held-out voices", "",
              f"`benchmarks/bench_live.py`, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-             f"load average {load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end. Voices: espeak-ng en-us+{', en-us+'.join(HELD_OUT_VARIANTS)} "
+             f"load average {load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end. "
+             f"Voices: espeak-ng en-us+{', en-us+'.join(HELD_OUT_VARIANTS)} "
              f"(never in training), {len(SENTENCES)} sentences each; truth: espeak-ng's phoneme events. "
              "Last rows: the default Piper voice (in training) on the same unseen sentences; truth: the engine's "
              "timeline.", "",

@@ -56,6 +56,17 @@ def test_no_training_voice_is_a_reserved_speaker() -> None:
     assert reserved == [] and len(TRAINING_VOICES) + 5 == len(VOICES)
 
 
+def test_a_voice_flite_lacks_is_an_error_not_another_voice(monkeypatch) -> None:
+    import dataclasses
+
+    import festival_voice
+
+    monkeypatch.setitem(festival_voice.VOICES, "flite:nobody",
+                        dataclasses.replace(VOICES["flite:awb"], program_voice="nobody"))
+    with pytest.raises(VoiceUnavailableError, match="flite has no voice nobody"):
+        speak_many("flite:nobody", ["Hello."])
+
+
 @pytest.fixture(scope="module", params=sorted(SPEAKERS))
 def speaker(request):
     try:

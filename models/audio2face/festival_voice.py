@@ -16,6 +16,7 @@ leaves them out, EVALUATION_VOICES holds them (tests/test_heldout_speakers.py, b
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -97,7 +98,8 @@ VOICES: dict[str, Voice] = {
     "flite:kal": Voice("flite", "kal", "en", "radio", "kal", "flite"),
     "flite:kal16": Voice("flite", "kal", "en", "radio", "kal16", "flite"),
     "flite:slt": Voice("flite", "slt", "en", "radio", "slt", "flite", sex="f"),
-    "festival:ona": Voice("festival", "ona", "ca", "upc_catalan", "upc_ca_ona_hts", "festvox-ca-ona-hts", "latin-1", "f"),
+    "festival:ona": Voice("festival", "ona", "ca", "upc_catalan", "upc_ca_ona_hts", "festvox-ca-ona-hts", "latin-1",
+                          "f"),
     "festival:dita": Voice("festival", "dita", "cs", "czech", "czech_dita", "festvox-czech-dita", "iso-8859-2", "f"),
     "festival:machac": Voice("festival", "machac", "cs", "czech", "czech_machac", "festvox-czech-machac", "iso-8859-2"),
     "festival:lj": Voice("festival", "lj", "fi", "finnish", "suo_fi_lj_diphone", "festvox-suopuhe-lj", "latin-1", "f"),
@@ -120,7 +122,8 @@ SAMPLE_TEXTS: dict[str, tuple[str, ...]] = {
            "Voldria un cafè amb llet i una mica de pa, si us plau."),
     "cs": ("Dobrý den, jak se máte? Dnes je krásné počasí.", "Můj bratr pracuje v knihovně na náměstí.",
            "Prosím vás, kolik stojí ta modrá kniha?"),
-    "fi": ("Hyvää huomenta, mitä kuuluu? Tänään on kaunis päivä.", "Veljeni työskentelee kirjastossa kaupungin keskustassa.",
+    "fi": ("Hyvää huomenta, mitä kuuluu? Tänään on kaunis päivä.",
+           "Veljeni työskentelee kirjastossa kaupungin keskustassa.",
            "Voisitko tuoda minulle kupin kahvia ja palan leipää?"),
     "it": ("Buongiorno, come stai? Oggi il tempo è molto bello.", "Mio fratello lavora nella biblioteca del paese.",
            "Vorrei un caffè e un pezzo di pane, per favore."),
@@ -137,7 +140,8 @@ SAMPLE_TEXTS: dict[str, tuple[str, ...]] = {
 #: Syllable pieces per language for pseudo_text: (onsets, vowels); Indic vowels are vowel signs (matras), "" = a.
 _SYLLABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ca": (tuple("bcdfglmnprstv") + ("ll", "ny", "rr", "x", "j", ""), ("a", "e", "i", "o", "u", "à", "è", "ò")),
-    "cs": (tuple("bcdfhjklmnprstvz") + ("č", "ř", "š", "ž", "ch", ""), ("a", "e", "i", "o", "u", "á", "é", "í", "ů", "y")),
+    "cs": (tuple("bcdfhjklmnprstvz") + ("č", "ř", "š", "ž", "ch", ""),
+           ("a", "e", "i", "o", "u", "á", "é", "í", "ů", "y")),
     "fi": (tuple("hjklmnprstv") + ("kk", "tt", "pp", "ll", ""), ("a", "e", "i", "o", "u", "y", "ä", "ö", "aa", "ii")),
     "it": (tuple("bcdfglmnprstvz") + ("gn", "ch", "gh", "sc", ""), ("a", "e", "i", "o", "u")),
     "ru": (tuple("бвгдзклмнпрстфхцчшщж") + ("",), tuple("аеиоуыя")),
@@ -197,7 +201,8 @@ def speak_many(voice: str, texts: list[str], stretch: float = 1.0) -> list[Voice
     spec = VOICES[voice]
     program = shutil.which(spec.synthesizer)
     if program is None:
-        raise VoiceUnavailableError(f"{spec.synthesizer} is not installed (Debian {spec.synthesizer}; make voice-tools)")
+        raise VoiceUnavailableError(f"{spec.synthesizer} is not installed "
+                                    f"(Debian {spec.synthesizer}; make voice-tools)")
     with tempfile.TemporaryDirectory(prefix="festival-voice-") as tmp:
         run = _run_festival if spec.synthesizer == "festival" else _run_flite
         raw = run(program, spec, list(texts), Path(tmp), stretch)
@@ -250,12 +255,23 @@ def _run_festival(program: str, spec: Voice, texts: list[str], tmp: Path, stretc
     return [(*_read_wav(w), segments[str(w)]) for w in wavs]
 
 
+@functools.cache
+def flite_voices(program: str = "flite") -> frozenset[str]:
+    """The voices this flite has built in (``-lv``): an unknown ``-voice`` silently speaks with another one."""
+    listed = subprocess.run([program, "-lv"], capture_output=True, timeout=60).stdout.decode("utf-8", "replace")
+    return frozenset(listed.split(":", 1)[-1].split())
+
+
 def _run_flite(program: str, spec: Voice, texts: list[str], tmp: Path, stretch: float) -> list[_Raw]:
+    if spec.program_voice not in flite_voices(program):
+        raise VoiceUnavailableError(f"flite has no voice {spec.program_voice} (it has: "
+                                    f"{' '.join(sorted(flite_voices(program)))}; Debian flite)")
     raws = []
     for k, text in enumerate(texts):
         wav = tmp / f"{k}.wav"
         done = subprocess.run([program, "-voice", spec.program_voice, "--setf", f"duration_stretch={stretch:.4f}",
-                               "-psdur", "-t", " ".join(text.split()), "-o", str(wav)], capture_output=True, timeout=120)
+                               "-psdur", "-t", " ".join(text.split()), "-o", str(wav)],
+                              capture_output=True, timeout=120)
         out = done.stdout.decode("utf-8", "replace")
         if done.returncode != 0 or not wav.exists():
             error = (done.stderr + done.stdout).decode("utf-8", "replace").strip()
@@ -269,7 +285,8 @@ def _run_flite(program: str, spec: Voice, texts: list[str], tmp: Path, stretch: 
 
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path), "rb") as w:
-        rate, width, channels, frames = w.getframerate(), w.getsampwidth(), w.getnchannels(), w.readframes(w.getnframes())
+        rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
+        frames = w.readframes(w.getnframes())
     if width != 2:
         raise RuntimeError(f"{path}: expected 16-bit PCM, got {8 * width}-bit")
     audio = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
@@ -324,6 +341,8 @@ def voice_missing(voice: str) -> str | None:
         found = list(Path("/usr/share/festival/voices").glob(f"*/{spec.program_voice}"))
         if not found:
             return f"festival voice {spec.program_voice} is not installed (Debian {spec.package})"
+    elif spec.program_voice not in flite_voices(shutil.which("flite") or "flite"):
+        return f"flite has no voice {spec.program_voice} (Debian flite)"
     return None
 
 
