@@ -194,7 +194,9 @@ def speak(voice: str, text: str, stretch: float = 1.0) -> VoiceSpeech:
 def speak_many(voice: str, texts: list[str], stretch: float = 1.0) -> list[VoiceSpeech]:
     """Synthesize ``texts`` with one of VOICES; ``stretch`` > 1 speaks slower (the voice's own durations).
 
-    Festival loads its voice once per call, so batches are much faster than line by line.
+    Festival loads its voice once per call, so batches are much faster than line by line. ``stretch`` acts on
+    the diphone voices and Flite; Festival's HTS (ona, slt) and unit-selection (nsh) voices ignore it (vary
+    their speed afterwards, e.g. augment.speed, which scales the labels too).
     """
     if voice not in VOICES:
         raise ValueError(f"unknown voice {voice!r}; known: {', '.join(VOICES)}")
