@@ -3,16 +3,23 @@ import { decodeCurves } from './clock.js';
 import { Connection } from './Connection.js';
 import { CurveTrack } from './CurveTrack.js';
 import { FaceDriver } from './FaceDriver.js';
+import { SpatialVoice } from './SpatialVoice.js';
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
+const DEFAULT_MOUTH = Object.freeze({ x: 0, y: 0.03, z: 0.09 });
 
 /**
  * The drop-in: point it at the bridge, attach any three.js avatar with morph targets, speak.
  *
  *     const speaker = new AvatarSpeaker({ url: 'ws://127.0.0.1:8765/ws' });
  *     speaker.attach(gltf.scene);
- *     renderer.setAnimationLoop(() => { speaker.update(); renderer.render(scene, camera); });
+ *     speaker.attachTo(renderer, camera);  // optional: look at the viewer, voice from the mouth (WebXR too)
+ *     renderer.setAnimationLoop((time) => { speaker.update(time); renderer.render(scene, camera); });
  *     await speaker.speak('Hello there!', { emotion: 'happy' });
+ *
+ * `update` works from any loop (`renderer.setAnimationLoop` on a page or in an XR session at the
+ * headset's 72/90/120 Hz, or your own): the face is sampled at the AudioContext clock, never at the
+ * loop's time, and nothing here calls requestAnimationFrame.
  *
  * A new `speak` interrupts the line playing (audio and mouth stop together). Events (EventTarget):
  * `linestart` (detail: the `start` header), `lineevents` (detail: an `events` header: phonemes, words,
@@ -22,7 +29,13 @@ export class AvatarSpeaker extends EventTarget {
   /**
    * @param {{url?: string, connection?: Connection, audioContext?: AudioContext, profile?: string,
    *   idle?: boolean, voice?: string, emotion?: string, fps?: number, lead?: number,
-   *   destination?: AudioNode, reconnect?: boolean}} [options]
+   *   destination?: AudioNode, reconnect?: boolean, viewer?: import('three').Camera, spatial?: boolean,
+   *   lookAt?: boolean|'speaking'|'always', mouthOffset?: {x: number, y: number, z: number},
+   *   panner?: {refDistance?: number, rolloffFactor?: number, distanceModel?: DistanceModelType, panningModel?: PanningModelType}}} [options]
+   *   viewer: the camera the avatar talks to (or call `attachTo(renderer, camera)`). With a viewer,
+   *   `spatial` (default true) sends the voice through an HRTF PannerNode at the mouth and moves the
+   *   listener with the camera, and `lookAt` (default 'speaking') turns head and eyes toward it.
+   *   `spatial: false` keeps plain stereo; `lookAt: false` keeps the curves' gaze as it is.
    */
   constructor(options = {}) {
     super();
@@ -35,9 +48,65 @@ export class AvatarSpeaker extends EventTarget {
     this.lead = options.lead ?? 0.05;
     /** the line playing, or null */
     this.line = null;
-    this._lastUpdate = null;
     /** optional per-frame hook: (info) => void, called by update() */
     this.onFrame = null;
+    this.viewer = options.viewer || null;
+    this.renderer = null;
+    this.spatialOption = options.spatial;
+    this.lookAtOption = options.lookAt;
+    this.mouthOffset = options.mouthOffset || DEFAULT_MOUTH;
+    this.pannerOptions = options.panner || {};
+    /** @type {SpatialVoice|null} the HRTF path (created on first use) */
+    this.voice = null;
+    this._route = null;
+    this._routedSpatial = null;
+    this._lastTime = null;
+  }
+
+  /**
+   * Talk to the viewer of a three.js renderer: on a flat page `camera`, in a WebXR session the XR
+   * camera (`renderer.xr.getCamera()`), looked up every frame. Turns on spatial audio and look-at
+   * unless the options turned them off.
+   * @param {{xr?: {isPresenting: boolean, getCamera: () => import('three').Camera}}} renderer
+   * @param {import('three').Camera} camera
+   */
+  attachTo(renderer, camera) {
+    this.renderer = renderer;
+    this.viewer = camera;
+    return this;
+  }
+
+  /** Spatial audio on? (`spatial` option; by default on once there is a viewer.) */
+  get spatial() {
+    return this.spatialOption ?? Boolean(this.viewer);
+  }
+
+  set spatial(on) { this.spatialOption = Boolean(on); }
+
+  /** The camera the avatar talks to this frame: the XR camera while a session presents, else `viewer`. */
+  currentViewer() {
+    const xr = this.renderer && this.renderer.xr;
+    if (xr && xr.isPresenting) return xr.getCamera();
+    return this.viewer;
+  }
+
+  /** Where every line's audio goes: one node, wired to the panner or straight out (re-wired when `spatial` changes). */
+  _output() {
+    const context = this.audioContext;
+    if (!this._route) this._route = context.createGain();
+    const spatial = this.spatial;
+    if (this._routedSpatial !== spatial) {
+      const out = this.destination || context.destination;
+      if (this._routedSpatial !== null) this._route.disconnect();
+      if (spatial) {
+        if (!this.voice) this.voice = new SpatialVoice(context, { ...this.pannerOptions, destination: out });
+        this._route.connect(this.voice.panner);
+      } else {
+        this._route.connect(out);
+      }
+      this._routedSpatial = spatial;
+    }
+    return this._route;
   }
 
   /** The AudioContext (created on first use). */
@@ -84,7 +153,7 @@ export class AvatarSpeaker extends EventTarget {
     const pressedAt = now();
     const contextAtSpeak = context.currentTime;
     const id = this.connection.newId('s');
-    const stream = new AudioStream(context, { lead: this.lead, destination: this.destination || undefined });
+    const stream = new AudioStream(context, { lead: this.lead, destination: this._output() });
     let finish;
     const done = new Promise((resolve) => { finish = resolve; });
     const line = {
@@ -193,14 +262,21 @@ export class AvatarSpeaker extends EventTarget {
   }
 
   /**
-   * Pose the avatar for this rendered frame; call it from the render loop. Samples the curves at the
-   * audio clock of the line playing. Returns what it did (for instrumentation): `t` (line seconds shown),
-   * `contextTime` (the AudioContext time `t` was read at), `speaking`, `fps`, `line`, `wall` (ms).
+   * Pose the avatar for this rendered frame; call it from the render loop, whichever it is
+   * (`renderer.setAnimationLoop`, flat or XR). Samples the curves at the audio clock of the line playing;
+   * `time` (ms, what setAnimationLoop passes; default performance.now()) only paces idle motion and
+   * the blend between speaking and idle. With a viewer: turns the face toward it and moves the voice to
+   * the mouth and the listener to the camera. Returns what it did (for instrumentation): `t` (line
+   * seconds shown), `contextTime` (the AudioContext time `t` was read at), `speaking`, `fps`, `line`,
+   * `wall` (ms, performance.now()), `time` (ms, the loop's), `look` (look-at offsets and weight, or null),
+   * `mouth` (the voice's position, or null).
+   * @param {number} [time]
    */
-  update() {
+  update(time) {
     const wall = now();
-    const dt = this._lastUpdate === null ? 1 / 60 : (wall - this._lastUpdate) / 1000;
-    this._lastUpdate = wall;
+    const clock = Number.isFinite(time) ? time : wall;
+    const dt = frameDelta(this._lastTime, clock);
+    this._lastTime = clock;
     const line = this.line;
     let t = null;
     let contextTime = null;
@@ -210,10 +286,35 @@ export class AvatarSpeaker extends EventTarget {
       if (line.ended && line.stream.finished) { this._finish(line, 'ok'); t = null; }
     }
     const active = this.line;
-    const speaking = this.face.update(active ? active.track : null, t, wall / 1000, dt);
-    const info = { t, contextTime, speaking, fps: active ? active.fps : null, line: active ? active.id : null, wall };
+    const viewer = this.currentViewer();
+    this._lookAt(viewer);
+    const speaking = this.face.update(active ? active.track : null, t, clock / 1000, dt);
+    const mouth = this._spatialFrame(viewer);
+    const look = this.face.lookOffsets ? { ...this.face.lookOffsets, weight: this.face.lookWeight } : null;
+    const info = { t, contextTime, speaking, fps: active ? active.fps : null, line: active ? active.id : null, wall,
+      time: clock, look, mouth };
     if (this.onFrame) this.onFrame(info);
     return info;
+  }
+
+  _lookAt(viewer) {
+    const mode = this.lookAtOption ?? 'speaking';
+    if (!viewer || mode === false) { this.face.lookTarget = null; return; }
+    if (!this._lookTarget) this._lookTarget = viewer.position.clone();
+    if (!viewer.isArrayCamera) viewer.updateWorldMatrix(true, false); // the XR camera's is set by the renderer
+    this._lookTarget.setFromMatrixPosition(viewer.matrixWorld);
+    this.face.lookTarget = this._lookTarget;
+    this.face.lookMode = mode === 'always' ? 'always' : 'speaking';
+  }
+
+  /** Voice at the mouth (after the head has turned this frame), listener at the camera. */
+  _spatialFrame(viewer) {
+    if (!this._context || !this.spatial || !this.face.root) return null;
+    this._output();
+    if (!this._mouth) this._mouth = this.face.root.position.clone();
+    this.voice.setPosition(this.face.mouthPosition(this._mouth, this.mouthOffset));
+    if (viewer) this.voice.setListener(viewer);
+    return { x: this._mouth.x, y: this._mouth.y, z: this._mouth.z };
   }
 
   /** Stop, close the connection, put the avatar back at rest, close the AudioContext we made. */
@@ -221,7 +322,23 @@ export class AvatarSpeaker extends EventTarget {
     this.interrupt();
     this.connection.close();
     this.face.detach();
+    if (this.voice) this.voice.dispose();
+    if (this._route) this._route.disconnect();
+    this.voice = null;
+    this._route = null;
+    this._routedSpatial = null;
     if (this.ownsContext && this._context) this._context.close().catch(() => {});
     this._context = null;
   }
+}
+
+/**
+ * Seconds between two loop timestamps (ms), for the idle blend: 1/60 for the first frame, never negative,
+ * and at most 0.25 s (a loop paused while an XR session starts or a tab was hidden resumes smoothly).
+ * @param {number|null} previous
+ * @param {number} current
+ */
+export function frameDelta(previous, current) {
+  if (previous === null || previous === undefined) return 1 / 60;
+  return Math.min(0.25, Math.max(0, (current - previous) / 1000));
 }

@@ -1,5 +1,6 @@
 import { Quaternion, Vector3 } from 'three';
 import { frameAt } from './clock.js';
+import { LOOK_AT_LIMITS, addLookAt, lookAtOffsetsFor } from './LookAt.js';
 import { ALL_CHANNELS, CHANNEL_INDEX, RetargetProfile } from './RetargetProfile.js';
 
 const X = new Vector3(1, 0, 0);
@@ -8,6 +9,7 @@ const Z = new Vector3(0, 0, 1);
 const _qa = new Quaternion();
 const _qb = new Quaternion();
 const _qc = new Quaternion();
+const _va = new Vector3();
 
 /**
  * Our angles as a rotation in the avatar's frame (+Y up, facing +Z), as docs/export.md defines them:
@@ -84,6 +86,17 @@ export class FaceDriver {
     this.rotationNodes = {};
     this.missingTargets = [];
     this.speakingMix = 0;
+    /**
+     * Look-at (LookAt.js): a world point to look at (the viewer's camera position, set each frame by
+     * AvatarSpeaker), or null. `lookMode`: 'speaking' (blended in while a line plays) or 'always'.
+     * @type {Vector3|null}
+     */
+    this.lookTarget = null;
+    this.lookMode = 'speaking';
+    this.lookLimits = LOOK_AT_LIMITS;
+    /** the look-at offsets and weight applied on the last update (null when none) */
+    this.lookOffsets = null;
+    this.lookWeight = 0;
   }
 
   /**
@@ -158,8 +171,39 @@ export class FaceDriver {
     const step = Math.min(1, Math.max(0, dt) / 0.25);
     this.speakingMix += (target - this.speakingMix) * step;
     if (this.idle) idleMotion(idleTime, values, 1 - this.speakingMix);
+    this._lookAt(values);
     this._apply();
     return speaking;
+  }
+
+  /** Add the look-at offset toward `lookTarget` on top of the curves' (and idle) head and eye motion. */
+  _lookAt(values) {
+    this.lookOffsets = null;
+    this.lookWeight = 0;
+    if (!this.lookTarget || !this.root) return;
+    const weight = this.lookMode === 'always' ? 1 : this.speakingMix;
+    const head = this.rotationNodes.head ? this.rotationNodes.head.node : this.root;
+    head.getWorldPosition(_va);
+    this.lookOffsets = lookAtOffsetsFor(this.root, _va, this.lookTarget, this.lookLimits);
+    this.lookWeight = weight;
+    addLookAt(values, this.lookOffsets, weight);
+  }
+
+  /**
+   * World position of the mouth: `offset` (in the avatar's own frame and units, +Y up, +Z forward) from
+   * the head bone, turning with the head; the root when there is no head bone.
+   * @param {Vector3} target written
+   * @param {{x: number, y: number, z: number}} offset
+   * @returns {Vector3}
+   */
+  mouthPosition(target, offset) {
+    const entry = this.rotationNodes.head;
+    if (!entry) return this.root ? this.root.getWorldPosition(target) : target.set(0, 0, 0);
+    // the offset in the head's local frame: undo the head's rest rotation in the avatar frame
+    _qa.copy(entry.parent).multiply(entry.rest).invert();
+    target.set(offset.x, offset.y, offset.z).applyQuaternion(_qa);
+    entry.node.updateWorldMatrix(true, false);
+    return entry.node.localToWorld(target);
   }
 
   /**

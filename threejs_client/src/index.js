@@ -2,7 +2,9 @@
  * avatarlab-three: drive three.js avatars from the avatarlab daemon through its WebSocket bridge.
  * @module avatarlab-three
  */
-export { AvatarSpeaker } from './AvatarSpeaker.js';
+export { AvatarSpeaker, frameDelta } from './AvatarSpeaker.js';
+export { SpatialVoice } from './SpatialVoice.js';
+export { LOOK_AT_LIMITS, lookAngles, lookOffsets, addLookAt, lookAtOffsetsFor } from './LookAt.js';
 export { LiveListener, LIVE_CHANNELS, listenHeader, pushHeader } from './LiveListener.js';
 export { AudioCapture } from './AudioCapture.js';
 export { LinearResampler } from './LinearResampler.js';
