@@ -12,6 +12,7 @@ export { Connection, decodeFrame, encodeFrame } from './Connection.js';
 export { AudioStream } from './AudioStream.js';
 export { CurveTrack } from './CurveTrack.js';
 export { FaceDriver, avatarRotation, idleMotion } from './FaceDriver.js';
+export { VrmDriver, VRM_PRESETS } from './VrmDriver.js';
 export { RetargetProfile, ALL_CHANNELS, CHANNEL_INDEX } from './RetargetProfile.js';
 export * as clock from './clock.js';
 export * as pcm from './pcm.js';

@@ -13,6 +13,9 @@ from .columns import CSV_COLUMNS
 from .retarget import AUTO, profile_names
 
 EXIT_SOME_FAILED = 1
+DEFAULT_AVATAR_OUT = Path("out/avatarlab_head.glb")
+#: `avatarlab avatar --vrm-license` presets (avatarlab.photo_avatar.vrm.LICENSES; listed here so --help needs no import).
+VRM_LICENSE_CHOICES = ("private", "open")
 
 _EXPORT_HELP = f"""\
 Export dialogue lines offline: for each line a WAV, the curves JSON (docs/curves-json.md) and a GLB with the
@@ -71,18 +74,37 @@ def register(commands, add_synthesis_options, options_from_args) -> None:
     add_synthesis_options(export)
     export.set_defaults(run=lambda args: _run_export(args, options_from_args(args)))
 
-    avatar = commands.add_parser("avatar", help="write the default avatar head (GLB), or make one from a photo",
+    avatar = commands.add_parser("avatar", help="write the default avatar head (GLB or VRM 1.0), or make one from a "
+                                 "photo",
                                  description="Write the default avatar (52 ARKit + 15 viseme morph targets, head and "
                                  "eye nodes) as a GLB, for clients that need a model out of the box: a head made "
                                  "from the public-domain astronaut portrait; --procedural writes the stylised head "
-                                 "instead, --photo makes one from your own photo.")
-    avatar.add_argument("--out", type=Path, default=Path("out/avatarlab_head.glb"),
-                        help="GLB path to write (with --photo: .glb, or .vrm for a VRM 1.0 model)")
+                                 "instead, --photo makes one from your own photo. Any of them is written as a VRM "
+                                 "1.0 model (humanoid skeleton, VRM expressions aa ih ou ee oh, blinks, emotions, "
+                                 "look directions, eye-bone look-at) with --vrm or an --out ending in .vrm "
+                                 "(docs/photo-avatar.md, VRM 1.0).",
+                                 epilog="examples:\n  avatarlab avatar --vrm                      # out/avatarlab_head.vrm"
+                                 "\n  avatarlab avatar --procedural --out toon.vrm --vrm-license open"
+                                 "\n  avatarlab avatar --photo me.jpg --vrm --vrm-name Jo --vrm-author \"Jo Maker\"",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    avatar.add_argument("--out", type=Path, help=f"file to write: .glb, or .vrm for a VRM 1.0 model (default "
+                        f"{DEFAULT_AVATAR_OUT}, or {DEFAULT_AVATAR_OUT.with_suffix('.vrm')} with --vrm)")
     avatar.add_argument("--photo", type=Path, help="make the head from this frontal photo of a face instead "
-                        "(textured, same morph targets and nodes; a .vrm --out adds a humanoid skeleton and "
-                        "the VRM expressions; docs/photo-avatar.md)")
+                        "(textured, same morph targets and nodes; docs/photo-avatar.md)")
     avatar.add_argument("--procedural", action="store_true",
                         help="write the procedural stylised head (vertex colours, no texture) instead")
+    vrm = avatar.add_argument_group("VRM 1.0 (with --vrm or --out X.vrm)")
+    vrm.add_argument("--vrm", action="store_true", help="write a VRM 1.0 model (--out must then end in .vrm)")
+    vrm.add_argument("--vrm-name", help="the model's name in its VRM meta (default: the photo's file name, "
+                     "or 'avatarlab default head' / 'avatarlab procedural head')")
+    vrm.add_argument("--vrm-author", action="append", help="an author in the VRM meta; repeat for several "
+                     "(default: the avatarlab command that made it)")
+    vrm.add_argument("--vrm-license", choices=VRM_LICENSE_CHOICES,
+                     help="usage terms under the VRM Public License 1.0: private = only the author may wear it, "
+                     "personal non-profit use, no redistribution or changes, credit required (default for --photo "
+                     "and the default head: both show a real person's likeness); open = anyone may wear, sell, "
+                     "change and pass it on, no credit needed (default for --procedural). Violent, sexual, "
+                     "political/religious and hateful use stay disallowed in both")
     avatar.set_defaults(run=_run_avatar)
 
 
@@ -170,18 +192,63 @@ def _video_options(args: argparse.Namespace, fps: int, avatar: bytes, profile: s
     return options
 
 
-def _run_avatar(args: argparse.Namespace) -> int:
-    from ..avatar import write_default_avatar
+def _avatar_vrm_meta(args: argparse.Namespace):
+    """The VRM meta the avatar options ask for, or None when the avatar is written as a GLB (then any --vrm-*
+    option is a usage error). Checked before any slow work."""
     from .batch import ExportError
 
+    given = [f"--{name.replace('_', '-')}" for name in ("vrm_name", "vrm_author", "vrm_license")
+             if getattr(args, name) is not None]
     if args.photo is not None and args.procedural:
         raise ExportError("--photo makes a head from the photo; --procedural writes the stylised head: give one of them")
+    if args.out is None:
+        args.out = DEFAULT_AVATAR_OUT.with_suffix(".vrm") if args.vrm else DEFAULT_AVATAR_OUT
+    suffix = args.out.suffix.lower()
+    if args.vrm and suffix != ".vrm":
+        raise ExportError(f"--vrm writes a VRM 1.0 file: --out {args.out} must end in .vrm")
+    if suffix != ".vrm":
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ExportError(f"{', '.join(given)} only {verb} to a VRM (--vrm, or an --out ending in .vrm)")
+        return None
+    from ..photo_avatar.vrm import VrmMeta
+
+    if args.photo is not None:
+        kind, name = "--photo", args.photo.stem
+    elif args.procedural:
+        kind, name = "--procedural", "avatarlab procedural head"
+    else:
+        kind, name = "", "avatarlab default head"
+    authors = [author.strip() for author in args.vrm_author or [] if author.strip()]
+    if args.vrm_author is not None and not authors:
+        raise ExportError("--vrm-author must name someone")
+    if args.vrm_name is not None and not args.vrm_name.strip():
+        raise ExportError("--vrm-name must not be empty")
+    meta = VrmMeta(args.vrm_name.strip() if args.vrm_name else name,
+                   authors=authors or [f"avatarlab avatar {kind}".strip()],
+                   license=args.vrm_license or ("open" if args.procedural else "private"))
+    if args.photo is not None:
+        meta.copyright_information = f"made from the photo {args.photo.name}"
+    return meta
+
+
+def _run_avatar(args: argparse.Namespace) -> int:
+    from ..avatar import default_avatar_glb, procedural_avatar_glb
+    from ..output import write_files_atomically
+
+    meta = _avatar_vrm_meta(args)
     if args.photo is not None:
         from ..photo_avatar import write_photo_avatar
 
-        for note in write_photo_avatar(args.photo, args.out):
+        for note in write_photo_avatar(args.photo, args.out, meta):
             print(f"avatarlab: {note}", file=sys.stderr)
         print(args.out)
         return 0
-    print(write_default_avatar(args.out, procedural=args.procedural))
+    glb = procedural_avatar_glb() if args.procedural else default_avatar_glb()
+    if meta is not None:
+        from ..photo_avatar.vrm import vrm_from_glb
+
+        glb = vrm_from_glb(glb, meta)
+    write_files_atomically({args.out: glb})
+    print(args.out)
     return 0

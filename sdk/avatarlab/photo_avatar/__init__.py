@@ -10,6 +10,7 @@ own topology, textured from the photo and given the 52 ARKit shapes and 15 visem
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from .document import photo_avatar_document
 from .lift import lift
 from .photo import PhotoAvatarError, PhotoFace, find_face, read_photo
 from .topology import topology
+
+if TYPE_CHECKING:
+    from .vrm import VrmMeta
 
 #: Heads turned or tilted further than this (degrees) from the camera are refused: the far side is not seen.
 MAX_TURN = 30.0
@@ -45,9 +49,9 @@ def photo_avatar_glb(path: Path) -> tuple[bytes, list[str]]:
     return glb_from_image(read_photo(path), str(path))
 
 
-def write_photo_avatar(photo: Path, out: Path) -> list[str]:
-    """Make the avatar (.glb, or .vrm: VRM 1.0) and write it atomically (nothing is written when the photo is
-    refused)."""
+def write_photo_avatar(photo: Path, out: Path, meta: VrmMeta | None = None) -> list[str]:
+    """Make the avatar (.glb, or .vrm: VRM 1.0 with ``meta``, by default named after the photo) and write it
+    atomically (nothing is written when the photo is refused)."""
     from ..output import write_files_atomically
 
     suffix = Path(out).suffix.lower()
@@ -57,7 +61,7 @@ def write_photo_avatar(photo: Path, out: Path) -> list[str]:
     if suffix == ".vrm":
         from .vrm import VrmMeta, vrm_from_glb
 
-        meta = VrmMeta(Path(photo).stem, copyright_information=f"made from the photo {Path(photo).name}")
+        meta = meta or VrmMeta(Path(photo).stem, copyright_information=f"made from the photo {Path(photo).name}")
         glb = vrm_from_glb(glb, meta)
     write_files_atomically({Path(out): glb})
     return notes

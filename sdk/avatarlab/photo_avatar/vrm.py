@@ -1,8 +1,10 @@
-"""The photo avatar as a VRM 1.0 file (``VRMC_vrm``): the GLB's head under a humanoid skeleton, its expressions
-bound to the head's ARKit and viseme morph targets, eye-bone look-at and first-person annotations.
+"""Our avatars as VRM 1.0 files (``VRMC_vrm``): the GLB's head under a humanoid skeleton, its expressions bound
+to the head's ARKit and viseme morph targets, eye-bone look-at and first-person annotations. Every head we write
+has the same node layout and morph targets (the photo avatar, the default head made from the astronaut portrait,
+the procedural head: avatarlab/avatar/default.py), so one conversion serves them all (`avatarlab avatar --vrm`).
 
-    from avatarlab.photo_avatar.vrm import vrm_from_glb
-    vrm = vrm_from_glb(glb, name="shopkeeper")
+    from avatarlab.photo_avatar.vrm import VrmMeta, vrm_from_glb
+    vrm = vrm_from_glb(glb, VrmMeta("shopkeeper", authors=["Jo Maker"], license="open"))
 
 The head is a bust, but VRM 1.0 requires hips, spine, head and both arms and legs: they are added as empty nodes
 at an adult's proportions, in the VRM T-pose, grounded at y = 0 (vrm-specification, VRMC_vrm-1.0/humanoid.md and
@@ -102,22 +104,40 @@ class VrmError(PhotoAvatarError):
     """The GLB is not the photo avatar this module expects (a node or morph target is missing)."""
 
 
+#: The usage terms a VRM's meta can grant under the VRM Public License 1.0 (VRMC_vrm-1.0/meta.md), by preset name
+#: (`avatarlab avatar --vrm-license`). "private": the most restrictive the license offers, for a real person's
+#: likeness (a photo). "open": anyone may wear, sell, change and pass on the model, credit not needed; the four
+#: "allow...Usage" flags (violent, sexual, political or religious, antisocial or hateful use) stay off in both.
+LICENSES: dict[str, dict[str, str | bool]] = {
+    "private": {"avatarPermission": "onlyAuthor", "commercialUsage": "personalNonProfit", "creditNotation": "required",
+                "allowRedistribution": False, "modification": "prohibited"},
+    "open": {"avatarPermission": "everyone", "commercialUsage": "corporation", "creditNotation": "unnecessary",
+             "allowRedistribution": True, "modification": "allowModificationRedistribution"},
+}
+USAGE_FLAGS = ("allowExcessivelyViolentUsage", "allowExcessivelySexualUsage", "allowPoliticalOrReligiousUsage",
+               "allowAntisocialOrHateUsage")
+
+
 @dataclass
 class VrmMeta:
-    """VRM 1.0 meta: who made the model and what others may do with it. The defaults are the most restrictive
-    usage the VRM Public License offers: a head made from a photo shows a real person's likeness."""
+    """VRM 1.0 meta: who made the model and what others may do with it (``license``: a LICENSES preset). The
+    defaults are the most restrictive usage the VRM Public License offers: a head made from a photo shows a real
+    person's likeness."""
 
     name: str
     authors: list[str] = field(default_factory=lambda: ["avatarlab avatar --photo"])
     copyright_information: str = ""
     version: str = "1.0"
+    license: str = "private"
 
     def json(self) -> dict:
-        meta = {"name": self.name or "photo avatar", "version": self.version, "authors": list(self.authors),
-                "licenseUrl": LICENSE_URL, "avatarPermission": "onlyAuthor", "allowExcessivelyViolentUsage": False,
-                "allowExcessivelySexualUsage": False, "commercialUsage": "personalNonProfit",
-                "allowPoliticalOrReligiousUsage": False, "allowAntisocialOrHateUsage": False,
-                "creditNotation": "required", "allowRedistribution": False, "modification": "prohibited"}
+        if self.license not in LICENSES:
+            raise VrmError(f"unknown VRM license preset {self.license!r}: one of {', '.join(LICENSES)}")
+        authors = [author for author in self.authors if author.strip()]
+        if not authors:
+            raise VrmError("a VRM names at least one author (meta.authors)")
+        meta: dict = {"name": self.name or "avatar", "version": self.version, "authors": authors,
+                      "licenseUrl": LICENSE_URL, **{flag: False for flag in USAGE_FLAGS}, **LICENSES[self.license]}
         if self.copyright_information:
             meta["copyrightInformation"] = self.copyright_information
         return meta
