@@ -23,7 +23,7 @@ const clamp = (x, limit) => Math.max(-limit, Math.min(limit, x));
 export function lookAngles(d) {
   const flat = Math.hypot(d.x, d.z);
   if (flat === 0 && d.y === 0) return { yaw: 0, pitch: 0 };
-  return { yaw: Math.atan2(d.x, d.z), pitch: Math.atan2(-d.y, flat) };
+  return { yaw: Math.atan2(d.x, d.z) + 0, pitch: Math.atan2(-d.y, flat) + 0 };  // + 0: never -0
 }
 
 /**
