@@ -309,6 +309,7 @@ export class AvatarSpeaker extends EventTarget {
 
   /** Voice at the mouth (after the head has turned this frame), listener at the camera. */
   _spatialFrame(viewer) {
+    if (this._route) this._output(); // re-wired here when `spatial` was switched (mid-line too)
     if (!this._context || !this.spatial || !this.face.root) return null;
     this._output();
     if (!this._mouth) this._mouth = this.face.root.position.clone();
