@@ -26,6 +26,7 @@ RADIUS_S: Final = 0.35  # no influence beyond this distance from a segment
 CROSS_ZONE_RADIUS_S: Final = 0.15
 CRITICAL_TAU_ANT_S: Final = 0.03  # how early a forced closure starts forming before its segment
 CRITICAL_TAU_CARRY_S: Final = 0.02  # releases are quicker (the burst)
+CONTACT_POWER: Final = 8  # the PP viseme follows the closure envelope to this power (shape_visemes)
 _REST_WEIGHT: Final = 1e-3
 _SUB_CHUNK: Final = 256
 _SIL: Final = VISEME_INDEX["sil"]
@@ -133,5 +134,8 @@ def shape_visemes(visemes: np.ndarray, loudness: np.ndarray, closure: np.ndarray
     ff = np.zeros(out.shape[1]); ff[VISEME_INDEX["FF"]] = 1.0
     pp = np.zeros(out.shape[1]); pp[VISEME_INDEX["PP"]] = 1.0
     out = out * (1.0 - 0.95 * labiodental[:, None]) + 0.95 * labiodental[:, None] * ff
-    out = out * (1.0 - closure[:, None]) + closure[:, None] * pp
+    # PP shows where the lips touch, not while they travel: the closure envelope's eighth power is above
+    # one half only within ~9 ms before and ~6 ms after the segment (the features keep the whole approach)
+    contact = closure ** CONTACT_POWER
+    out = out * (1.0 - contact[:, None]) + contact[:, None] * pp
     return np.clip(out, 0.0, 1.0)

@@ -53,11 +53,12 @@ class _Dominance:
     vis: float
     tau: tuple[float, float] = (0.05, 0.045)
     lip_tau: tuple[float, float] | None = None
+    vis_tau: tuple[float, float] | None = None  # the viseme blend's, when not ``tau``
 
 
 _VOWEL = _Dominance(1.0, 1.0, 0.3, 1.0, (0.07, 0.06), (0.08, 0.07))
 _ROUNDED_VOWEL = _Dominance(1.0, 1.3, 0.3, 1.0, (0.07, 0.06), (0.11, 0.08))
-_BILABIAL = _Dominance(1.2, 3.0, 0.3, 2.0, (0.04, 0.04), (0.035, 0.035))
+_BILABIAL = _Dominance(1.2, 3.0, 0.3, 2.0, (0.04, 0.04), (0.035, 0.035), (0.015, 0.012))
 _LABIODENTAL = _Dominance(1.0, 2.5, 0.3, 2.0, (0.04, 0.04), (0.035, 0.035))
 _POSTALVEOLAR = _Dominance(1.0, 1.2, 0.3, 1.2, (0.05, 0.045), (0.07, 0.05))
 _DENTAL = _Dominance(0.8, 0.3, 2.0, 1.2, (0.04, 0.04))
@@ -89,7 +90,7 @@ def _spec(dom: _Dominance, vis: dict[str, float], critical: int = CRITICAL_NONE,
     viseme = np.zeros(len(OCULUS_VISEMES))
     for name, weight in vis.items():
         viseme[VISEME_INDEX[name]] = weight
-    return PhonemeSpec(target, alpha, tau_ant, tau_carry, viseme, dom.vis, dom.tau, critical, is_pause)
+    return PhonemeSpec(target, alpha, tau_ant, tau_carry, viseme, dom.vis, dom.vis_tau or dom.tau, critical, is_pause)
 
 
 PAUSE_SPEC: Final = _spec(_PAUSE, {"sil": 1.0}, is_pause=True)
