@@ -9,6 +9,8 @@ const wsUrl = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'w
 
 const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
 renderer.setPixelRatio(Math.min(2, devicePixelRatio));
+renderer.xr.enabled = true;                 // WebXR: the "Enter VR" button below, shown when a headset is there
+renderer.xr.setReferenceSpaceType('local-floor');
 $('view').appendChild(renderer.domElement);
 const scene = new THREE.Scene();
 scene.background = new THREE.Color(0x1d2127);
@@ -36,12 +38,13 @@ const analyser = audioContext.createAnalyser();
 analyser.fftSize = 512;
 analyser.connect(audioContext.destination);
 const samples = new Float32Array(analyser.fftSize);
-const speaker = new AvatarSpeaker({ url: wsUrl, audioContext, destination: analyser });
+// spatial audio (the voice at the mouth, HRTF) in a VR session only: the flat page keeps plain stereo
+const speaker = new AvatarSpeaker({ url: wsUrl, audioContext, destination: analyser, spatial: false });
 // live lip sync from the microphone shares the speaker's connection, AudioContext and face
 const live = new LiveListener({ speaker, monitorDestination: analyser });
 /** instrumentation for tests and the benchmark: one entry per rendered frame while `recording` */
 const demo = { speaker, live, ready: false, recording: false, frames: [], results: [], liveFrames: [], liveResults: [],
-  avatar: null, error: null };
+  avatar: null, error: null, renderer, analyser, xrFrames: 0, updateTimes: [] };
 window.demo = demo;
 
 const gltf = await new GLTFLoader().loadAsync('/avatar/default_head.glb');
@@ -54,7 +57,10 @@ const size = box.getSize(new THREE.Vector3());
 camera.position.set(center.x, center.y + size.y * 0.05, center.z + size.y * 1.9);
 camera.lookAt(center.x, center.y + size.y * 0.05, center.z);
 speaker.attach(avatar);
+speaker.attachTo(renderer, camera);   // the avatar looks at the viewer: this camera, or the headset in VR
 demo.avatar = avatar;
+demo.head = head;
+const flatPosition = avatar.position.clone();
 
 speaker.onFrame = (info) => {
   if (!demo.recording) return;
@@ -64,7 +70,7 @@ speaker.onFrame = (info) => {
   const rms = Math.sqrt(energy / samples.length);
   if (info.t === null || !speaker.line) {
     demo.frames.push({ wall: info.wall, t: null, line: null, rms, jawOpen: speaker.face.influence('jawOpen'),
-      speaking: false, ctx: audioContext.currentTime });
+      speaking: false, ctx: audioContext.currentTime, xr: renderer.xr.isPresenting });
     return;
   }
   const track = speaker.line.track;
@@ -81,6 +87,7 @@ speaker.onFrame = (info) => {
     jawOpen: speaker.face.influence('jawOpen'), mouthClose: speaker.face.influence('mouthClose'),
     PP: track ? track.value('PP', frame) : 0, jawCurve: track ? track.value('jawOpen', frame) : 0,
     speaking: info.speaking, rms, ctx: info.contextTime,   // the context time `t` was read at
+    xr: renderer.xr.isPresenting, mouth: info.mouth, look: info.look,
   });
   if (demo.frames.length > 20000) demo.frames.splice(0, 10000);
 };
@@ -108,9 +115,38 @@ live.onFrame = (info) => {
   if (demo.liveFrames.length > 20000) demo.liveFrames.splice(0, 10000);
 };
 
-renderer.setAnimationLoop(() => {
-  if (live.active) live.update(); else speaker.update();
+renderer.setAnimationLoop((time, xrFrame) => {
+  const start = performance.now();
+  if (live.active) live.update(); else speaker.update(time);
+  if (demo.recording) demo.updateTimes.push({ ms: performance.now() - start, xr: Boolean(xrFrame) });
+  if (xrFrame) demo.xrFrames += 1;
   renderer.render(scene, camera);
+});
+
+// VR: the button shows only when the browser says an immersive-vr session can start (a headset, or an
+// emulator); in the session the avatar stands 1 m in front of the viewer, its head at 1.6 m, facing them
+const vrButton = $('enter-vr');
+if (navigator.xr) {
+  navigator.xr.isSessionSupported('immersive-vr').then((ok) => { vrButton.hidden = !ok; }).catch(() => {});
+}
+/** What the Enter VR button does (tests call it too): start an immersive-vr session, or end it. */
+demo.enterVR = async () => {
+  if (renderer.xr.isPresenting) return renderer.xr.getSession().end();
+  if (audioContext.state === 'suspended') audioContext.resume().catch(() => {});
+  const session = await navigator.xr.requestSession('immersive-vr', { optionalFeatures: ['local-floor'] });
+  await renderer.xr.setSession(session);
+  return session;
+};
+vrButton.onclick = () => demo.enterVR().catch((error) => setStatus(`VR: ${error.message}`, true));
+renderer.xr.addEventListener('sessionstart', () => {
+  avatar.position.copy(flatPosition).add(new THREE.Vector3(0, 1.6, -1).sub(center));
+  speaker.spatial = true;
+  vrButton.textContent = 'Exit VR';
+});
+renderer.xr.addEventListener('sessionend', () => {
+  avatar.position.copy(flatPosition);
+  speaker.spatial = false;
+  vrButton.textContent = 'Enter VR';
 });
 
 speaker.addEventListener('linestart', () => { demo.lastLine = speaker.line; });

@@ -299,10 +299,9 @@ export class AvatarSpeaker extends EventTarget {
 
   _lookAt(viewer) {
     const mode = this.lookAtOption ?? 'speaking';
-    if (!viewer || mode === false) { this.face.lookTarget = null; return; }
+    if (!viewer || mode === false || !this.face.root) { this.face.lookTarget = null; return; }
     if (!this._lookTarget) this._lookTarget = viewer.position.clone();
-    if (!viewer.isArrayCamera) viewer.updateWorldMatrix(true, false); // the XR camera's is set by the renderer
-    this._lookTarget.setFromMatrixPosition(viewer.matrixWorld);
+    viewerPosition(viewer, this._lookTarget);
     this.face.lookTarget = this._lookTarget;
     this.face.lookMode = mode === 'always' ? 'always' : 'speaking';
   }
@@ -314,7 +313,7 @@ export class AvatarSpeaker extends EventTarget {
     this._output();
     if (!this._mouth) this._mouth = this.face.root.position.clone();
     this.voice.setPosition(this.face.mouthPosition(this._mouth, this.mouthOffset));
-    if (viewer) this.voice.setListener(viewer);
+    if (viewer) this.voice.setListener(viewer, viewerPosition(viewer, this.voice.listenerPosition));
     return { x: this._mouth.x, y: this._mouth.y, z: this._mouth.z };
   }
 
@@ -342,4 +341,25 @@ export class AvatarSpeaker extends EventTarget {
 export function frameDelta(previous, current) {
   if (previous === null || previous === undefined) return 1 / 60;
   return Math.min(0.25, Math.max(0, (current - previous) / 1000));
+}
+
+/**
+ * Where the viewer's eyes are, in world space: a camera's position, or for the XR camera (an ArrayCamera,
+ * whose own matrix is its first view's: the left eye) the middle of its views. The renderer sets the XR
+ * cameras' world matrices when it renders, so in a session this is the pose of the frame rendered last.
+ * @param {import('three').Camera} viewer
+ * @param {import('three').Vector3} target written
+ */
+export function viewerPosition(viewer, target) {
+  const views = viewer.isArrayCamera && viewer.cameras ? viewer.cameras : [];
+  if (views.length === 0) {
+    if (!viewer.isArrayCamera) viewer.updateWorldMatrix(true, false);
+    return target.setFromMatrixPosition(viewer.matrixWorld);
+  }
+  let x = 0, y = 0, z = 0;
+  for (const view of views) {
+    const e = view.matrixWorld.elements;
+    x += e[12]; y += e[13]; z += e[14];
+  }
+  return target.set(x / views.length, y / views.length, z / views.length);
 }

@@ -39,11 +39,14 @@ export class SpatialVoice {
   /**
    * Put the AudioContext's listener where the camera is, facing where it looks.
    * @param {import('three').Object3D} camera its matrixWorld is read (the XR camera's is set by the renderer)
+   * @param {{x: number, y: number, z: number}} [position] where the ears are (default: the camera's position;
+   *   AvatarSpeaker passes the middle of the XR camera's views)
    */
-  setListener(camera) {
+  setListener(camera, position) {
     const e = camera.matrixWorld.elements;
     const listener = this.context.listener;
-    this.listenerPosition.set(e[12], e[13], e[14]);
+    if (position) this.listenerPosition.set(position.x, position.y, position.z);
+    else this.listenerPosition.set(e[12], e[13], e[14]);
     setVector(listener, ['positionX', 'positionY', 'positionZ'], this.listenerPosition, 'setPosition');
     const forward = _v.set(-e[8], -e[9], -e[10]).normalize();
     const up = _u.set(e[4], e[5], e[6]).normalize();
