@@ -117,6 +117,8 @@ def test_photo_to_mp4_and_glb_over_http_equals_the_cli(bridge, photo_png, tmp_pa
     assert part.headers["Content-Range"] == f"bytes 100-299/{video['size']}"
     tail = call(bridge, "GET", video["url"], headers={"Range": "bytes=-50"})
     assert tail.status == 206 and tail.body == whole.body[-50:]
+    head = call(bridge, "HEAD", video["url"])
+    assert head.status == 200 and head.body == b"" and int(head.headers["Content-Length"]) == video["size"]
 
     ours = tmp_path / "job.mp4"
     ours.write_bytes(whole.body)

@@ -259,8 +259,8 @@ def create_api(service: JobService, security: ApiSecurity) -> FastAPI:
         record = await asyncio.to_thread(service.cancel, job_id)
         return Response(status_code=204) if record is None else JSONResponse(job_body(record))
 
-    @api.get("/jobs/{job_id}/files/{name}", summary="Download a job's file (HTTP Range honoured; 307 to the "
-             "store with --storage s3://)")
+    @api.api_route("/jobs/{job_id}/files/{name}", methods=["GET", "HEAD"], summary="Download a job's file "
+                   "(HTTP Range honoured; 307 to the store with --storage s3://)")
     async def job_file(job_id: str, name: str) -> Response:
         check_id(job_id, "job")
         record = service.get(job_id)
