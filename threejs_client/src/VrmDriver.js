@@ -8,6 +8,17 @@ export const VRM_PRESETS = Object.freeze(['aa', 'ih', 'ou', 'ee', 'oh', 'blink',
 const LOOK_PRESETS = new Set(['lookUp', 'lookDown', 'lookLeft', 'lookRight']);
 
 /**
+ * What VrmDriver uses of a three-vrm `VRM` (structurally: three-vrm's own class fits, nothing is imported).
+ * @typedef {{
+ *   scene: import('three').Object3D,
+ *   expressionManager?: {getExpression(name: string): object | null | undefined,
+ *     setValue(name: string, weight: number): void, getValue(name: string): number | null | undefined} | null,
+ *   humanoid?: {getNormalizedBoneNode(name: any): import('three').Object3D | null | undefined} | null,
+ *   lookAt?: {yaw: number, pitch: number} | null,
+ * }} VrmLike
+ */
+
+/**
  * Drives a VRM (0.x or 1.0) loaded by `@pixiv/three-vrm` through the VRM's own expression manager and look-at,
  * never through morph target names: our visemes set `aa ih ou ee oh`, the blink channels `blink blinkLeft
  * blinkRight`, the smile/frown/brow/eye-wide channels `happy angry sad relaxed surprised` (the `vrm` retarget
@@ -37,7 +48,11 @@ export class VrmDriver extends FaceDriver {
     this.lookAt = null;
   }
 
-  /** Whether `avatar` is a VRM as three-vrm loads it (an expression manager and a scene). */
+  /**
+   * Whether `avatar` is a VRM as three-vrm loads it (an expression manager and a scene).
+   * @param {any} avatar
+   * @returns {avatar is VrmLike}
+   */
   static isVrm(avatar) {
     return Boolean(avatar && avatar.scene && avatar.expressionManager
       && typeof avatar.expressionManager.setValue === 'function');
@@ -61,7 +76,10 @@ export class VrmDriver extends FaceDriver {
       name in blinks ? blinks[name] : RetargetProfile.weight(profile.targets[name], values)]));
   }
 
-  /** The `vrm` retarget profile (one instance, shared). */
+  /**
+   * The `vrm` retarget profile (one instance, shared).
+   * @returns {RetargetProfile}
+   */
   static profile() {
     if (!VrmDriver._profile) VrmDriver._profile = RetargetProfile.get('vrm');
     return VrmDriver._profile;
@@ -81,8 +99,8 @@ export class VrmDriver extends FaceDriver {
 
   /**
    * Bind to a VRM loaded by three-vrm (`gltf.userData.vrm`).
-   * @param {any} vrm
-   * @returns {VrmDriver}
+   * @param {VrmLike} vrm
+   * @returns {this}
    */
   attach(vrm) {
     if (!VrmDriver.isVrm(vrm)) {
@@ -138,6 +156,7 @@ export class VrmDriver extends FaceDriver {
   /**
    * The value three-vrm holds for an expression now (after `update`), or null when the VRM has none.
    * @param {string} name e.g. 'aa', 'blink'
+   * @returns {number|null}
    */
   expressionValue(name) {
     return this.vrm && this.vrm.expressionManager.getExpression(name) ? this.vrm.expressionManager.getValue(name) : null;

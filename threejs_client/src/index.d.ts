@@ -1,0 +1,16 @@
+export { SpatialVoice } from "./SpatialVoice.js";
+export { AudioCapture } from "./AudioCapture.js";
+export { LinearResampler } from "./LinearResampler.js";
+export { AudioStream } from "./AudioStream.js";
+export { CurveTrack } from "./CurveTrack.js";
+export * as clock from "./clock.js";
+export * as pcm from "./pcm.js";
+export * from "./generated/vocabulary.js";
+export { AvatarSpeaker, frameDelta } from "./AvatarSpeaker.js";
+export { LOOK_AT_LIMITS, lookAngles, lookOffsets, addLookAt, lookAtOffsetsFor } from "./LookAt.js";
+export { LiveListener, LIVE_CHANNELS, listenHeader, pushHeader } from "./LiveListener.js";
+export { Connection, decodeFrame, encodeFrame } from "./Connection.js";
+export { FaceDriver, avatarRotation, idleMotion } from "./FaceDriver.js";
+export { VrmDriver, VRM_PRESETS } from "./VrmDriver.js";
+export { RetargetProfile, ALL_CHANNELS, CHANNEL_INDEX } from "./RetargetProfile.js";
+export { encode, decode, MsgPackError } from "./MsgPack.js";
