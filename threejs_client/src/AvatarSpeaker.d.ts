@@ -73,6 +73,10 @@ export class AvatarSpeaker extends EventTarget {
     ownsContext: boolean;
     _context: AudioContext;
     destination: AudioNode;
+    _faceOptions: {
+        profile: string;
+        idle: boolean;
+    };
     face: FaceDriver;
     defaults: {
         voice: string;

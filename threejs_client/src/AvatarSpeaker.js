@@ -3,6 +3,7 @@ import { decodeCurves } from './clock.js';
 import { Connection } from './Connection.js';
 import { CurveTrack } from './CurveTrack.js';
 import { FaceDriver } from './FaceDriver.js';
+import { VrmDriver } from './VrmDriver.js';
 import { SpatialVoice } from './SpatialVoice.js';
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
@@ -43,7 +44,8 @@ export class AvatarSpeaker extends EventTarget {
     this.ownsContext = !options.audioContext;
     this._context = options.audioContext || null;
     this.destination = options.destination || null;
-    this.face = new FaceDriver({ profile: options.profile, idle: options.idle });
+    this._faceOptions = { profile: options.profile, idle: options.idle };
+    this.face = new FaceDriver(this._faceOptions);
     this.defaults = { voice: options.voice, emotion: options.emotion, fps: options.fps ?? 60 };
     this.lead = options.lead ?? 0.05;
     /** the line playing, or null */
@@ -119,7 +121,13 @@ export class AvatarSpeaker extends EventTarget {
    * Drive this avatar (an Object3D with morph targets somewhere below it, or a three-vrm VRM).
    * @param {any} avatar
    */
-  attach(avatar) { this.face.attach(avatar); return this; }
+  attach(avatar) {
+    // a three-vrm VRM goes through its expression manager and look-at (VrmDriver), anything else by morph targets
+    const Driver = VrmDriver.isVrm(avatar) ? VrmDriver : FaceDriver;
+    if (this.face.constructor !== Driver) { this.face.detach(); this.face = new Driver(this._faceOptions); }
+    this.face.attach(avatar);
+    return this;
+  }
 
   /**
    * Open the connection (WebSocket and hello) and create the AudioContext now, so the first `speak`

@@ -114,3 +114,12 @@ test('attach refuses what is not a three-vrm VRM, with what to use instead', () 
   assert.equal(VrmDriver.isVrm(fakeVrm()), true);
   assert.equal(VrmDriver.isVrm(new THREE.Group()), false);
 });
+
+test('AvatarSpeaker drives a three-vrm VRM with a VrmDriver and any other avatar with a FaceDriver', async () => {
+  const { AvatarSpeaker } = await import('../src/AvatarSpeaker.js');
+  const speaker = new AvatarSpeaker({ connection: /** @type {any} */ ({ close() {} }), idle: false });
+  speaker.attach(fakeVrm());
+  assert.ok(speaker.face instanceof VrmDriver && speaker.face.idle === false);
+  speaker.attach(new THREE.Group());
+  assert.ok(!(speaker.face instanceof VrmDriver) && speaker.face instanceof FaceDriver && speaker.face.idle === false);
+});
