@@ -1,10 +1,13 @@
 """Generate the audio-to-viseme training set: speech whose every phone time is known by construction.
 
 Sources: the default Piper voice through our own Engine (timings from the voice's duration predictor),
-at varied speed and noise settings, and libespeak-ng formant voices (timings from its phoneme events).
-Each clean line is also kept in augmented copies (speed/pitch, reverb, band limits, codecs, noise, gain);
---raise-pitch and --vtlp add higher-pitched Piper lines and vocal tract length perturbation (see README).
-The espeak-ng variants in HELD_OUT_VARIANTS never enter training: the tests and the benchmark use them.
+at varied speed and noise settings; libespeak-ng formant voices (timings from its phoneme events); and
+Festival's and Flite's voices of real speakers (festival_voice.TRAINING_VOICES: their own segment timings;
+English voices read English lines, the others their own language). Each clean line is also kept in augmented
+copies (speed/pitch, reverb, band limits, codecs, noise, gain); --raise-pitch and --vtlp add higher-pitched
+Piper lines and vocal tract length perturbation (see README).
+The espeak-ng variants in HELD_OUT_VARIANTS and the reserved speakers kal and slt (festival_voice.
+RESERVED_SPEAKERS) never enter training: the tests and the benchmarks use them.
 
     .venv/bin/python models/audio2face/make_dataset.py --out /tmp/a2f-data --minutes 40
 """
@@ -29,6 +32,8 @@ sys.path.insert(0, str(HERE.parents[1] / "sdk"))
 
 from augment import augment, speed  # noqa: E402
 from espeak_voice import EspeakVoice  # noqa: E402
+from festival_voice import (RESERVED_SPEAKERS, SAMPLE_TEXTS, TRAINING_VOICES, VOICES, pseudo_text,  # noqa: E402
+                            speak_many)
 
 from avatarlab.channels import VISEME_INDEX  # noqa: E402
 from avatarlab.animation import viseme_of  # noqa: E402
@@ -37,6 +42,14 @@ from avatarlab.lipsync.audio_input import resample  # noqa: E402
 
 TRAIN_VARIANTS = ("m1", "m2", "m4", "m5", "m6", "f1", "f2", "f4", "klatt", "klatt3")
 HELD_OUT_VARIANTS = ("f3", "m3")  # never in training: the held-out voices of tests and benchmarks
+#: Festival/Flite voices of real speakers that may train: never kal or slt (reserved for evaluation).
+REAL_VOICES = tuple(v for v in TRAINING_VOICES if VOICES[v].speaker not in RESERVED_SPEAKERS)
+assert REAL_VOICES == TRAINING_VOICES and not any(VOICES[v].speaker in RESERVED_SPEAKERS for v in REAL_VOICES)
+ENGLISH_REAL_VOICES = tuple(v for v in REAL_VOICES if VOICES[v].language == "en")
+#: Lines per Festival/Flite job: Festival loads its voice once per call, so lines go in batches.
+REAL_BATCH = 6
+#: Seconds a non-English line of pseudo_text lasts, about (for the --minutes budget).
+PSEUDO_LINE_S = 4.5
 _TEXT_MODULES = ("os", "json", "collections", "argparse", "logging", "email.message", "http.client", "pathlib",
                  "subprocess", "threading", "asyncio", "datetime", "textwrap", "shutil", "random", "statistics",
                  "string", "calendar", "heapq", "functools", "itertools", "difflib", "csv", "zipfile", "tarfile",
@@ -52,8 +65,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class Job:
-    source: str  # "joe" or an espeak-ng variant
-    text: str
+    source: str  # "joe", an espeak-ng variant or a festival_voice voice ("festival:ked", "flite:awb", ...)
+    texts: tuple[str, ...]  # one line, or a batch for a Festival/Flite voice
     seed: int
     copies: int  # augmented copies besides the clean one
     raise_pitch: float = 0.0  # chance that a Piper line is raised in pitch
@@ -87,17 +100,39 @@ def dictionary_words() -> list[str]:
     return words
 
 
-def make_jobs(minutes: float, copies: int, seed: int, raise_pitch: float = 0.0, vtlp: bool = False) -> list[Job]:
+def make_jobs(minutes: float, copies: int, seed: int, raise_pitch: float = 0.0, vtlp: bool = False,
+              real_share: float = 0.0, joe_share: float = 0.6) -> list[Job]:
+    """Lines until about ``minutes`` of clean speech: ``real_share`` of it from Festival/Flite's real speakers
+    (half of that from the English ones), of the rest ``joe_share`` from the Piper voice, the others espeak-ng."""
     rng = np.random.default_rng(seed)
     sentences, words = docstring_sentences(), dictionary_words()
-    jobs, seconds = [], 0.0
-    while seconds < minutes * 60:
+
+    def english() -> str:
         if rng.random() < 0.7:
-            text = sentences[int(rng.integers(len(sentences)))]
-        else:
-            text = " ".join(words[int(i)] for i in rng.integers(len(words), size=int(rng.integers(4, 12)))) + "."
-        source = "joe" if rng.random() < 0.6 else TRAIN_VARIANTS[int(rng.integers(len(TRAIN_VARIANTS)))]
-        jobs.append(Job(source, text, int(rng.integers(2**31)), copies, raise_pitch, vtlp))
+            return sentences[int(rng.integers(len(sentences)))]
+        return " ".join(words[int(i)] for i in rng.integers(len(words), size=int(rng.integers(4, 12)))) + "."
+
+    jobs, seconds, real_seconds = [], 0.0, 0.0
+    while seconds < minutes * 60:
+        if real_seconds < real_share * seconds or (real_share and not jobs):  # keep the share in seconds
+            english_voice = rng.random() < 0.5
+            pool = ENGLISH_REAL_VOICES if english_voice else tuple(v for v in REAL_VOICES if v not in
+                                                                   ENGLISH_REAL_VOICES)
+            source = pool[int(rng.integers(len(pool)))]
+            if english_voice:
+                texts = tuple(english() for _ in range(REAL_BATCH))
+                added = sum(0.33 * len(t.split()) + 0.4 for t in texts)
+            else:
+                language = VOICES[source].language
+                texts = tuple(pseudo_text(language, rng, int(rng.integers(6, 14))) for _ in range(REAL_BATCH - 1))
+                texts += (SAMPLE_TEXTS[language][int(rng.integers(len(SAMPLE_TEXTS[language])))],)
+                added = PSEUDO_LINE_S * len(texts)
+            seconds, real_seconds = seconds + added, real_seconds + added
+            jobs.append(Job(source, texts, int(rng.integers(2**31)), copies))
+            continue
+        text = english()
+        source = "joe" if rng.random() < joe_share else TRAIN_VARIANTS[int(rng.integers(len(TRAIN_VARIANTS)))]
+        jobs.append(Job(source, (text,), int(rng.integers(2**31)), copies, raise_pitch, vtlp))
         seconds += 0.33 * len(text.split()) + 0.4
     return jobs
 
@@ -120,47 +155,67 @@ PITCH_RAISE = (1.15, 1.8)
 VTLP_WARP = (0.85, 1.18)
 
 
-def _speak(job: Job, rng: np.random.Generator) -> tuple[np.ndarray, list[Segment]]:
+def _speak(job: Job, rng: np.random.Generator) -> list[tuple[np.ndarray, list[Segment], str]]:
+    """(audio at SAMPLE_RATE, segments, source tag) per line of the job."""
     global _ENGINE
+    if job.source in VOICES:
+        return _speak_real(job, rng)
     if job.source == "joe":
         if _ENGINE is None:
             from avatarlab import Engine
 
             _ENGINE = Engine(threads=1)
         raise_by = float(rng.uniform(*PITCH_RAISE)) if job.raise_pitch and rng.random() < job.raise_pitch else 1.0
-        utterance = _ENGINE.speak(job.text, speed=float(rng.uniform(0.8, 1.25)) / raise_by,
+        utterance = _ENGINE.speak(job.texts[0], speed=float(rng.uniform(0.8, 1.25)) / raise_by,
                                   noise_scale=float(rng.uniform(0.4, 0.9)), noise_w=float(rng.uniform(0.4, 1.0)),
                                   seed=job.seed)
         rate, audio = utterance.sample_rate, utterance.audio
         segments = [Segment(VISEME_INDEX[viseme_of(p.symbol)], p.start / rate / raise_by, p.end / rate / raise_by)
                     for p in utterance.timeline.phonemes]
         if raise_by != 1.0:
-            audio = speed(resample(audio, rate, SAMPLE_RATE), raise_by)
-            return audio, segments
+            return [(speed(resample(audio, rate, SAMPLE_RATE), raise_by), segments, "joe-raised")]
     else:
         voice = EspeakVoice(job.source, rate_wpm=int(rng.integers(130, 230)), pitch=int(rng.integers(25, 75)),
                             pitch_range=int(rng.integers(20, 80)))
-        speech = voice.speak(job.text)
+        speech = voice.speak(job.texts[0])
         rate, audio = speech.sample_rate, speech.audio
         segments = [Segment(VISEME_INDEX[viseme_of(p.symbol)], p.start / rate, p.end / rate) for p in speech.phones]
-    return resample(audio, rate, SAMPLE_RATE), segments
+    return [(resample(audio, rate, SAMPLE_RATE), segments, job.source)]
 
 
-def run_job(job: Job) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """(features float16, labels int8, source) for the clean line and each augmented copy."""
+def _speak_real(job: Job, rng: np.random.Generator) -> list[tuple[np.ndarray, list[Segment], str]]:
+    """A batch of lines from one Festival/Flite voice at a random speaking rate (never a reserved speaker)."""
+    if job.source not in REAL_VOICES or VOICES[job.source].speaker in RESERVED_SPEAKERS:
+        raise ValueError(f"{job.source} is not a training voice: {sorted(RESERVED_SPEAKERS)} are reserved")
+    stretch = float(rng.uniform(0.85, 1.2))
+    ignores_stretch = VOICES[job.source].program_voice.endswith(("_hts", "_clunits"))  # ona, nsh
+    out = []
+    for speech in speak_many(job.source, list(job.texts), stretch=1.0 if ignores_stretch else stretch):
+        audio = resample(speech.audio, speech.sample_rate, SAMPLE_RATE)
+        scale = 1.0
+        if ignores_stretch:  # vary their rate afterwards (tape-style: pitch moves a little with it)
+            audio, scale = speed(audio, 1.0 / stretch), stretch
+        segments = [Segment(VISEME_INDEX[v], a * scale, b * scale) for v, a, b in speech.spans]
+        out.append((audio, segments, job.source))
+    return out
+
+
+def run_job(job: Job) -> list[tuple[np.ndarray, np.ndarray, str, int]]:
+    """(features float16, labels int8, source tag, line id) for each clean line and each augmented copy."""
     import imageio_ffmpeg
 
     rng = np.random.default_rng(job.seed)
-    audio, segments = _speak(job, rng)
     out = []
-    for copy in range(job.copies + 1):
-        if copy == 0:
-            version, factor, warp = audio, 1.0, 1.0
-        else:
-            version, factor = augment(audio, rng, imageio_ffmpeg.get_ffmpeg_exe())
-            warp = float(rng.uniform(*VTLP_WARP)) if job.vtlp else 1.0
-        features = log_mel(version, warp)
-        out.append((features.astype(np.float16), _labels(segments, len(features), 1.0 / factor), job.source))
+    for k, (audio, segments, tag) in enumerate(_speak(job, rng)):
+        line = job.seed * 8 + k
+        for copy in range(job.copies + 1):
+            if copy == 0:
+                version, factor, warp = audio, 1.0, 1.0
+            else:
+                version, factor = augment(audio, rng, imageio_ffmpeg.get_ffmpeg_exe())
+                warp = float(rng.uniform(*VTLP_WARP)) if job.vtlp else 1.0
+            features = log_mel(version, warp)
+            out.append((features.astype(np.float16), _labels(segments, len(features), 1.0 / factor), tag, line))
     return out
 
 
@@ -174,25 +229,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--raise-pitch", type=float, default=0.0, metavar="SHARE",
                         help="raise this share of the Piper lines in pitch by 1.15-1.8x (default 0: see README)")
     parser.add_argument("--vtlp", action="store_true", help="vocal tract length perturbation of augmented copies")
+    parser.add_argument("--real-share", type=float, default=0.0, metavar="SHARE",
+                        help="this share of the speech from Festival/Flite's real speakers (never kal or slt)")
+    parser.add_argument("--joe-share", type=float, default=0.6, metavar="SHARE",
+                        help="of the rest, this share from the Piper voice (the others from espeak-ng)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    jobs = make_jobs(args.minutes, args.copies, args.seed, args.raise_pitch, args.vtlp)
-    print(f"{len(jobs)} lines, about {args.minutes:g} min clean, {args.copies} augmented copies each", flush=True)
+    jobs = make_jobs(args.minutes, args.copies, args.seed, args.raise_pitch, args.vtlp, args.real_share,
+                     args.joe_share)
+    print(f"{len(jobs)} jobs, about {args.minutes:g} min clean, {args.copies} augmented copies each", flush=True)
     started, done, shard, buffer = time.time(), 0, 0, []
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         for items in pool.imap_unordered(run_job, jobs, chunksize=4):
             buffer.extend(items)
             done += 1
-            if done % 50 == 0 or done == len(jobs):
+            if len(buffer) >= 150 or done == len(jobs):
                 _write_shard(args.out / f"shard_{shard:03d}.npz", buffer)
                 shard, buffer = shard + 1, []
-                print(f"  {done}/{len(jobs)} lines, {time.time() - started:.0f} s", flush=True)
+                print(f"  {done}/{len(jobs)} jobs, {time.time() - started:.0f} s", flush=True)
 
 
-def _write_shard(path: Path, items: list[tuple[np.ndarray, np.ndarray, str]]) -> None:
-    lengths = np.array([len(f) for f, _, _ in items])
-    np.savez(path, features=np.concatenate([f for f, _, _ in items]), labels=np.concatenate([l for _, l, _ in items]),
-             lengths=lengths, sources=np.array([s for _, _, s in items]))
+def _write_shard(path: Path, items: list[tuple[np.ndarray, np.ndarray, str, int]]) -> None:
+    lengths = np.array([len(f) for f, _, _, _ in items])
+    np.savez(path, features=np.concatenate([f for f, _, _, _ in items]),
+             labels=np.concatenate([l for _, l, _, _ in items]), lengths=lengths,
+             sources=np.array([s for _, _, s, _ in items]), lines=np.array([n for _, _, _, n in items], np.int64))
 
 
 if __name__ == "__main__":

@@ -35,14 +35,26 @@ IGNORE = -100
 
 
 def load(data: Path) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """(features, labels, source) per clip; LINES[id(labels)] is the clip's line (clean and augmented copies share it)."""
     items = []
     for shard in sorted(data.glob("shard_*.npz")):
         d = np.load(shard)
         bounds = np.concatenate([[0], np.cumsum(d["lengths"])])
+        lines = d["lines"] if "lines" in d.files else np.arange(len(d["sources"])) + 10**12 * len(items)
         for k, source in enumerate(d["sources"]):
             s, e = bounds[k], bounds[k + 1]
-            items.append((d["features"][s:e].astype(np.float32), d["labels"][s:e].astype(np.int64), str(source)))
+            labels = d["labels"][s:e].astype(np.int64)
+            LINES[id(labels)] = int(lines[k])
+            items.append((d["features"][s:e].astype(np.float32), labels, str(source)))
     return items
+
+
+LINES: dict[int, int] = {}
+
+
+def excluded(source: str, patterns: list[str]) -> bool:
+    """--exclude: a clip whose source tag contains any of ``patterns`` (e.g. a left-out speaker's voice)."""
+    return any(p and p in source for p in patterns)
 
 
 def batches(items, rng: np.random.Generator, batch: int, crop: int, lookahead: int):
@@ -104,9 +116,30 @@ def tune_smoothing(onnx_path: Path, val) -> dict[str, float]:
 
 
 def split(items, seed: int):
-    order = np.random.default_rng(seed).permutation(len(items))
-    n_val = max(1, len(items) // 20)
-    return [items[i] for i in order[:n_val]], [items[i] for i in order[n_val:]]
+    """5 % of the lines (each with its augmented copies) for validation, so no copy of a line is on both sides."""
+    lines = sorted({LINES.get(id(l), i) for i, (_, l, _) in enumerate(items)})
+    order = np.random.default_rng(seed).permutation(len(lines))
+    held = {lines[i] for i in order[: max(1, len(lines) // 20)]}
+    val = [item for i, item in enumerate(items) if LINES.get(id(item[1]), i) in held]
+    return val, [item for i, item in enumerate(items) if LINES.get(id(item[1]), i) not in held]
+
+
+def source_group(source: str) -> str:
+    """Validation is reported per group: the Piper voice, espeak-ng, and each Festival/Flite voice."""
+    if source.startswith("joe"):
+        return "joe"
+    return source if ":" in source else "espeak-ng"
+
+
+def report_by_source(net: VisemeNet, val) -> dict[str, dict[str, float]]:
+    groups: dict[str, list] = {}
+    for item in val:
+        groups.setdefault(source_group(item[2]), []).append(item)
+    out = {name: {k: round(v, 4) for k, v in evaluate(net, group).items()} for name, group in sorted(groups.items())}
+    for name, scores in out.items():
+        print(f"  validation {name}: {scores['viseme_accuracy']:.3f} visemes / {scores['shape_accuracy']:.3f} shapes "
+              f"({len(groups[name])} clips)", flush=True)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,6 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sources", default="",
                         help="train only on clips of these comma-separated sources (joe, m1, f2, ...); "
                         "e.g. --sources joe for the cross-synthesizer ablation")
+    parser.add_argument("--exclude", default="",
+                        help="leave out clips whose source contains any of these comma-separated strings "
+                        "(e.g. festival:ked for leave-one-speaker-out, joe-raised for the pitch ablation)")
     parser.add_argument("--tune-only", action="store_true",
                         help="only re-tune the smoothing of an exported model in --out on the validation split")
     args = parser.parse_args(argv)
@@ -142,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.sources:
         keep = set(args.sources.split(","))
         items = [item for item in items if item[2] in keep]
+    items = [item for item in items if not excluded(item[2], args.exclude.split(","))]
     val, train = split(items, args.seed)
     stacked = np.concatenate([f for f, _, _ in train])
     mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-3
@@ -154,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.1)
     loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE, label_smoothing=0.05)
-    started, step = time.time(), 0
+    started, step, best = time.time(), 0, (-1.0, 0, None)
     for epoch in range(args.epochs):
         total = 0.0
         for x, y in batches(train, rng, args.batch, args.crop, args.lookahead):
@@ -170,7 +207,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"epoch {epoch + 1}/{args.epochs}: loss {total / max(1, len(train) // args.batch):.3f}, "
               f"validation {scores['viseme_accuracy']:.3f} visemes / {scores['shape_accuracy']:.3f} shapes, "
               f"{time.time() - started:.0f} s", flush=True)
+        if scores["shape_accuracy"] > best[0]:  # keep the epoch that validates best (never a reserved speaker)
+            best = (scores["shape_accuracy"], epoch + 1, {k: v.clone() for k, v in net.state_dict().items()})
 
+    net.load_state_dict(best[2])
+    print(f"best validation: epoch {best[1]}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     net.eval()
     export_onnx(net, str(args.out / "audio2face.onnx"))
@@ -181,7 +222,9 @@ def main(argv: list[str] | None = None) -> None:
                      "n_mels": feat.N_MELS, "f_min": feat.F_MIN, "f_max": feat.F_MAX},
         "lookahead_frames": args.lookahead,
         "training": {"clips": len(train), "minutes": round(len(stacked) / 6000, 1), "epochs": args.epochs,
-                     "seconds": round(time.time() - started), "validation": evaluate(net, val)},
+                     "seconds": round(time.time() - started), "best_epoch": best[1],
+                     "excluded": args.exclude, "validation": evaluate(net, val),
+                     "validation_by_source": report_by_source(net, val)},
     }
     (args.out / "audio2face.json").write_text(json.dumps(meta, indent=2) + "\n")
     meta["smoothing"] = tune_smoothing(args.out / "audio2face.onnx", val)
