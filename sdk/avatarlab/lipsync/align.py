@@ -23,12 +23,11 @@ import numpy as np
 from ..errors import AvatarLabError
 from .recognize import phone_settings, recognize_segment
 from .speech import (
-    FRAME_S, MAX_SEGMENT_S, MIN_SEGMENT_S, PAD_S, SPHINX_RATE, Lease, SpeechPhone, SpeechTimings, SpeechWord,
-    base_word, frame_energy, frame_seconds, is_filler, lease_decoder, split_at_silences, to_pcm,
+    FRAME_S, MAX_SEGMENT_S, MIN_SEGMENT_S, PAD_S, SPHINX_RATE, Lease, SpeechTimings, SpeechWord, base_word,
+    frame_energy, frame_seconds, is_filler, lease_decoder, silence_phones, split_at_silences, to_pcm, word_phones,
 )
 from .transcript import Transcript, TranscriptWord, read_transcript
 
-_VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 #: Decoder settings for alignment, chosen by measurement (docs/lipsync.md, "Speed"): acoustic scores on every
 #: second frame (ds), the best 2 Gaussians per codebook (topn), and beams wider than the defaults so that the
 #: path is not lost with ds=2. Together about 2x faster than the defaults with the same word-boundary error.
@@ -102,19 +101,13 @@ def _align_segment(lease: Lease, audio16k: np.ndarray, offset_s: float, words: l
     spoken = iter(words)
     for entry in alignment:
         name = base_word(entry.name)
-        phones = [(p.name, p.start, p.start + p.duration) for p in entry]
         if name.startswith("<") or name.startswith("[") or name == "(NULL)":
-            result.phones.extend(SpeechPhone("SIL", frame_seconds(s, offset_s), frame_seconds(e, offset_s))
-                                 for _, s, e in phones)
+            result.phones.extend(silence_phones(entry, offset_s))
             continue
         index, expected = next(spoken, (None, None))
         if expected is None or expected != name:
             raise AlignmentError(f"alignment returned {name!r} where {expected!r} was expected")
-        vowels = [i for i, (p, _, _) in enumerate(phones) if p in _VOWELS]
-        for i, (phone, s, e) in enumerate(phones):
-            stressed = phone != "AH" or len(vowels) < 2 or i == vowels[0]
-            result.phones.append(SpeechPhone(phone, frame_seconds(s, offset_s), frame_seconds(e, offset_s),
-                                             index, stressed))
+        result.phones.extend(word_phones(entry, offset_s, index))
         start, end = frame_seconds(entry.start, offset_s), frame_seconds(entry.start + entry.duration, offset_s)
         result.words.append(SpeechWord(str(index), start, end))  # index for now; merged per transcript word later
     if next(spoken, None) is not None:

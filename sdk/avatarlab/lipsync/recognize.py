@@ -1,14 +1,22 @@
-"""Phone recognition without a transcript: pocketsphinx's phone LM (allphone) for the phones, its word LM for words."""
+"""Recognition without a transcript: pocketsphinx's word LM finds the words, then they are aligned for the phones.
+
+Each stretch of audio (long files are cut at pauses, ``split_at_silences``) is decoded twice on one pooled
+decoder: a word pass with the en-US word LM (WORD_SETTINGS, tuned for speed), then a phone pass inside the
+word boundaries it found (``set_alignment``, as align.py does with a transcript). Phones of dictionary words
+fit the sound better than a free phone loop, and the two passes cost less than the old word pass alone
+(docs/lipsync.md, "Speed"). A stretch where no word is found, or whose alignment fails, falls back to the
+phone loop (pocketsphinx's phone LM, allphone), which align.py also uses for lines it cannot align.
+"""
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import ExitStack
 
 import numpy as np
 
 from .speech import (
-    DEFAULT_SEARCH, SPHINX_RATE, SpeechPhone, SpeechTimings, SpeechWord, base_word, frame_seconds, is_filler,
-    lease_decoder, new_decoder, prime, split_at_silences, to_pcm,
+    DEFAULT_SEARCH, SPHINX_RATE, Lease, SpeechPhone, SpeechTimings, SpeechWord, base_word, frame_seconds, is_filler,
+    lease_decoder, new_decoder, prime, silence_phones, split_at_silences, to_pcm, word_phones,
 )
 
 
@@ -23,8 +31,12 @@ def phone_settings() -> dict:
     return {"allphone": _model("en-us-phone.lm.bin"), "lw": 2.0, "pip": 0.3, "beam": 1e-200, "pbeam": 1e-20}
 
 
-#: Word recognition: pocketsphinx's defaults (its en-US word LM).
-WORD_SETTINGS: dict = {}
+#: Word recognition with pocketsphinx's en-US word LM, chosen by measurement on training voices (Festival ked,
+#: Flite awb and rms; docs/lipsync.md): no second (flat-lexicon) pass and no best-path rescoring, acoustic scores
+#: on every second frame with the best 4 Gaussians, beams narrower than the defaults (1e-48, 7e-29). About 4x
+#: less CPU than the defaults for the word pass; together with the phone pass 6-7 s of audio per CPU second.
+WORD_SETTINGS: dict = {"fwdflat": False, "bestpath": False, "ds": 2, "topn": 4,
+                       "beam": 1e-35, "wbeam": 1e-22, "pbeam": 1e-35}
 
 
 def phone_decoder():
@@ -63,14 +75,51 @@ def recognize_segment(audio16k: np.ndarray, offset_s: float, phones_dec, words_d
     return SpeechTimings(found_words, phones, "recognized")
 
 
-def recognize(audio16k: np.ndarray, words: bool = True) -> SpeechTimings:
-    """Phones and words of 16 kHz mono audio without a transcript; long audio is decoded segment by segment."""
+def recognize_words(audio16k: np.ndarray, offset_s: float, lease: Lease) -> SpeechTimings | None:
+    """Recognized words of one segment and their aligned phones; None when none is found or alignment fails."""
+    pcm, decoder = to_pcm(audio16k), lease.decoder
+    try:
+        _decode(decoder, pcm)  # word pass
+        if not any(not is_filler(seg.word) for seg in decoder.seg()):
+            return None
+        decoder.set_alignment()
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)  # phone pass inside the words found
+        decoder.end_utt()
+        alignment = decoder.get_alignment()
+    except RuntimeError:
+        lease.discard = True  # do not reuse a decoder in an unknown state
+        return None
+    if alignment is None:
+        return None
     result = SpeechTimings(method="recognized")
-    with lease_decoder(**phone_settings()) as phones, \
-            (lease_decoder(**WORD_SETTINGS) if words else nullcontext()) as words_lease:
-        words_dec = words_lease.decoder if words_lease is not None else None
+    for entry in alignment:
+        name = base_word(entry.name)
+        if is_filler(name):
+            result.phones.extend(silence_phones(entry, offset_s))
+            continue
+        result.phones.extend(word_phones(entry, offset_s, len(result.words)))
+        result.words.append(SpeechWord(name, frame_seconds(entry.start, offset_s),
+                                       frame_seconds(entry.start + entry.duration, offset_s)))
+    return result if result.words else None
+
+
+def recognize(audio16k: np.ndarray, words: bool = True) -> SpeechTimings:
+    """Phones and words of 16 kHz mono audio without a transcript; long audio is decoded segment by segment.
+
+    ``words=False`` skips the word LM: phones from the phone loop only (faster, less accurate).
+    """
+    result = SpeechTimings(method="recognized")
+    with ExitStack() as stack:
+        word_lease = stack.enter_context(lease_decoder(**WORD_SETTINGS)) if words else None
+        phones = None
         for start, end in split_at_silences(audio16k):
-            part = recognize_segment(audio16k[start:end], start / SPHINX_RATE, phones.decoder, words_dec, words)
+            offset, piece = start / SPHINX_RATE, audio16k[start:end]
+            part = recognize_words(piece, offset, word_lease) if word_lease is not None else None
+            if part is None:
+                if phones is None:
+                    phones = stack.enter_context(lease_decoder(**phone_settings()))
+                part = recognize_segment(piece, offset, phones.decoder, None, words=False)
             merge(result, part)
     return result
 

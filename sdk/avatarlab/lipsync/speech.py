@@ -19,6 +19,7 @@ PAD_S = 0.3
 MAX_SEGMENT_S = 30.0
 MIN_SEGMENT_S = 10.0
 _SKIP_WORDS = ("<s>", "</s>", "<sil>", "(NULL)")
+VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,21 @@ def is_filler(word: str) -> bool:
 def base_word(word: str) -> str:
     """'and(2)' -> 'and' (pocketsphinx marks alternative pronunciations)."""
     return word.split("(", 1)[0] if word.endswith(")") else word
+
+
+def word_phones(entry, offset_s: float, index: int | None) -> list[SpeechPhone]:
+    """The phones of one word of a pocketsphinx alignment; an unstressed AH is any but a word's first vowel."""
+    phones = [(p.name, p.start, p.start + p.duration) for p in entry]
+    vowels = [i for i, (p, _, _) in enumerate(phones) if p in VOWELS]
+    return [SpeechPhone(phone, frame_seconds(s, offset_s), frame_seconds(e, offset_s), index,
+                        phone != "AH" or len(vowels) < 2 or i == vowels[0])
+            for i, (phone, s, e) in enumerate(phones)]
+
+
+def silence_phones(entry, offset_s: float) -> list[SpeechPhone]:
+    """A silence or filler entry of a pocketsphinx alignment as SIL phones."""
+    return [SpeechPhone("SIL", frame_seconds(p.start, offset_s), frame_seconds(p.start + p.duration, offset_s))
+            for p in entry]
 
 
 def to_pcm(audio16k: np.ndarray) -> bytes:
