@@ -1,0 +1,90 @@
+"""Recognition without a transcript: recognized words aligned for their phones, long audio in segments (issue 16)."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from avatarlab.engine import Engine
+from avatarlab.lipsync import recognize as recognize_module
+from avatarlab.lipsync.audio_input import resample
+from avatarlab.lipsync.recognize import phone_settings, recognize, recognize_segment
+from avatarlab.lipsync.speech import SPHINX_RATE, lease_decoder, split_at_silences
+
+LINES = ["Bring me three loaves of bread and a jug of fresh water from the market.",
+         "Keep your voice down because the guards are sleeping behind that door.",
+         "She found a small wooden box buried under the old oak tree near the river."]
+PAUSE_S = 0.8
+
+
+@pytest.fixture(scope="module")
+def lines(engine: Engine) -> list[np.ndarray]:
+    out = []
+    for text in LINES:
+        utterance = engine.speak(text, seed=2)
+        out.append(resample(utterance.audio, utterance.sample_rate, SPHINX_RATE))
+    return out
+
+
+def _rounded(words) -> list[tuple[str, float, float]]:
+    return [(w.text, round(w.start, 4), round(w.end, 4)) for w in words]
+
+
+def test_phones_are_aligned_inside_the_recognized_words(lines) -> None:
+    """Every phone of a word lies inside that word and the words' phones tile them: a phone pass aligned the
+    recognized words (not a free phone loop, whose phones belong to no word)."""
+    result = recognize(lines[0])
+    assert result.method == "recognized" and len(result.words) >= 8
+    assert {"bread", "market"} <= {w.text for w in result.words}
+    for index, word in enumerate(result.words):
+        phones = [p for p in result.phones if p.word_index == index]
+        assert phones and phones[0].start == pytest.approx(word.start) and phones[-1].end == pytest.approx(word.end)
+        assert all(a.end == pytest.approx(b.start) for a, b in zip(phones, phones[1:]))
+    assert all(p.phone == "SIL" for p in result.phones if p.word_index is None)
+
+
+def test_long_audio_is_recognized_in_segments_cut_at_pauses(lines, monkeypatch) -> None:
+    """Audio longer than a segment is cut at its pauses and each piece decoded on its own (cost grows with
+    length, not faster): the result is the pieces' results end to end, and nearly the words of each line
+    recognized alone (a piece also holds a pause, which moves pocketsphinx's per-utterance normalization)."""
+    pause = np.zeros(int(PAUSE_S * SPHINX_RATE), dtype=np.float32)
+    joined = np.concatenate([x for line in lines for x in (line, pause)])
+    alone, pauses, position = [], [], 0
+    for line in lines:
+        alone += [w.text for w in recognize(line).words]
+        position += len(line) + len(pause)
+        pauses.append((position - len(pause), position))
+    cuts = split_at_silences(joined, max_s=5.0, min_s=2.0)
+    assert len(cuts) >= len(LINES)
+    assert all(any(a <= end <= b for a, b in pauses) for _, end in cuts[:-1])  # every cut in a pause
+    pieces = [(start / SPHINX_RATE, recognize(joined[start:end])) for start, end in cuts]
+    monkeypatch.setattr(recognize_module, "split_at_silences", lambda audio: cuts)
+    result = recognize(joined)
+    assert _rounded(result.words) == _rounded([replace(w, start=w.start + offset, end=w.end + offset)
+                                               for offset, piece in pieces for w in piece.words])
+    assert len(result.phones) == sum(len(piece.phones) for _, piece in pieces)
+    same = difflib.SequenceMatcher(a=alone, b=[w.text for w in result.words]).ratio()
+    assert same >= 0.8, (alone, result.text)
+
+
+def test_a_stretch_without_words_gets_the_phone_loop(lines, monkeypatch) -> None:
+    """Where the word pass finds nothing (or its alignment fails) the phones come from the phone loop."""
+    monkeypatch.setattr(recognize_module, "recognize_words", lambda *args: None)
+    result = recognize(lines[1])
+    with lease_decoder(**phone_settings()) as phones:
+        loop = recognize_segment(lines[1], 0.0, phones.decoder, None, words=False)
+    assert result.words == [] and result.method == "recognized"
+    assert result.phones == loop.phones and len(loop.phones) > 10
+
+
+def test_words_false_skips_the_word_pass(lines, monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(recognize_module, "recognize_words",
+                        functools.partial(lambda real, *args: calls.append(1) or real(*args),
+                                          recognize_module.recognize_words))
+    assert recognize(lines[2], words=False).words == [] and calls == []
+    assert recognize(lines[2]).words and calls == [1]
