@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            total, step = total + float(loss), step + 1
+            total, step = total + loss.item(), step + 1
         scores = evaluate(net, val)
         print(f"epoch {epoch + 1}/{args.epochs}: loss {total / max(1, len(train) // args.batch):.3f}, "
               f"validation {scores['viseme_accuracy']:.3f} visemes / {scores['shape_accuracy']:.3f} shapes, "
