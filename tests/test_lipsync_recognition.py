@@ -1,4 +1,5 @@
-"""Recognition without a transcript: recognized words aligned for their phones, long audio in segments (issue 16)."""
+"""Long audio and recognition (issue 16): recognized words aligned for their phones, long audio in pieces cut at
+pauses (recognition and alignment)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from avatarlab.engine import Engine
+from avatarlab.lipsync import align as align_module
 from avatarlab.lipsync import recognize as recognize_module
 from avatarlab.lipsync.audio_input import resample
 from avatarlab.lipsync.recognize import phone_settings, recognize, recognize_segment
@@ -88,3 +90,36 @@ def test_words_false_skips_the_word_pass(lines, monkeypatch) -> None:
                                           recognize_module.recognize_words))
     assert recognize(lines[2], words=False).words == [] and calls == []
     assert recognize(lines[2]).words and calls == [1]
+
+
+def test_a_located_window_is_also_cut_at_its_inner_pauses() -> None:
+    """Long files are aligned in pieces cut at every pause of 0.25 s or more between located words that leaves
+    pieces of at least 3 s (shorter pieces align faster per second), not only at the window's main cut."""
+    rate = SPHINX_RATE
+    energy = np.ones(4000)  # 40 s of 10 ms frames; the quietest frame of each pause is its first
+    # (position, first sample, end sample): pauses of 0.3 s after 4 s, 0.1 s after 5 s, 0.4 s after 9 s, 0.3 s
+    # after 10.5 s (a piece of 1.1 s: too short), the main cut after position 5 (at 14 s)
+    found = [(0, 0, 4 * rate), (1, int(4.3 * rate), 5 * rate), (2, int(5.1 * rate), 9 * rate),
+             (3, int(9.4 * rate), int(10.5 * rate)), (4, int(10.8 * rate), 12 * rate), (5, 12 * rate, 14 * rate),
+             (6, 15 * rate, 16 * rate)]
+    cuts = align_module._inner_cuts(found, 5, energy, 0)
+    assert [(round(cut / rate, 2), after) for cut, after in cuts] == [(4.0, 1), (9.0, 3)]
+    offset = 20 * rate  # cuts are in the file's samples
+    assert [c for c, _ in align_module._inner_cuts(found, 5, energy, offset)] == [offset + c for c, _ in cuts]
+
+
+def test_a_long_file_is_aligned_in_short_pieces_with_exactly_their_words(engine: Engine) -> None:
+    texts = LINES * 7
+    utterances = [engine.speak(text, seed=2) for text in LINES]
+    lines = [resample(u.audio, u.sample_rate, SPHINX_RATE) for u in utterances]
+    pause = np.zeros(int(PAUSE_S * SPHINX_RATE), dtype=np.float32)
+    audio = np.concatenate([x for line in lines * 7 for x in (line, pause)])
+    words = [(i, w.lower().strip(".,")) for i, w in enumerate(" ".join(texts).split())]
+    with lease_decoder(**align_module.FAST_ALIGN) as lease:
+        pieces = align_module._pieces(lease, audio, words, {})
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(audio)
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
+    assert [w for _, _, share in pieces for w in share] == words
+    assert len(pieces) >= 2 * int(len(audio) / SPHINX_RATE / align_module.MAX_SEGMENT_S)
+    for start, end, share in pieces[:-1]:  # each piece holds whole lines: it ends in a pause after a line's end
+        assert share[-1][1] in {"market", "door", "river"}, share

@@ -8,8 +8,9 @@ to phone recognition with an AlignmentFallbackWarning.
 
 Audio longer than MAX_SEGMENT_S is first *located*: a word pass over a 30 s window, with a grammar that may
 stop after any word, finds where the transcript's words fall; the window is cut at the longest pause between
-two words found well inside it, and the piece before the cut is aligned with exactly the words found there.
-The next window starts at the cut with the next word. See docs/lipsync.md.
+two words found well inside it, and the piece before the cut is aligned with exactly the words found there
+(further cut at every pause between located words that leaves pieces of at least 3 s, ``_inner_cuts``:
+shorter pieces align faster per second). The next window starts at the cut with the next word. See docs/lipsync.md.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ FAST_ALIGN = {"lm": None, "ds": 2, "topn": 2, "beam": 1e-64, "wbeam": 1e-40, "pb
 #: used before FAST_ALIGN), then the same with wider beams, which align some lines the defaults lose (and
 #: lose some they align).
 RETRY_ALIGN = ({"lm": None}, {"lm": None, "beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80})
+#: A located window is also cut at every pause of at least MIN_PAUSE_S between its words that leaves pieces of
+#: at least MIN_PIECE_S (``_inner_cuts``).
+MIN_PAUSE_S = 0.25
+MIN_PIECE_S = 3.0
 #: When locating words in a long file, words ending this close to the end of the 30 s window are not trusted.
 _LOCATE_GUARD_S = 2.0
 _HOP = int(FRAME_S * SPHINX_RATE)
@@ -162,6 +167,29 @@ def _quietest(energy: np.ndarray, lo: int, hi: int) -> int:
     return (a + int(np.argmin(energy[a:b]))) * _HOP
 
 
+def _inner_cuts(found: list[tuple[int, int, int]], last: int, energy: np.ndarray,
+                start: int) -> list[tuple[int, int]]:
+    """Extra cuts before the located window's main cut (after ``found`` word position ``last``): at every pause
+    of at least MIN_PAUSE_S between two located words that leaves pieces of at least MIN_PIECE_S. Shorter
+    pieces align faster per second (a long grammar and utterance keep more of the search alive).
+    Returns (cut sample, position in the located words of the first word after it)."""
+    cuts: list[tuple[int, int]] = []
+    ends = {k: e for k, _, e in found}
+    main_end = ends.get(last)
+    if main_end is None:
+        return cuts
+    previous = 0
+    pause, shortest = int(MIN_PAUSE_S * SPHINX_RATE), int(MIN_PIECE_S * SPHINX_RATE)
+    for (_, _, a_end), (b, b_start, _) in zip(found, found[1:]):
+        if b > last:
+            break
+        if b_start - a_end >= pause and a_end - previous >= shortest and main_end - b_start >= shortest:
+            cut = _quietest(energy, start + a_end, start + b_start + _HOP)
+            cuts.append((cut, b))
+            previous = cut - start
+    return cuts
+
+
 def _pieces(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]],
             added: dict[str, str]) -> list[tuple[int, int, list]]:
     """Cut long audio into pieces of at most MAX_SEGMENT_S, each with exactly the words spoken in it."""
@@ -201,8 +229,12 @@ def _pieces(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]],
                     p_start, p_end, _ = pieces[-1]
                     previous_first = first - len(pieces[-1][2])
                     pieces[-1] = (p_start, p_end, words[previous_first:max(previous_first, located_first)])
-                first = first - back + k + 1
-                pieces.append((start, cut, words[located_first:first]))
+                base, first = first - back, first - back + k + 1
+                piece_start, piece_first = start, located_first
+                for inner, word_after in _inner_cuts(found, k, energy, start):
+                    pieces.append((piece_start, inner, words[piece_first:base + word_after]))
+                    piece_start, piece_first = inner, base + word_after
+                pieces.append((piece_start, cut, words[piece_first:first]))
                 start, sure = cut, True
                 continue
         # nothing reliable found: cut at the quietest point and share the words by speech (a guess)
