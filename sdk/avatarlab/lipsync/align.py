@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import warnings
 from contextlib import ExitStack
-from dataclasses import dataclass
 
 import numpy as np
 
