@@ -123,3 +123,24 @@ def test_a_long_file_is_aligned_in_short_pieces_with_exactly_their_words(engine:
     assert len(pieces) >= 2 * int(len(audio) / SPHINX_RATE / align_module.MAX_SEGMENT_S)
     for start, end, share in pieces[:-1]:  # each piece holds whole lines: it ends in a pause after a line's end
         assert share[-1][1] in {"market", "door", "river"}, share
+
+
+def test_a_decoder_that_raised_is_not_used_for_the_next_piece(lines, monkeypatch) -> None:
+    """A piece whose word decoder raised gets the phone loop, and the next piece a fresh word decoder."""
+    pause = np.zeros(int(PAUSE_S * SPHINX_RATE), dtype=np.float32)
+    joined = np.concatenate([lines[0], pause, lines[1], pause])
+    cuts = split_at_silences(joined, max_s=5.0, min_s=2.0)
+    monkeypatch.setattr(recognize_module, "split_at_silences", lambda audio: cuts)
+    real, used = recognize_module.recognize_words, []
+
+    def first_raises(audio, offset, lease):
+        used.append(lease.decoder)
+        if len(used) == 1:
+            lease.discard = True  # what recognize_words does when pocketsphinx raises
+            return None
+        return real(audio, offset, lease)
+
+    monkeypatch.setattr(recognize_module, "recognize_words", first_raises)
+    result = recognize(joined)
+    assert len(used) >= 2 and used[1] is not used[0]
+    assert result.words and all(w.start >= cuts[0][1] / SPHINX_RATE for w in result.words)

@@ -122,6 +122,8 @@ def recognize(audio16k: np.ndarray, words: bool = True) -> SpeechTimings:
                     phones = stack.enter_context(lease_decoder(**phone_settings()))
                 part = recognize_segment(piece, offset, phones.decoder, None, words=False)
             merge(result, part)
+            if word_lease is not None and word_lease.discard:  # pocketsphinx raised: a fresh one for the rest
+                word_lease = stack.enter_context(lease_decoder(**WORD_SETTINGS))
     return result
 
 
