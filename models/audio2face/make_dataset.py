@@ -101,7 +101,7 @@ def dictionary_words() -> list[str]:
 
 
 def make_jobs(minutes: float, copies: int, seed: int, raise_pitch: float = 0.0, vtlp: bool = False,
-              real_share: float = 0.0, joe_share: float = 0.6) -> list[Job]:
+              real_share: float = 0.0, joe_share: float = 0.6, raise_real: float = 0.0) -> list[Job]:
     """Lines until about ``minutes`` of clean speech: ``real_share`` of it from Festival/Flite's real speakers
     (half of that from the English ones), of the rest ``joe_share`` from the Piper voice, the others espeak-ng."""
     rng = np.random.default_rng(seed)
@@ -128,7 +128,8 @@ def make_jobs(minutes: float, copies: int, seed: int, raise_pitch: float = 0.0, 
                 texts += (SAMPLE_TEXTS[language][int(rng.integers(len(SAMPLE_TEXTS[language])))],)
                 added = PSEUDO_LINE_S * len(texts)
             seconds, real_seconds = seconds + added, real_seconds + added
-            jobs.append(Job(source, texts, int(rng.integers(2**31)), copies))
+            jobs.append(Job(source, texts, int(rng.integers(2**31)), copies, raise_real if english_voice else 0.0,
+                            vtlp))
             continue
         text = english()
         source = "joe" if rng.random() < joe_share else TRAIN_VARIANTS[int(rng.integers(len(TRAIN_VARIANTS)))]
@@ -151,6 +152,8 @@ _ENGINE = None
 #: --raise-pitch: the share of Piper lines spoken slower, then played faster (like a tape), so the speaking
 #: rate stays natural while pitch and formants rise by PITCH_RAISE: higher voices than the one we have.
 PITCH_RAISE = (1.15, 1.8)
+#: --raise-real: the real English voices (all male): pitch and formants 1.15-1.5x, towards a female range.
+REAL_PITCH_RAISE = (1.15, 1.5)
 #: --vtlp: augmented copies hear their spectrum stretched by this much (vocal tract length perturbation).
 VTLP_WARP = (0.85, 1.18)
 
@@ -189,14 +192,20 @@ def _speak_real(job: Job, rng: np.random.Generator) -> list[tuple[np.ndarray, li
         raise ValueError(f"{job.source} is not a training voice: {sorted(RESERVED_SPEAKERS)} are reserved")
     stretch = float(rng.uniform(0.85, 1.2))
     ignores_stretch = VOICES[job.source].program_voice.endswith(("_hts", "_clunits"))  # ona, nsh
+    # --raise-real on the English voices (all male): spoken slower, played faster, like --raise-pitch's Piper lines
+    raise_by = float(rng.uniform(*REAL_PITCH_RAISE)) if (job.raise_pitch and not ignores_stretch and
+                                                           rng.random() < job.raise_pitch) else 1.0
+    tag = job.source + ("-raised" if raise_by != 1.0 else "")
     out = []
-    for speech in speak_many(job.source, list(job.texts), stretch=1.0 if ignores_stretch else stretch):
+    for speech in speak_many(job.source, list(job.texts), stretch=1.0 if ignores_stretch else stretch * raise_by):
         audio = resample(speech.audio, speech.sample_rate, SAMPLE_RATE)
-        scale = 1.0
+        scale = 1.0 / raise_by
         if ignores_stretch:  # vary their rate afterwards (tape-style: pitch moves a little with it)
             audio, scale = speed(audio, 1.0 / stretch), stretch
+        elif raise_by != 1.0:
+            audio = speed(audio, raise_by)
         segments = [Segment(VISEME_INDEX[v], a * scale, b * scale) for v, a, b in speech.spans]
-        out.append((audio, segments, job.source))
+        out.append((audio, segments, tag))
     return out
 
 
@@ -231,12 +240,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vtlp", action="store_true", help="vocal tract length perturbation of augmented copies")
     parser.add_argument("--real-share", type=float, default=0.0, metavar="SHARE",
                         help="this share of the speech from Festival/Flite's real speakers (never kal or slt)")
+    parser.add_argument("--raise-real", type=float, default=0.0, metavar="SHARE",
+                        help="raise this share of the real English voices' batches (all male) by 1.15-1.5x")
     parser.add_argument("--joe-share", type=float, default=0.6, metavar="SHARE",
                         help="of the rest, this share from the Piper voice (the others from espeak-ng)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = make_jobs(args.minutes, args.copies, args.seed, args.raise_pitch, args.vtlp, args.real_share,
-                     args.joe_share)
+                     args.joe_share, args.raise_real)
     print(f"{len(jobs)} jobs, about {args.minutes:g} min clean, {args.copies} augmented copies each", flush=True)
     started, done, shard, buffer = time.time(), 0, 0, []
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
