@@ -125,7 +125,7 @@ bench-jobs: $(STAMP) render-tools
 # regenerate the training data and retrain the live audio-to-face network (15 to 45 min on 2 cores)
 A2F_DATA ?= /tmp/avatarlab-a2f-data
 audio2face: $(STAMP) voice-tools
-	$(PY) models/audio2face/make_dataset.py --out $(A2F_DATA) --minutes 65 --real-share 0.5 --raise-pitch 0.3
+	$(PY) models/audio2face/make_dataset.py --out $(A2F_DATA) --minutes 65 --real-share 0.5 --raise-pitch 0.3 --raise-real 0.4
 	$(PY) models/audio2face/train.py --data $(A2F_DATA) --out sdk/avatarlab/data --epochs 12 --threads 1
 
 # regenerate the committed default avatar (tests check it matches the generator)
