@@ -35,7 +35,7 @@ IGNORE = -100
 
 
 def load(data: Path) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """(features, labels, source) per clip; LINES[id(labels)] is the clip's line (clean and augmented copies share it)."""
+    """(features, labels, source) per clip; LINES[id(labels)] is its line (clean and augmented copies share one)."""
     items = []
     for shard in sorted(data.glob("shard_*.npz")):
         d = np.load(shard)
