@@ -42,18 +42,24 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def drive_bench(driver: str, lines: list[str], repeat: int) -> dict:
+    """Run a page driver of threejs_client/e2e in bench mode against a real daemon and bridge: its JSON report
+    (the last line it prints), with ``repeat`` timed runs after one warm-up."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(lines, f)
+    with running_daemon() as daemon, running_bridge(daemon.url) as port:
+        proc = subprocess.run(["node", str(ROOT / "threejs_client/e2e" / driver), "--mode", "bench",
+                               "--url", f"http://127.0.0.1:{port}/demo/", "--lines", f.name,
+                               "--repeat", str(repeat + 1)], capture_output=True, text=True, timeout=1200)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
     args = parser.parse_args()
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(LINES, f)
-    with running_daemon() as daemon, running_bridge(daemon.url) as port:
-        proc = subprocess.run(["node", str(ROOT / "threejs_client/e2e/drive_page.mjs"), "--mode", "bench",
-                               "--url", f"http://127.0.0.1:{port}/demo/", "--lines", f.name,
-                               "--repeat", str(args.repeat + 1)], capture_output=True, text=True, timeout=1200)
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    data = drive_bench("drive_page.mjs", LINES, args.repeat)
     if "error" in data:
         print(data["error"], file=sys.stderr)
         return 1

@@ -19,18 +19,14 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_web import LINES, pct  # noqa: E402
-from daemon_process import running_daemon  # noqa: E402
-from web_processes import running_bridge  # noqa: E402
+from bench_web import LINES, drive_bench, pct  # noqa: E402
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -55,13 +51,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
     args = parser.parse_args()
     lines = LINES[:2]
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(lines, f)
-    with running_daemon() as daemon, running_bridge(daemon.url) as port:
-        proc = subprocess.run(["node", str(ROOT / "threejs_client/e2e/drive_xr.mjs"), "--mode", "bench",
-                               "--url", f"http://127.0.0.1:{port}/demo/", "--lines", f.name,
-                               "--repeat", str(args.repeat + 1)], capture_output=True, text=True, timeout=1200)
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    data = drive_bench("drive_xr.mjs", lines, args.repeat)
     if "error" in data:
         print(data["error"], file=sys.stderr)
         return 1
