@@ -1,12 +1,14 @@
-"""WebXR end to end: the demo page in Debian's chromium with an emulated headset (npm `iwer`, injected by
-threejs_client/e2e/drive_xr.mjs before the page's scripts).
+"""WebXR end to end: the demo page in Debian's chromium with an emulated headset (npm `iwer`'s Quest 3,
+injected by threejs_client/e2e/drive_xr.mjs before the page's scripts), once in immersive-vr and once in
+immersive-ar (every test below runs for both sessions).
 
-The "Enter VR" button shows (navigator.xr supports immersive-vr), starts the session, XR frames render,
+The "Enter VR" ("Enter AR") button shows (navigator.xr supports the mode), starts the session, XR frames render,
 the avatar stands 1 m in front of the viewer with its head at about 1.6 m, and the flat page's checks of
 mouth and sound (tests/test_web_e2e.py, the same functions) hold inside the session. The voice goes
 through an HRTF PannerNode that follows the head bone (also when the avatar moves), the listener follows
 the headset, a voice to the viewer's left is louder in the left ear, and the avatar turns toward the
-viewer. Exit VR puts everything back. No assertion depends on the machine's speed.
+viewer. In AR the background goes (the room shows through) and the avatar is still drawn. Exit puts
+everything back. No assertion depends on the machine's speed.
 """
 
 from __future__ import annotations
@@ -22,21 +24,25 @@ from web_processes import drive_demo, running_bridge
 pytestmark = flat.needs_browser
 
 
-@pytest.fixture(scope="module")
-def xr_run() -> dict:
+@pytest.fixture(scope="module", params=["vr", "ar"], ids=["immersive-vr", "immersive-ar"])
+def xr_run(request: pytest.FixtureRequest) -> dict:
+    """One emulated session of each mode, driven through the demo's own button for it."""
+    kind = request.param
     flat.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = flat.ARTIFACTS / "avatar-in-vr.png"
+    shot = flat.ARTIFACTS / f"avatar-in-{kind}.png"
     shot.unlink(missing_ok=True)
     with running_daemon() as daemon, running_bridge(daemon.url) as port:
-        data = drive_demo(flat.PKG / "e2e/drive_xr.mjs", port, flat.CHROMIUM, "--screenshot", str(shot))
+        data = drive_demo(flat.PKG / "e2e/drive_xr.mjs", port, flat.CHROMIUM, "--xr", kind, "--screenshot", str(shot))
     data["screenshot"] = shot
+    data["kind"] = kind
     return data
 
 
 def test_enter_vr_starts_an_immersive_session_and_xr_frames_render(xr_run):
-    assert xr_run["buttonVisible"]
+    kind = xr_run["kind"]
+    assert xr_run["buttonVisible"] and xr_run["buttons"] == {"vr": True, "ar": True}   # a Quest 3 offers both
     session = xr_run["session"]
-    assert session["mode"] == "immersive-vr" and session["button"] == "Exit VR"
+    assert session["mode"] == f"immersive-{kind}" and session["button"] == f"Exit {kind.upper()}"
     assert xr_run["xrFramesDuringLine"] >= 10
     frames = xr_run["line"]["frames"]
     assert frames and all(f["xr"] for f in frames)        # every frame of the line rendered in the session
@@ -94,6 +100,21 @@ def test_the_avatar_looks_at_the_viewer_while_speaking(xr_run):
     assert all(f["look"]["headYaw"] <= 0.6 + 1e-6 for f in speaking)         # within the natural limit
 
 
+def test_the_room_shows_through_in_ar_only(xr_run):
+    """AR: the background is cleared transparent ('alpha-blend'), the avatar still drawn; VR and the flat page opaque."""
+    flat_page, session, after = xr_run["flatAlpha"], xr_run["sessionAlpha"], xr_run["afterAlpha"]
+    assert flat_page["corner"] == 255 and flat_page["opaque"] == flat_page["pixels"]
+    if xr_run["kind"] == "ar":
+        assert xr_run["session"]["blendMode"] == "alpha-blend"
+        assert session["corner"] == 0 and session["clear"] > session["pixels"] // 2     # mostly the room
+        assert session["opaque"] > 0                                                   # and the avatar
+    else:
+        assert xr_run["session"]["blendMode"] == "opaque"
+        assert session["corner"] == 255 and session["opaque"] == session["pixels"]
+    assert after["corner"] == 255 and after["opaque"] == after["pixels"]                 # opaque again after exit
+
+
 def test_exit_vr_restores_the_flat_page(xr_run):
     after = xr_run["after"]
-    assert after["avatar"] == xr_run["flatAvatar"] and after["spatial"] is False and after["button"] == "Enter VR"
+    assert after["avatar"] == xr_run["flatAvatar"] and after["spatial"] is False
+    assert after["button"] == f"Enter {xr_run['kind'].upper()}"

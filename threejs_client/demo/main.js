@@ -7,9 +7,10 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const wsUrl = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 
-const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+// alpha: the page keeps its opaque background colour; in AR the room shows through where nothing is drawn
+const renderer = new THREE.WebGLRenderer({ antialias: true, alpha: true, preserveDrawingBuffer: true });
 renderer.setPixelRatio(Math.min(2, devicePixelRatio));
-renderer.xr.enabled = true;                 // WebXR: the "Enter VR" button below, shown when a headset is there
+renderer.xr.enabled = true;                 // WebXR: the "Enter VR"/"Enter AR" buttons below, shown when a headset is there
 renderer.xr.setReferenceSpaceType('local-floor');
 $('view').appendChild(renderer.domElement);
 const scene = new THREE.Scene();
@@ -38,7 +39,7 @@ const analyser = audioContext.createAnalyser();
 analyser.fftSize = 512;
 analyser.connect(audioContext.destination);
 const samples = new Float32Array(analyser.fftSize);
-// spatial audio (the voice at the mouth, HRTF) in a VR session only: the flat page keeps plain stereo
+// spatial audio (the voice at the mouth, HRTF) in an XR session (VR or AR) only: the flat page keeps plain stereo
 const speaker = new AvatarSpeaker({ url: wsUrl, audioContext, destination: analyser, spatial: false });
 // live lip sync from the microphone shares the speaker's connection, AudioContext and face
 const live = new LiveListener({ speaker, monitorDestination: analyser });
@@ -123,30 +124,47 @@ renderer.setAnimationLoop((time, xrFrame) => {
   renderer.render(scene, camera);
 });
 
-// VR: the button shows only when the browser says an immersive-vr session can start (a headset, or an
-// emulator); in the session the avatar stands 1 m in front of the viewer, its head at 1.6 m, facing them
-const vrButton = $('enter-vr');
+// VR and AR: each button shows only when the browser says that session can start (a headset, or an
+// emulator); in a session the avatar stands 1 m in front of the viewer, its head at 1.6 m, facing them. In AR
+// the background goes (the room shows through: three.js clears to transparent for 'alpha-blend').
+const xrButtons = { 'immersive-vr': [$('enter-vr'), 'VR'], 'immersive-ar': [$('enter-ar'), 'AR'] };
+const background = scene.background;
+demo.xrMode = null;   // the mode of the session running now
 if (navigator.xr) {
-  navigator.xr.isSessionSupported('immersive-vr').then((ok) => { vrButton.hidden = !ok; }).catch(() => {});
+  for (const [mode, [button]] of Object.entries(xrButtons)) {
+    navigator.xr.isSessionSupported(mode).then((ok) => { button.hidden = !ok; }).catch(() => {});
+  }
 }
-/** What the Enter VR button does (tests call it too): start an immersive-vr session, or end it. */
-demo.enterVR = async () => {
+/** What the Enter VR / Enter AR buttons do (tests call it too): start an immersive session, or end it. */
+demo.enterXR = async (mode = 'immersive-vr') => {
   if (renderer.xr.isPresenting) return renderer.xr.getSession().end();
   if (audioContext.state === 'suspended') audioContext.resume().catch(() => {});
-  const session = await navigator.xr.requestSession('immersive-vr', { optionalFeatures: ['local-floor'] });
+  const session = await navigator.xr.requestSession(mode, { optionalFeatures: ['local-floor'] });
+  demo.xrMode = mode;
   await renderer.xr.setSession(session);
   return session;
 };
-vrButton.onclick = () => demo.enterVR().catch((error) => setStatus(`VR: ${error.message}`, true));
+demo.enterVR = () => demo.enterXR('immersive-vr');
+for (const [mode, [button, name]] of Object.entries(xrButtons)) {
+  button.onclick = () => demo.enterXR(mode).catch((error) => setStatus(`${name}: ${error.message}`, true));
+}
 renderer.xr.addEventListener('sessionstart', () => {
   avatar.position.copy(flatPosition).add(new THREE.Vector3(0, 1.6, -1).sub(center));
   speaker.spatial = true;
-  vrButton.textContent = 'Exit VR';
+  if (demo.xrMode === 'immersive-ar') scene.background = null;
+  const [button, name] = xrButtons[demo.xrMode];
+  button.textContent = `Exit ${name}`;
+  for (const [other] of Object.values(xrButtons)) other.disabled = other !== button;
 });
 renderer.xr.addEventListener('sessionend', () => {
   avatar.position.copy(flatPosition);
   speaker.spatial = false;
-  vrButton.textContent = 'Enter VR';
+  scene.background = background;
+  demo.xrMode = null;
+  for (const [button, name] of Object.values(xrButtons)) {
+    button.textContent = `Enter ${name}`;
+    button.disabled = false;
+  }
 });
 
 speaker.addEventListener('linestart', () => { demo.lastLine = speaker.line; });

@@ -1,7 +1,8 @@
-// Drive the demo page inside an emulated VR headset and print JSON: iwer (Meta's WebXR emulation runtime,
-// a devDependency) is injected before the page's scripts, so navigator.xr offers immersive-vr; the demo's
-// "Enter VR" button starts the session and the avatar speaks in it.
-//   node drive_xr.mjs --url http://127.0.0.1:8765/demo/ [--screenshot out/xr.png]
+// Drive the demo page inside an emulated headset (a Quest 3) and print JSON: iwer (Meta's WebXR emulation
+// runtime, a devDependency) is injected before the page's scripts, so navigator.xr offers immersive-vr and
+// immersive-ar; the demo's "Enter VR" (or, with --xr ar, "Enter AR") button starts the session and the
+// avatar speaks in it.
+//   node drive_xr.mjs --url http://127.0.0.1:8765/demo/ [--xr vr|ar] [--screenshot out/xr.png]
 //   node drive_xr.mjs --url ... --mode bench --lines lines.json --repeat 3
 import { launchChromium, recordConsole } from './browser.mjs';
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({ options: {
   url: { type: 'string' }, mode: { type: 'string', default: 'test' }, screenshot: { type: 'string' },
+  xr: { type: 'string', default: 'vr' },   // the test's session: vr (immersive-vr) or ar (immersive-ar)
   lines: { type: 'string' }, repeat: { type: 'string', default: '3' },
   chromium: { type: 'string', default: process.env.CHROMIUM || '/usr/bin/chromium' },
 } });
@@ -18,6 +20,10 @@ const { values: args } = parseArgs({ options: {
 const IWER = fileURLToPath(new URL('../node_modules/iwer/build/iwer.min.js', import.meta.url));
 const INSTALL = `window.xrDevice = new IWER.XRDevice(IWER.metaQuest3);
 window.xrDevice.installRuntime({ forceInstall: true });`;
+
+if (!['vr', 'ar'].includes(args.xr)) throw new Error(`--xr must be vr or ar, not ${args.xr}`);
+const BUTTON = `#enter-${args.xr}`;
+const NAME = args.xr.toUpperCase();
 
 const BILABIALS = 'Bob bought a big blue map, maybe more maps, please.';
 
@@ -30,7 +36,8 @@ try {
   await page.addInitScript({ content: INSTALL });
   await page.goto(args.url);
   await page.waitForFunction(() => window.demo && window.demo.ready, null, { timeout: 60000 });
-  await page.waitForFunction(() => !document.getElementById('enter-vr').hidden, null, { timeout: 30000 });
+  const shown = args.mode === 'bench' ? '#enter-vr' : BUTTON;
+  await page.waitForFunction((id) => !document.querySelector(id).hidden, shown, { timeout: 30000 });
   if (args.mode === 'bench') out.bench = await bench(page);
   else Object.assign(out, await test(page));
 } catch (error) {
@@ -40,9 +47,9 @@ try {
 }
 console.log(JSON.stringify(out));
 
-/** Press Enter VR; resolves once the session presents and `frames` XR frames have rendered. */
-async function enterVR(page, frames = 10) {
-  await page.click('#enter-vr');
+/** Press Enter VR (or Enter AR); resolves once the session presents and `frames` XR frames have rendered. */
+async function enterVR(page, frames = 10, button = '#enter-vr') {
+  await page.click(button);
   await page.waitForFunction((n) => window.demo.renderer.xr.isPresenting && window.demo.xrFrames >= n, frames,
     { timeout: 60000 });
 }
@@ -90,18 +97,42 @@ async function recordSpatial(page) {
   });
 }
 
+/**
+ * The canvas's alpha as drawn (the drawing buffer is preserved): the corner pixel's, and how many pixels are
+ * opaque or fully transparent. After `frames` more animation frames, so what is read was drawn now.
+ */
+async function canvasAlpha(page, frames = 3) {
+  return page.evaluate(async (n) => {
+    const { demo } = window;
+    const start = demo.renderer.info.render.frame;
+    await new Promise((resolve) => { const poll = () => (demo.renderer.info.render.frame - start >= n ? resolve() : setTimeout(poll, 20)); poll(); });
+    const canvas = demo.renderer.domElement;
+    const copy = Object.assign(document.createElement('canvas'), { width: canvas.width, height: canvas.height });
+    const g = copy.getContext('2d');
+    g.drawImage(canvas, 0, 0);
+    const data = g.getImageData(0, 0, copy.width, copy.height).data;
+    let opaque = 0, clear = 0;
+    for (let i = 3; i < data.length; i += 4) { if (data[i] === 255) opaque += 1; else if (data[i] === 0) clear += 1; }
+    return { corner: data[3], opaque, clear, pixels: data.length / 4 };
+  }, frames);
+}
+
 async function test(page) {
-  const result = { buttonVisible: await page.isVisible('#enter-vr') };
+  const result = { buttonVisible: await page.isVisible(BUTTON), buttons: await page.evaluate(() => ({
+    vr: !document.getElementById('enter-vr').hidden, ar: !document.getElementById('enter-ar').hidden })) };
   result.flatAvatar = await page.evaluate(() => window.demo.avatar.position.toArray());
-  await enterVR(page);
-  result.session = await page.evaluate(() => {
+  result.flatAlpha = await canvasAlpha(page);
+  await enterVR(page, 10, BUTTON);
+  result.session = await page.evaluate((id) => {
     const { demo } = window;
     const session = demo.renderer.xr.getSession();
     const head = demo.head.getWorldPosition(demo.head.position.clone());
-    return { mode: session.mode ?? 'immersive-vr', frameRate: session.frameRate ?? null, button: document.getElementById('enter-vr').textContent,
+    return { mode: demo.xrMode, blendMode: demo.renderer.xr.getEnvironmentBlendMode() ?? null,
+      frameRate: session.frameRate ?? null, button: document.querySelector(id).textContent,
       head: [head.x, head.y, head.z], xrFrames: demo.xrFrames, device: window.xrDevice.position.toArray?.()
         ?? [window.xrDevice.position.x, window.xrDevice.position.y, window.xrDevice.position.z] };
-  });
+  }, BUTTON);
+  result.sessionAlpha = await canvasAlpha(page);
   if (args.screenshot) await page.screenshot({ path: args.screenshot });
   // 1. the flat page's line, in the session: mouth and sound, bilabials, through the real driver and avatar
   await recordSpatial(page);
@@ -139,12 +170,13 @@ async function test(page) {
   await page.evaluate(() => { window.demo.spatialFrames = []; });
   const left = await speakLine(page, 'Over here, on your left: can you hear where my voice comes from?');
   result.left = { avatar: moved, result: left.result, spatial: await page.evaluate(() => window.demo.spatialFrames) };
-  // 3. Exit VR (the same button; iwer's full-window view covers the page, as a headset would, so it is clicked
-  // from the page): the flat page again, the avatar where it was
-  await page.evaluate(() => document.getElementById('enter-vr').click());
+  // 3. Exit VR / AR (the same button; iwer's full-window view covers the page, as a headset would, so it is
+  // clicked from the page): the flat page again, the avatar where it was
+  await page.evaluate((id) => document.querySelector(id).click(), BUTTON);
   await page.waitForFunction(() => !window.demo.renderer.xr.isPresenting, null, { timeout: 30000 });
-  result.after = await page.evaluate(() => ({ avatar: window.demo.avatar.position.toArray(), spatial: window.demo.speaker.spatial,
-    button: document.getElementById('enter-vr').textContent }));
+  result.after = await page.evaluate((id) => ({ avatar: window.demo.avatar.position.toArray(), spatial: window.demo.speaker.spatial,
+    button: document.querySelector(id).textContent }), BUTTON);
+  result.afterAlpha = await canvasAlpha(page);
   return result;
 }
 
