@@ -7,8 +7,7 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const wsUrl = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 
-// alpha: the page keeps its opaque background colour; in AR the room shows through where nothing is drawn
-const renderer = new THREE.WebGLRenderer({ antialias: true, alpha: true, preserveDrawingBuffer: true });
+const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
 renderer.setPixelRatio(Math.min(2, devicePixelRatio));
 renderer.xr.enabled = true;                 // WebXR: the "Enter VR"/"Enter AR" buttons below, shown when a headset is there
 renderer.xr.setReferenceSpaceType('local-floor');
@@ -126,9 +125,9 @@ renderer.setAnimationLoop((time, xrFrame) => {
 
 // VR and AR: each button shows only when the browser says that session can start (a headset, or an
 // emulator); in a session the avatar stands 1 m in front of the viewer, its head at 1.6 m, facing them. In AR
-// the background goes (the room shows through: three.js clears to transparent for 'alpha-blend').
+// the room shows through where nothing is drawn: three.js clears an 'alpha-blend' session to transparent,
+// background colour or not.
 const xrButtons = { 'immersive-vr': [$('enter-vr'), 'VR'], 'immersive-ar': [$('enter-ar'), 'AR'] };
-const background = scene.background;
 demo.xrMode = null;   // the mode of the session running now
 if (navigator.xr) {
   for (const [mode, [button]] of Object.entries(xrButtons)) {
@@ -151,7 +150,6 @@ for (const [mode, [button, name]] of Object.entries(xrButtons)) {
 renderer.xr.addEventListener('sessionstart', () => {
   avatar.position.copy(flatPosition).add(new THREE.Vector3(0, 1.6, -1).sub(center));
   speaker.spatial = true;
-  if (demo.xrMode === 'immersive-ar') scene.background = null;
   const [button, name] = xrButtons[demo.xrMode];
   button.textContent = `Exit ${name}`;
   for (const [other] of Object.values(xrButtons)) other.disabled = other !== button;
@@ -159,7 +157,6 @@ renderer.xr.addEventListener('sessionstart', () => {
 renderer.xr.addEventListener('sessionend', () => {
   avatar.position.copy(flatPosition);
   speaker.spatial = false;
-  scene.background = background;
   demo.xrMode = null;
   for (const [button, name] of Object.values(xrButtons)) {
     button.textContent = `Enter ${name}`;
