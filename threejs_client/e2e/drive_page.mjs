@@ -1,7 +1,7 @@
 // Drive the demo page in Debian's chromium (playwright-core, no downloaded browser) and print JSON.
 //   node drive_page.mjs --url http://127.0.0.1:8765/demo/ --mode test --screenshot out/x.png
 //   node drive_page.mjs --url ... --mode bench --lines lines.json --repeat 3
-import { launchChromium, recordConsole } from './browser.mjs';
+import { bilabialFaces, launchChromium, recordConsole } from './browser.mjs';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -51,27 +51,7 @@ async function test(page) {
   await page.waitForFunction(() => window.demo.frames.some((f) => f.speaking && f.jawOpen > 0.25), null, { timeout: 30000 });
   if (args.screenshot) await page.screenshot({ path: args.screenshot });
   result.line = await waitResult(page);
-  // the face at every curve frame within one frame of each bilabial, through the real driver and avatar
-  result.bilabials = await page.evaluate(() => {
-    const { speaker, lastLine } = window.demo;
-    const { track, sampleRate: sr, fps } = lastLine;
-    const out = [];
-    for (const p of lastLine.events.phonemes.filter((x) => ['p', 'b', 'm'].includes(x.symbol))) {
-      let maxPP = 0, minJaw = 1, maxClose = 0, maxPress = 0, closeOverJaw = -1;
-      for (let f = Math.floor((p.start / sr) * fps) - 1; f <= Math.ceil((p.end / sr) * fps) + 1; f++) {
-        speaker.face.update(track, f / fps, 0, 1);
-        const jaw = speaker.face.influence('jawOpen');
-        const close = speaker.face.influence('mouthClose');
-        maxPP = Math.max(maxPP, track.value('PP', f));
-        minJaw = Math.min(minJaw, jaw);
-        maxClose = Math.max(maxClose, close);
-        maxPress = Math.max(maxPress, speaker.face.influence('mouthPressLeft'), speaker.face.influence('mouthPressRight'));
-        closeOverJaw = Math.max(closeOverJaw, close - jaw);
-      }
-      out.push({ symbol: p.symbol, start: p.start / sr, end: p.end / sr, maxPP, minJaw, maxClose, maxPress, closeOverJaw });
-    }
-    return out;
-  });
+  result.bilabials = await bilabialFaces(page);
   // 2. interrupt a long line after about a second of sound
   await pressSpeak(page, 'This is a much longer line that keeps going for a good while, so that we can stop it in the middle of a word and check that the sound and the mouth both stop at the same moment.');
   await page.waitForFunction(() => window.demo.frames.some((f) => f.t !== null && f.t > 1.0), null, { timeout: 30000 });

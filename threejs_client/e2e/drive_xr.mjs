@@ -4,7 +4,7 @@
 // avatar speaks in it.
 //   node drive_xr.mjs --url http://127.0.0.1:8765/demo/ [--xr vr|ar] [--screenshot out/xr.png]
 //   node drive_xr.mjs --url ... --mode bench --lines lines.json --repeat 3
-import { launchChromium, recordConsole } from './browser.mjs';
+import { bilabialFaces, launchChromium, recordConsole } from './browser.mjs';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -140,26 +140,7 @@ async function test(page) {
   result.line = await speakLine(page, BILABIALS);
   result.line.spatial = await page.evaluate(() => window.demo.spatialFrames);
   result.xrFramesDuringLine = (await page.evaluate(() => window.demo.xrFrames)) - before;
-  result.bilabials = await page.evaluate(() => {
-    const { speaker, lastLine } = window.demo;
-    const { track, sampleRate: sr, fps } = lastLine;
-    const out = [];
-    for (const p of lastLine.events.phonemes.filter((x) => ['p', 'b', 'm'].includes(x.symbol))) {
-      let maxPP = 0, minJaw = 1, maxClose = 0, maxPress = 0, closeOverJaw = -1;
-      for (let f = Math.floor((p.start / sr) * fps) - 1; f <= Math.ceil((p.end / sr) * fps) + 1; f++) {
-        speaker.face.update(track, f / fps, 0, 1);
-        const jaw = speaker.face.influence('jawOpen');
-        const close = speaker.face.influence('mouthClose');
-        maxPP = Math.max(maxPP, track.value('PP', f));
-        minJaw = Math.min(minJaw, jaw);
-        maxClose = Math.max(maxClose, close);
-        maxPress = Math.max(maxPress, speaker.face.influence('mouthPressLeft'), speaker.face.influence('mouthPressRight'));
-        closeOverJaw = Math.max(closeOverJaw, close - jaw);
-      }
-      out.push({ symbol: p.symbol, start: p.start / sr, end: p.end / sr, maxPP, minJaw, maxClose, maxPress, closeOverJaw });
-    }
-    return out;
-  });
+  result.bilabials = await bilabialFaces(page);
   // 2. the avatar moved 0.8 m to the viewer's left, the headset 0.3 m to the right: the voice, the listener
   // and the gaze follow; the left ear hears more
   const moved = await page.evaluate(() => {
