@@ -7,6 +7,7 @@ import { FaceDriver, avatarRotation } from '../src/FaceDriver.js';
 import { LOOK_AT_LIMITS, addLookAt, lookAngles, lookAtOffsetsFor, lookOffsets } from '../src/LookAt.js';
 import { ALL_CHANNELS, CHANNEL_INDEX as C } from '../src/RetargetProfile.js';
 import { CurveTrack } from '../src/CurveTrack.js';
+import { testHead } from '../test-support/fakes.mjs';
 
 const close = (a, b, message, tolerance = 1e-6) => assert.ok(Math.abs(a - b) < tolerance, `${message}: ${a} != ${b}`);
 
@@ -71,29 +72,7 @@ test('lookAtOffsetsFor takes the avatar\'s world rotation off: a turned avatar s
   assert.ok(above.headPitch < 0 && above.eyePitch < 0, 'a viewer above: look up (negative pitch)');
 });
 
-/** A head with a head bone and two eyes, facing +Z, standing at `position`. */
-function avatar(position = new THREE.Vector3()) {
-  const root = new THREE.Group();
-  root.position.copy(position);
-  const head = new THREE.Group();
-  head.name = 'Head';
-  head.position.set(0, 0.1, 0);
-  for (const name of ['LeftEye', 'RightEye']) {
-    const eye = new THREE.Group();
-    eye.name = name;
-    eye.position.set(name === 'LeftEye' ? 0.03 : -0.03, 0.08, 0.04);
-    head.add(eye);
-  }
-  const geometry = new THREE.BufferGeometry();
-  geometry.setAttribute('position', new THREE.Float32BufferAttribute([0, 0, 0, 1, 0, 0, 0, 1, 0], 3));
-  const mesh = new THREE.Mesh(geometry, new THREE.MeshBasicMaterial());
-  mesh.morphTargetDictionary = { jawOpen: 0 };
-  mesh.morphTargetInfluences = [0];
-  head.add(mesh);
-  root.add(head);
-  root.updateMatrixWorld(true);
-  return root;
-}
+const avatar = (position) => testHead(position, { eyes: true });
 
 /** A one-line track: constant head yaw 0.1 and jaw 0.5 for a second at 60 fps. */
 function track() {

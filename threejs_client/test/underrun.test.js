@@ -7,6 +7,7 @@ import * as THREE from 'three';
 import { AudioStream } from '../src/AudioStream.js';
 import { AvatarSpeaker } from '../src/AvatarSpeaker.js';
 import { heardTime } from '../src/clock.js';
+import { FakeConnection, jawMesh } from '../test-support/fakes.mjs';
 
 const SR = 1000;  // samples per second: 100-sample chunks last 0.1 s
 const LEAD = 0.05;
@@ -41,17 +42,6 @@ class FakeAudioContext {
   }
 }
 
-/** A daemon reached through a fake connection: the test delivers each message when it chooses. */
-class FakeConnection {
-  constructor() { this.handlers = new Map(); this.sent = []; this.connected = true; }
-  open() { return Promise.resolve({ type: 'welcome' }); }
-  newId(prefix) { return `${prefix}1`; }
-  stream(id, handler) { this.handlers.set(id, handler); }
-  forget(id) { this.handlers.delete(id); }
-  send(header) { this.sent.push(header); }
-  close() { this.connected = false; }
-  deliver(header, payloads = []) { this.handlers.get(header.id)(header, payloads); }
-}
 
 const pcm = (samples) => new Uint8Array(2 * samples).fill(1);
 
@@ -102,13 +92,8 @@ test('the position holds through the gap and follows the new anchor when the lat
 });
 
 function avatar() {
-  const geometry = new THREE.BufferGeometry();
-  geometry.setAttribute('position', new THREE.Float32BufferAttribute([0, 0, 0, 1, 0, 0, 0, 1, 0], 3));
-  const mesh = new THREE.Mesh(geometry, new THREE.MeshBasicMaterial());
-  mesh.morphTargetDictionary = { jawOpen: 0 };
-  mesh.morphTargetInfluences = [0];
   const root = new THREE.Group();
-  root.add(mesh);
+  root.add(jawMesh());
   return root;
 }
 

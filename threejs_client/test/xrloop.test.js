@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as THREE from 'three';
 import { AvatarSpeaker, frameDelta } from '../src/AvatarSpeaker.js';
+import { FakeConnection, testHead } from '../test-support/fakes.mjs';
 
 const SR = 1000;
 const close = (a, b, message, tolerance = 1e-9) => assert.ok(Math.abs(a - b) < tolerance, `${message}: ${a} != ${b}`);
@@ -44,33 +45,8 @@ class FakeAudioContext {
   createBufferSource() { return this.node({ buffer: null, onended: null, stop() {}, start() {} }); }
 }
 
-class FakeConnection {
-  constructor() { this.handlers = new Map(); this.sent = []; this.connected = true; }
-  open() { return Promise.resolve({ type: 'welcome' }); }
-  newId(prefix) { return `${prefix}1`; }
-  stream(id, handler) { this.handlers.set(id, handler); }
-  forget(id) { this.handlers.delete(id); }
-  send(header) { this.sent.push(header); }
-  close() { this.connected = false; }
-}
 
-/** A head (bone named Head) with a jawOpen target, at `position`, facing +Z. */
-function avatar(position) {
-  const root = new THREE.Group();
-  root.position.copy(position);
-  const head = new THREE.Group();
-  head.name = 'Head';
-  head.position.set(0, 0.1, 0);
-  const geometry = new THREE.BufferGeometry();
-  geometry.setAttribute('position', new THREE.Float32BufferAttribute([0, 0, 0, 1, 0, 0, 0, 1, 0], 3));
-  const mesh = new THREE.Mesh(geometry, new THREE.MeshBasicMaterial());
-  mesh.morphTargetDictionary = { jawOpen: 0 };
-  mesh.morphTargetInfluences = [0];
-  head.add(mesh);
-  root.add(head);
-  root.updateMatrixWorld(true);
-  return root;
-}
+const avatar = (position) => testHead(position);
 
 /** Start a 3-second line whose jawOpen = line time / 3 (fps 100), all of it delivered at context time 1.0. */
 async function startLine(speaker, connection, context) {
