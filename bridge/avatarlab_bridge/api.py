@@ -263,11 +263,10 @@ def create_api(service: JobService, security: ApiSecurity) -> FastAPI:
                    "(HTTP Range honoured; 307 to the store with --storage s3://)")
     async def job_file(job_id: str, name: str) -> Response:
         check_id(job_id, "job")
-        record = service.get(job_id)
-        stored, path, url = service.file(job_id, name)
+        stored, filename, path, url = service.file(job_id, name)
         if url is not None:
             return RedirectResponse(url, status_code=307)
-        return FileResponse(path, media_type=stored.media_type, filename=service.download_name(record, name),
+        return FileResponse(path, media_type=stored.media_type, filename=filename,
                             content_disposition_type="attachment")
 
     return api

@@ -215,8 +215,8 @@ class JobService:
                 size = path.stat().st_size
                 self.storage.put(record.id, name, path, MEDIA_TYPES[name])
                 stored.append(StoredFile(name, size, MEDIA_TYPES[name]))
-            for leftover in scratch.glob("*") if self.storage.local_path(record.id, names[0]) is None else ():
-                leftover.unlink(missing_ok=True)  # copies of what the store now holds
+                if self.storage.local_path(record.id, name) is None:
+                    path.unlink(missing_ok=True)  # the store holds it now: no copy kept here
         except (OSError, StorageError) as error:
             with self.lock:
                 self._finish(record, "failed", {"code": "storage_failed", "message": f"cannot store the job's "
@@ -270,8 +270,9 @@ class JobService:
         with self.lock:
             self.jobs.pop(job_id, None)
 
-    def file(self, job_id: str, name: str) -> tuple[StoredFile, Path | None, str | None]:
-        """(the file, its local path or None, a presigned URL or None); RequestError when not there (yet)."""
+    def file(self, job_id: str, name: str) -> tuple[StoredFile, str, Path | None, str | None]:
+        """(the file, the name to save it as, its local path or None, a presigned URL or None); RequestError when
+        it is not there (yet). The download is named after the line: ``welcome-back-captain.mp4``."""
         record = self.get(job_id)
         if record.state != "done":
             raise RequestError("not_ready", f"job {job_id} is {record.state}; its files are there once it is done",
@@ -280,11 +281,9 @@ class JobService:
         if stored is None:
             names = ", ".join(f.name for f in record.files)
             raise RequestError("not_found", f"job {job_id} has no file {name!r}; it has: {names}", status=404)
-        url = self.storage.url(job_id, name, self.download_name(record, name), stored.media_type)
-        return stored, (None if url else self.storage.local_path(job_id, name)), url
-
-    def download_name(self, record: JobRecord, name: str) -> str:
-        return f"{record.inputs.get('name') or 'line'}{Path(name).suffix}"
+        filename = f"{record.inputs.get('name') or 'line'}{Path(name).suffix}"
+        url = self.storage.url(job_id, name, filename, stored.media_type)
+        return stored, filename, (None if url else self.storage.local_path(job_id, name)), url
 
     def public(self, record: JobRecord, file_url=None) -> dict[str, Any]:
         """The Job object of docs/jobs.md; ``file_url(job_id, name)`` makes each file's URL (signed if needed)."""
