@@ -128,7 +128,6 @@ audio2face: $(STAMP) voice-tools
 	$(PY) models/audio2face/make_dataset.py --out $(A2F_DATA) --minutes 65 --real-share 0.5 --raise-pitch 0.3 --raise-real 0.4
 	$(PY) models/audio2face/train.py --data $(A2F_DATA) --out sdk/avatarlab/data --epochs 12 --threads 1
 
-# regenerate the committed default avatar (tests check it matches the generator)
 # regenerate the committed default avatar from the astronaut portrait (tests/test_avatar.py checks it reproduces)
 avatar: $(STAMP) $(MODELS_STAMP)
 	$(PY) -m avatarlab.avatar.make_default --out models/avatar/default_head.glb

@@ -159,10 +159,9 @@ def blink_renders(astronaut) -> dict[str, np.ndarray]:
 
 
 @needs(egl_missing())
-def test_refined_eyes_read_the_blink_render_as_nearly_shut(blink_renders):
-    """The refined mesh reads these shut lids at 0.12-0.13 (0.38 open): not the issue's 0.1, which stays out of
-    reach on this render (the 468 alone read 0.146 shut, 0.31 open, so under 0.4x open needs the refinement).
-    The lids are shut in the picture: see the close-ups and docs/photo-avatar.md."""
+def test_refined_eyes_read_the_blink_render_as_shut(blink_renders):
+    """The refined mesh reads these shut lids at 0.09 (0.38 open), under the issue's 0.1; the 468 points alone read
+    0.17 shut and 0.31 open, so the refinement is what reads a closed eye as closed. Close-ups in the artifacts."""
     meshes = {name: find_faces(image)[0].mesh for name, image in blink_renders.items()}
     for name, image in blink_renders.items():
         points = meshes[name].points
@@ -170,7 +169,7 @@ def test_refined_eyes_read_the_blink_render_as_nearly_shut(blink_renders):
         for eye, (_, _, up, down) in enumerate(EYES.values()):
             write_png(ARTIFACTS / f"avatar_{name}_eye{eye}.png", _close_up(image, points, eye, points[[up, down]]))
     neutral, blink = _eye_aspect(meshes["neutral"].points), _eye_aspect(meshes["blink"].points)
-    assert neutral > 0.3 and blink < 0.14 and blink < 0.4 * neutral, (neutral, blink)
+    assert neutral > 0.3 and blink < 0.1, (neutral, blink)
 
 
 def test_install_adds_only_the_missing_model(tmp_path, monkeypatch):

@@ -12,9 +12,9 @@ Array = np.ndarray
 #: How far jawOpen=1 turns the jaw, radians (about 17 degrees: some 25 mm between the lips).
 JAW_ANGLE = 0.30
 #: How far eyeBlink=1 takes the upper lid towards the lower (the lower lid comes up the rest of the way).
-BLINK_UPPER = 0.9
+BLINK_UPPER = 0.95
 #: The skin this close above a blinking lid (metres) comes down with it and folds onto its edge (FaceShapes._blink).
-BLINK_RIGID, BLINK_FOLD = 0.008, 0.85
+BLINK_RIGID, BLINK_FOLD = 0.005, 0.5
 BLINK_BULGE = 0.0015  # metres the shut lids' middle comes forward: it lies over the eyeball's front
 #: How far apart mouthFunnel=1 parts the lips at the middle (metres): ARKit's funnel is an open, rounded "O".
 FUNNEL_PART = 0.014
