@@ -228,6 +228,46 @@ def test_blink_closes_the_eyes(renders):
     assert neutral > 0.3 and blink < 0.1, (neutral, blink)
 
 
+def test_eyeballs_take_the_colour_of_the_iris_the_iris_model_found():
+    """An eye whose blue iris sits off the opening's middle (looking aside), half under the lids: the eyeball takes
+    the iris ring's blue where the lids leave it open, not the whites and skin a disc at the middle would read."""
+    from avatarlab.photo_avatar.document import eye_colours
+    from avatarlab.photo_avatar.topology import topology
+
+    topo = topology()
+    image = np.full((100, 200, 3), (200, 160, 140), np.uint8)
+    yy, xx = np.mgrid[:100, :200]
+    image[((xx - 100) / 40.0) ** 2 + ((yy - 50) / 15.0) ** 2 <= 1] = (240, 240, 236)
+    in_lids = ((xx - 100) / 40.0) ** 2 + ((yy - 50) / 15.0) ** 2 <= 1
+    iris_disc = np.hypot(xx - 124, yy - 50)
+    image[in_lids & (iris_disc <= 18)] = (30, 80, 200)
+    image[in_lids & (iris_disc <= 6)] = (5, 5, 5)
+    points = np.zeros((468, 3))
+    upper, lower = topo.regions["rightEyeUpper"], topo.regions["rightEyeLower"]
+    for chain, sign in ((upper, -1.0), (lower, 1.0)):
+        angle = np.linspace(np.pi, 0.0, len(chain))  # outer corner (33) to inner corner (133), as the chains run
+        points[chain, 0], points[chain, 1] = 100 + 40 * np.cos(angle), 50 + sign * 15 * np.sin(angle)
+    iris = np.array([[124, 50, 0], [142, 50, 0], [124, 32, 0], [106, 50, 0], [124, 68, 0]], float)
+
+    found, _ = eye_colours(image, points, topo, "right", iris)
+    assert np.abs(found - (30, 80, 200)).max() <= 2, found
+    middle, _ = eye_colours(image, points, topo, "right")  # without the iris points: the old reading
+    assert middle[2] - middle[0] < 100, middle
+
+
+def test_photo_face_carries_both_irises_inside_their_eyes(astronaut):
+    from avatarlab.photo_avatar import find_face
+    from avatarlab.photo_avatar.document import IRIS_INDEX
+    from avatarlab.photo_avatar.labels import inside
+    from avatarlab.photo_avatar.topology import topology
+
+    found, topo = find_face(astronaut, "the astronaut"), topology()
+    assert found.irises.shape == (2, 5, 3)
+    for eye, index in IRIS_INDEX.items():
+        lids = found.points[topo.ring(f"{eye}EyeUpper", f"{eye}EyeLower"), :2]
+        assert inside(lids, found.irises[index, :1, :2])[0], eye
+
+
 @needs_node
 def test_export_animates_the_photo_avatar(engine, astronaut_glb, tmp_path):
     """`export --avatar face.glb`: the engine's curves land on its morph targets and Head/eye nodes, valid glTF."""

@@ -41,7 +41,7 @@ def glb_from_image(image: np.ndarray, label: str = "the photo") -> tuple[bytes, 
         notes.append(f"{found.faces_found} faces found in {label}: used the largest")
     if found.scale < 1.0:
         notes.append(f"{label} scaled down to {found.image.shape[1]}x{found.image.shape[0]} pixels")
-    return photo_avatar_document(found.image, found.points, face, topology()), notes
+    return photo_avatar_document(found.image, found.points, face, topology(), found.irises), notes
 
 
 def photo_avatar_glb(path: Path) -> tuple[bytes, list[str]]:

@@ -130,23 +130,54 @@ def eye_socket(face: LiftedFace, uv: np.ndarray, topo: Topology, eye: str,
     return Surface(positions, tris, np.asarray(uvs), shapes=still), ball
 
 
-def eye_colours(image: np.ndarray, points: np.ndarray, topo: Topology, eye: str) -> tuple[np.ndarray, np.ndarray]:
-    """(iris, sclera) sRGB colours from the photo: the iris from a disc at the eye's middle without its darkest
-    fifth (the pupil), the whites from half way to each corner."""
+#: Which of the Iris model's two irises (33/133's eye first) belongs to each eye of the topology.
+IRIS_INDEX = {"right": 0, "left": 1}
+#: The part of the iris's radius whose colour the eyeball takes: past the pupil, short of the dark limbal ring.
+IRIS_RING = (0.45, 0.9)
+
+
+def eye_colours(image: np.ndarray, points: np.ndarray, topo: Topology, eye: str,
+                iris: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(iris, sclera) sRGB colours from the photo. The iris: the median of the ring the Iris model found
+    (``iris``: centre then four edges) where the lids leave it open; without it, or with too little of it open, a
+    disc at the eye's middle without its darkest fifth (the pupil). The whites: half way to each corner."""
     from .shell import sample
 
     ring = topo.ring(f"{eye}EyeUpper", f"{eye}EyeLower")
     xy = points[ring, :2]
     centre = xy.mean(axis=0)
-    radius = max(2, int(0.3 * (xy[:, 1].max() - xy[:, 1].min())))
+    colour = None if iris is None else _iris_ring_colour(image, iris, xy)
+    if colour is None:
+        colour = _middle_disc_colour(image, centre, max(2, int(0.3 * (xy[:, 1].max() - xy[:, 1].min()))))
+    corners = points[[ring[0], topo.regions[f"{eye}EyeUpper"][-1]], :2]
+    sclera = sample(image, (centre + corners) / 2, radius=1).mean(axis=0)
+    return colour, sclera
+
+
+def _iris_ring_colour(image: np.ndarray, iris: np.ndarray, lids: np.ndarray) -> np.ndarray | None:
+    """Median colour of the pixels between IRIS_RING of the iris's radius that lie inside the lids' outline;
+    None when fewer than 8 do (an iris hidden by the lids or too small to read)."""
+    from .labels import inside
+
+    centre = iris[0, :2]
+    radius = float(np.linalg.norm(iris[1:, :2] - centre, axis=1).mean())
+    h, w = image.shape[:2]
+    (x0, y0), (x1, y1) = np.clip(np.floor(centre - radius), 0, None), np.minimum(np.ceil(centre + radius), [w - 1, h - 1])
+    ys, xs = np.mgrid[int(y0):int(y1) + 1, int(x0):int(x1) + 1]
+    at = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(float)
+    distance = np.linalg.norm(at - centre, axis=1) / max(radius, 1e-6)
+    keep = (distance >= IRIS_RING[0]) & (distance <= IRIS_RING[1]) & inside(lids, at)
+    if keep.sum() < 8:
+        return None
+    return np.median(image[ys.ravel()[keep], xs.ravel()[keep]].astype(float), axis=0)
+
+
+def _middle_disc_colour(image: np.ndarray, centre: np.ndarray, radius: int) -> np.ndarray:
     h, w = image.shape[:2]
     x, y = np.clip(np.rint(centre).astype(int), 0, [w - 1, h - 1])
     disc = image[max(y - radius, 0):y + radius + 1, max(x - radius, 0):x + radius + 1].reshape(-1, 3).astype(float)
     light = disc.mean(axis=1)
-    iris = np.median(disc[light >= np.percentile(light, 20)], axis=0)
-    corners = points[[ring[0], topo.regions[f"{eye}EyeUpper"][-1]], :2]
-    sclera = sample(image, (centre + corners) / 2, radius=1).mean(axis=0)
-    return iris, sclera
+    return np.median(disc[light >= np.percentile(light, 20)], axis=0)
 
 
 def eyeball(iris: np.ndarray, sclera: np.ndarray) -> Surface:
@@ -232,9 +263,11 @@ def _floats(vector: np.ndarray) -> list[float]:
     return [float(v) for v in vector]
 
 
-def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFace, topo: Topology) -> bytes:
+def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFace, topo: Topology,
+                          irises: np.ndarray | None = None) -> bytes:
     """GLB bytes: node ``AvatarLab`` -> ``Head`` (at the top of the neck) -> ``HeadMesh`` (mesh ``Head``, all
-    morph targets), ``LeftEye`` / ``RightEye``; the same names the retarget profiles look for."""
+    morph targets), ``LeftEye`` / ``RightEye``; the same names the retarget profiles look for. ``irises``
+    (2, 5, 3), where the Iris model found them, give the eyeballs their colour."""
     face = replace(face, positions=close_lips(face.positions, topo))
     png, origin, size = texture(image, points)
     uv = (points[:, :2] - origin) / size
@@ -265,7 +298,8 @@ def photo_avatar_document(image: np.ndarray, points: np.ndarray, face: LiftedFac
     children = [writer.node("HeadMesh", mesh=0)]
     for eye, node, centre in (("left", "LeftEye", centres[0]), ("right", "RightEye", centres[1])):
         gltf.meshes.append(gl.Mesh(name=f"{node}Ball", primitives=[
-            writer.primitive(eyeball(*eye_colours(image, points, topo, eye)), 4, None)]))
+            writer.primitive(eyeball(*eye_colours(image, points, topo, eye,
+                                                None if irises is None else irises[IRIS_INDEX[eye]])), 4, None)]))
         children.append(writer.node(node, mesh=len(gltf.meshes) - 1, translation=_floats(centre - pivot)))
     body_materials = {"Skin": 4, "Clothes": 5}
     gltf.meshes.append(gl.Mesh(name="Body", primitives=[

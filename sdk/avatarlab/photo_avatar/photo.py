@@ -26,6 +26,7 @@ class PhotoFace:
     points: np.ndarray  # (468, 3) landmarks in ``image`` pixels (x right, y down, z depth, smaller nearer)
     faces_found: int  # how many faces the photo holds (the largest one is used)
     scale: float  # working size / original size
+    irises: np.ndarray | None = None  # (2, 5, 3) the Iris model's iris centre then edges, 33/133's eye first
 
 
 def downscale(image: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, float]:
@@ -79,4 +80,12 @@ def find_face(image: np.ndarray, label: str) -> PhotoFace:
     if size < MIN_FACE_PIXELS:
         raise PhotoAvatarError(f"the face in {label} is {size:.0f} pixels across (the face crop); at least "
                                f"{MIN_FACE_PIXELS} are needed: use a larger or closer photo")
-    return PhotoFace(work, points, len(faces), scale)
+    return PhotoFace(work, points, len(faces), scale, _irises(work, points))
+
+
+def _irises(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Where the irises are (the Iris model, run on the 468's eye corners): the eyeballs take their colour there,
+    wherever the person looks; the head itself keeps the 468 points its topology is made of."""
+    from ..facemesh.iris import refine_mesh
+
+    return refine_mesh(image, points)[0][468:478].reshape(2, 5, 3)
