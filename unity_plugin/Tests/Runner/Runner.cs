@@ -1,7 +1,7 @@
 // A tiny test runner for the engine-free assembly under Mono (no NUnit needed):
 //   mono runner.exe [--url tcp://127.0.0.1:PORT] [--router-echo URL] [--dealer-echo URL]
 //                   [--heartbeat-router URL] [--restart-via-stdio] [--live-wav LINE.wav]
-//                   [--filter TEXT] [--bench OUT.json]
+//                   [--glb AVATAR.glb [--glb-report OUT.json]] [--filter TEXT] [--bench OUT.json]
 // Each public static method marked [Test] runs once; a test whose needs are not given on the
 // command line is skipped. The last line is "N passed, N failed".
 using System;
@@ -15,7 +15,7 @@ namespace AvatarLab.Tests
     [AttributeUsage(AttributeTargets.Method)]
     public sealed class TestAttribute : Attribute
     {
-        /// <summary>What the test needs: "daemon", "router-echo", "dealer-echo", "heartbeat-router", "restart", "live".</summary>
+        /// <summary>What the test needs: "daemon", "router-echo", "dealer-echo", "heartbeat-router", "restart", "live", "glb".</summary>
         public string Needs;
     }
 
@@ -48,6 +48,8 @@ namespace AvatarLab.Tests
         /// <summary>A spoken line (mono PCM16 WAV) for the live-audio tests, with --url.</summary>
         public static string LiveWav;
         public static bool RestartViaStdio;
+        /// <summary>An avatarlab GLB (models/avatar/default_head.glb) for the GLB reader's tests.</summary>
+        public static string Glb;
 
         public static bool Has(string need)
         {
@@ -60,6 +62,7 @@ namespace AvatarLab.Tests
                 case "heartbeat-router": return HeartbeatRouter != null;
                 case "restart": return Url != null && RestartViaStdio;
                 case "live": return Url != null && LiveWav != null;
+                case "glb": return Glb != null;
                 default: return false;
             }
         }
@@ -78,7 +81,7 @@ namespace AvatarLab.Tests
     {
         public static int Main(string[] args)
         {
-            string filter = null, bench = null;
+            string filter = null, bench = null, glbReport = null;
             for (int i = 0; i < args.Length; i++)
             {
                 string a = args[i];
@@ -93,10 +96,13 @@ namespace AvatarLab.Tests
                     case "--live-wav": Env.LiveWav = next(); break;
                     case "--filter": filter = next(); break;
                     case "--bench": bench = next(); break;
+                    case "--glb": Env.Glb = next(); break;
+                    case "--glb-report": glbReport = next(); break;
                     default: Console.Error.WriteLine("unknown option " + a); return 2;
                 }
             }
             if (bench != null) return Bench.Run(Env.Url, bench);
+            if (glbReport != null) return GlbTests.WriteReport(Env.Glb, glbReport);
 
             var tests = typeof(Runner).Assembly.GetTypes()
                 .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
