@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +15,11 @@ import pytest
 from avatarlab.engine import Engine
 from avatarlab.lipsync import align as align_module
 from avatarlab.lipsync import recognize as recognize_module
+from avatarlab.lipsync import vocabulary as vocabulary_module
 from avatarlab.lipsync.audio_input import resample
 from avatarlab.lipsync.recognize import phone_settings, recognize, recognize_segment
 from avatarlab.lipsync.speech import SPHINX_RATE, lease_decoder, split_at_silences
+from avatarlab.lipsync.vocabulary import VOCABULARY_SIZE, WORDS_FILE
 
 LINES = ["Bring me three loaves of bread and a jug of fresh water from the market.",
          "Keep your voice down because the guards are sleeping behind that door.",
@@ -144,3 +148,35 @@ def test_a_decoder_that_raised_is_not_used_for_the_next_piece(lines, monkeypatch
     result = recognize(joined)
     assert len(used) >= 2 and used[1] is not used[0]
     assert result.words and all(w.start >= cuts[0][1] / SPHINX_RATE for w in result.words)
+
+
+def test_recognition_uses_the_most_likely_words_only(lines) -> None:
+    """The word pass searches the 10,000 most likely words of the LM (faster and, measured, more accurate than all
+    72,000): every recognized word is in the list, and a rare CMUdict word is unknown to the word decoder."""
+    vocabulary = set(json.loads(WORDS_FILE.read_text()))
+    assert len(vocabulary) == VOCABULARY_SIZE and {"bread", "market", "the"} <= vocabulary
+    result = recognize(lines[0])
+    assert result.words and {w.text for w in result.words} <= vocabulary
+    with lease_decoder(**recognize_module.word_settings()) as lease:
+        assert lease.decoder.lookup_word("bread") is not None
+        assert "aardvark" not in vocabulary and lease.decoder.lookup_word("aardvark") is None
+
+
+def test_the_shipped_vocabulary_is_the_models_most_likely_words() -> None:
+    """data/recognition_words.json is what ``python -m avatarlab.lipsync.vocabulary`` makes from the installed
+    model (rerun it when pocketsphinx's model changes)."""
+    assert json.loads(WORDS_FILE.read_text()) == vocabulary_module.most_likely_words()
+
+
+def test_the_vocabulary_dictionary_is_written_again_when_removed(monkeypatch) -> None:
+    """The dictionary file lives in the temporary folder; a cleaned-up folder does not break recognition."""
+    from pocketsphinx import get_model_path
+
+    path = Path(vocabulary_module.dictionary_path())
+    entries = path.read_text().splitlines()
+    words = set(json.loads(WORDS_FILE.read_text()))
+    full = [line for line in Path(get_model_path("en-us/cmudict-en-us.dict")).read_text().splitlines()
+            if line.split(" ", 1)[0].split("(")[0] in words]
+    assert entries == full  # every pronunciation of every listed word, alternatives included
+    path.unlink()
+    assert Path(vocabulary_module.dictionary_path()).read_text().splitlines() == entries

@@ -33,11 +33,18 @@ def phone_settings() -> dict:
 
 #: Word recognition with pocketsphinx's en-US word LM, chosen by measurement on training voices (Festival ked,
 #: Flite awb and rms; docs/lipsync.md): no second (flat-lexicon) pass and no best-path rescoring, acoustic scores
-#: on every second frame with the best 4 Gaussians, beams narrower than the defaults (1e-48, 7e-29). About 3-4x
-#: less CPU than the defaults for the word pass; with the phone pass about 7 s of audio per CPU second. The
-#: beams keep a margin: at 1e-33 the words fall apart (6-class accuracy 0.80 -> 0.66), at 1e-35 they do not.
+#: on every second frame with the best 4 Gaussians, beams narrower than the defaults (1e-48, 7e-29), and only
+#: the 10,000 most likely words (``word_settings`` adds vocabulary.py's dictionary). The beams keep a margin:
+#: at 1e-30 the search loses its path on some lines and the words fall apart (6-class accuracy 0.80 -> 0.70).
 WORD_SETTINGS: dict = {"fwdflat": False, "bestpath": False, "ds": 2, "topn": 4,
-                       "beam": 1e-40, "wbeam": 1e-25, "pbeam": 1e-40}
+                       "beam": 1e-35, "wbeam": 1e-22, "pbeam": 1e-35}
+
+
+def word_settings() -> dict:
+    """WORD_SETTINGS with the recognition vocabulary's dictionary (written on first use)."""
+    from .vocabulary import dictionary_path
+
+    return {**WORD_SETTINGS, "dict": dictionary_path()}
 
 
 def phone_decoder():
@@ -47,7 +54,7 @@ def phone_decoder():
 
 def word_decoder():
     """A new word-recognition decoder (``recognize`` itself reuses pooled ones)."""
-    return new_decoder(**WORD_SETTINGS)
+    return new_decoder(**word_settings())
 
 
 def _decode(decoder, pcm: bytes) -> list:
@@ -80,8 +87,7 @@ def recognize_words(audio16k: np.ndarray, offset_s: float, lease: Lease) -> Spee
     """Recognized words of one segment and their aligned phones; None when none is found or alignment fails."""
     pcm, decoder = to_pcm(audio16k), lease.decoder
     try:
-        _decode(decoder, pcm)  # word pass
-        if not any(not is_filler(seg.word) for seg in decoder.seg()):
+        if all(is_filler(seg.word) for seg in _decode(decoder, pcm)):  # word pass
             return None
         decoder.set_alignment()
         decoder.start_utt()
@@ -112,7 +118,7 @@ def recognize(audio16k: np.ndarray, words: bool = True) -> SpeechTimings:
     """
     result = SpeechTimings(method="recognized")
     with ExitStack() as stack:
-        word_lease = stack.enter_context(lease_decoder(**WORD_SETTINGS)) if words else None
+        word_lease = stack.enter_context(lease_decoder(**word_settings())) if words else None
         phones = None
         for start, end in split_at_silences(audio16k):
             offset, piece = start / SPHINX_RATE, audio16k[start:end]
@@ -123,7 +129,7 @@ def recognize(audio16k: np.ndarray, words: bool = True) -> SpeechTimings:
                 part = recognize_segment(piece, offset, phones.decoder, None, words=False)
             merge(result, part)
             if word_lease is not None and word_lease.discard:  # pocketsphinx raised: a fresh one for the rest
-                word_lease = stack.enter_context(lease_decoder(**WORD_SETTINGS))
+                word_lease = stack.enter_context(lease_decoder(**word_settings()))
     return result
 
 
