@@ -1,9 +1,11 @@
 // Writes the package's TypeScript declarations (src/**/*.d.ts) from the sources' JSDoc with the typescript
-// devDependency: `npm run types`. `--check` writes nothing and exits 1 when the committed ones differ
-// (test/types.test.js). The sources are copied to a scratch folder first: beside an existing .d.ts, tsc would
+// devDependency. They are generated, never committed (.gitignore): `npm test` (pretest), `npm pack` and
+// `npm publish` (prepack) and `make test` write them, so a packed package always has them current. A file is
+// rewritten only when its text changes, so readers running beside a rebuild never see one half written.
+// The sources are copied to a scratch folder first: beside an existing .d.ts, tsc would
 // read the old declaration instead of the .js (and under node_modules it would emit nothing).
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,16 +37,14 @@ function build() {
 }
 
 const built = build();
-const committed = files(SRC, '.d.ts');
-if (process.argv.includes('--check')) {
-  const stale = [...new Set([...built.keys(), ...committed])].filter((f) => !existsSync(join(SRC, f))
-    || built.get(f) !== readFileSync(join(SRC, f), 'utf8'));
-  if (stale.length) {
-    console.error(`stale declarations (run npm run types in threejs_client): ${stale.join(', ')}`);
-    process.exit(1);
-  }
-} else {
-  for (const f of committed) if (!built.has(f)) rmSync(join(SRC, f));
-  for (const [f, text] of built) writeFileSync(join(SRC, f), text);
-  console.log(`wrote ${built.size} declaration files under ${relative(process.cwd(), SRC) || '.'}`);
+for (const f of files(SRC, '.d.ts')) if (!built.has(f)) rmSync(join(SRC, f));
+let written = 0;
+for (const [f, text] of built) {
+  const path = join(SRC, f);
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) continue;
+  const scratch = `${path}.${process.pid}.tmp`;
+  writeFileSync(scratch, text);
+  renameSync(scratch, path);
+  written += 1;
 }
+console.log(`${built.size} declaration files under ${relative(process.cwd(), SRC) || '.'} (${written} rewritten)`);
