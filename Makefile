@@ -66,9 +66,10 @@ $(JS_STAMP): tests/js/package-lock.json
 test-tools:
 	(command -v blender && dpkg -s python3-numpy) >/dev/null 2>&1 || { $(call apt_install,blender python3-numpy); }
 
-# Mono compiles and runs the Unity package's C# tests (unity_plugin/, tests/test_unity_plugin.py)
+# Mono compiles and runs the Unity package's C# tests (unity_plugin/, tests/test_unity_plugin.py, test_unity_avatar.py)
 unity-tools:
 	(command -v mcs && command -v mono) >/dev/null 2>&1 || { $(call apt_install,mono-mcs mono-runtime); }
+	$(PYTHON) unity_plugin/Tools/stage_sample_avatar.py   # the PhotoAvatar sample's GLB (gitignored copy)
 
 # libespeak-ng's formant voices: speech with exact phone timings from a synthesizer the audio-to-face
 # network never heard (the held-out voices of tests/test_heldout_voice.py; models/audio2face trains on others).

@@ -1,0 +1,248 @@
+using System.Collections.Generic;
+using AvatarLab.Protocol;
+using UnityEngine;
+using UnityEngine.Rendering;
+
+namespace AvatarLab
+{
+    /// <summary>
+    /// Builds an avatarlab GLB (the default head models/avatar/default_head.glb, or a head from
+    /// `avatarlab avatar --photo`) into GameObjects at run time, with no glTF package: one GameObject per node,
+    /// named as in the file (Head, LeftEye, RightEye... so BlendshapeDriver finds them), a SkinnedMeshRenderer
+    /// with one blendshape per morph target (ARKit and viseme names) on meshes that have targets, a MeshRenderer
+    /// on the rest, one submesh per glTF primitive. The file is read by GlbModel (Runtime/Protocol/Glb.cs),
+    /// which already converts to Unity's left-handed axes: the avatar faces +Z.
+    /// Materials: the render pipeline's lit shader (URP "Universal Render Pipeline/Lit", HDRP "HDRP/Lit",
+    /// built-in "Standard") with the base colour, texture, metallic and smoothness (1 - roughness); vertex-coloured
+    /// primitives (eyeballs, teeth) use a particle shader that multiplies vertex colours when one is found, else
+    /// the lit shader tinted by their mean colour. Shader.Find only finds shaders a player build includes: add
+    /// them to Graphics settings > Always Included Shaders for builds.
+    /// </summary>
+    public static class GlbAvatarLoader
+    {
+        /// <summary>Load a GLB file from disk (throws GlbFormatException with the reason for a bad file).</summary>
+        public static GameObject Load(string path, Transform parent = null) { return Build(GlbModel.Load(path), parent); }
+
+        /// <summary>Load GLB bytes, e.g. a TextAsset's bytes (name the file *.glb.bytes so Unity imports it as one).</summary>
+        public static GameObject Load(byte[] glb, Transform parent = null) { return Build(GlbModel.Parse(glb), parent); }
+
+        /// <summary>GameObjects for the default scene's nodes; several roots get one parent named "GLB".</summary>
+        public static GameObject Build(GlbModel model, Transform parent = null)
+        {
+            var build = new Builder(model);
+            if (model.SceneRoots.Length == 1) return build.Node(model.SceneRoots[0], parent).gameObject;
+            var root = new GameObject("GLB");
+            root.transform.SetParent(parent, false);
+            foreach (int r in model.SceneRoots) build.Node(r, root.transform);
+            return root;
+        }
+
+        sealed class Builder
+        {
+            readonly GlbModel model;
+            readonly Dictionary<int, Texture2D> textures = new Dictionary<int, Texture2D>();
+            readonly Dictionary<long, Material> materials = new Dictionary<long, Material>();
+            readonly Shader lit, vertexColour;
+
+            public Builder(GlbModel m)
+            {
+                model = m;
+                lit = FindShader(GraphicsSettings.currentRenderPipeline != null
+                    ? new[] { "Universal Render Pipeline/Lit", "HDRP/Lit", "Standard" } : new[] { "Standard" });
+                vertexColour = FindShader(GraphicsSettings.currentRenderPipeline != null
+                    ? new[] { "Universal Render Pipeline/Particles/Lit" } : new[] { "Particles/Standard Surface" });
+                if (lit == null) lit = FindShader(new[] { "Legacy Shaders/Diffuse", "Unlit/Texture", "Sprites/Default" });
+                if (lit == null) throw new GlbFormatException("no usable shader found (Standard, URP Lit, HDRP Lit): add one to Always Included Shaders");
+            }
+
+            static Shader FindShader(string[] names)
+            {
+                foreach (string n in names) { var s = Shader.Find(n); if (s != null) return s; }
+                return null;
+            }
+
+            public Transform Node(int index, Transform parent)
+            {
+                var node = model.Nodes[index];
+                var go = new GameObject(node.Name);
+                var t = go.transform;
+                t.SetParent(parent, false);
+                t.localPosition = new Vector3(node.Translation[0], node.Translation[1], node.Translation[2]);
+                t.localRotation = new Quaternion(node.Rotation[0], node.Rotation[1], node.Rotation[2], node.Rotation[3]);
+                t.localScale = new Vector3(node.Scale[0], node.Scale[1], node.Scale[2]);
+                if (node.Mesh >= 0) AttachMesh(go, model.Meshes[node.Mesh]);
+                foreach (int c in node.Children) Node(c, t);
+                return t;
+            }
+
+            void AttachMesh(GameObject go, GlbMesh source)
+            {
+                var mats = new Material[source.Primitives.Count];
+                var backFaces = new bool[mats.Length];
+                for (int p = 0; p < mats.Length; p++)
+                {
+                    var prim = source.Primitives[p];
+                    mats[p] = MaterialFor(prim);
+                    var gm = prim.Material >= 0 ? model.Materials[prim.Material] : null;
+                    backFaces[p] = gm != null && gm.DoubleSided && !mats[p].HasProperty("_Cull");
+                }
+                var mesh = BuildMesh(source, backFaces);
+                if (mesh.blendShapeCount > 0)
+                {
+                    var smr = go.AddComponent<SkinnedMeshRenderer>();
+                    smr.sharedMesh = mesh;
+                    smr.sharedMaterials = mats;
+                }
+                else
+                {
+                    go.AddComponent<MeshFilter>().sharedMesh = mesh;
+                    go.AddComponent<MeshRenderer>().sharedMaterials = mats;
+                }
+            }
+
+            /// <summary>All primitives' vertices in one Mesh, one submesh each; a blendshape per morph target.</summary>
+            static Mesh BuildMesh(GlbMesh source, bool[] backFaces)
+            {
+                int total = 0, targetCount = source.TargetNames.Length;
+                bool normals = true, uvs = false, colours = false;
+                foreach (var p in source.Primitives)
+                {
+                    total += p.VertexCount;
+                    normals &= p.Normals != null; uvs |= p.TexCoords != null; colours |= p.Colors != null;
+                    if (p.Targets.Length > targetCount) targetCount = p.Targets.Length;
+                }
+                var v = new List<Vector3>(total); var n = new List<Vector3>(total);
+                var uv = new List<Vector2>(total); var col = new List<Color>(total);
+                foreach (var p in source.Primitives)
+                    for (int i = 0; i < p.VertexCount; i++)
+                    {
+                        v.Add(new Vector3(p.Positions[i * 3], p.Positions[i * 3 + 1], p.Positions[i * 3 + 2]));
+                        if (normals) n.Add(new Vector3(p.Normals[i * 3], p.Normals[i * 3 + 1], p.Normals[i * 3 + 2]));
+                        uv.Add(p.TexCoords != null ? new Vector2(p.TexCoords[i * 2], p.TexCoords[i * 2 + 1]) : new Vector2(0, 0));
+                        col.Add(p.Colors != null ? new Color(p.Colors[i * 4], p.Colors[i * 4 + 1], p.Colors[i * 4 + 2], p.Colors[i * 4 + 3]) : Color.white);
+                    }
+                var mesh = new Mesh();
+                mesh.name = source.Name;
+                mesh.indexFormat = total > 65535 ? IndexFormat.UInt32 : IndexFormat.UInt16;
+                mesh.SetVertices(v);
+                if (normals) mesh.SetNormals(n);
+                if (uvs) mesh.SetUVs(0, uv);
+                if (colours) mesh.SetColors(col);
+                mesh.subMeshCount = source.Primitives.Count;
+                int baseVertex = 0;
+                for (int s = 0; s < source.Primitives.Count; s++)
+                {
+                    var p = source.Primitives[s];
+                    mesh.SetTriangles(backFaces[s] ? WithBackFaces(p.Triangles) : p.Triangles, s, false, baseVertex);
+                    baseVertex += p.VertexCount;
+                }
+                if (!normals) mesh.RecalculateNormals();
+                for (int t = 0; t < targetCount; t++)
+                {
+                    var deltas = new Vector3[total];
+                    Vector3[] normalDeltas = null;
+                    int at = 0;
+                    foreach (var p in source.Primitives)
+                    {
+                        if (t < p.Targets.Length)
+                        {
+                            var d = p.Targets[t].PositionDeltas;
+                            for (int i = 0; i < p.VertexCount; i++) deltas[at + i] = new Vector3(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
+                            var nd = p.Targets[t].NormalDeltas;
+                            if (nd != null)
+                            {
+                                if (normalDeltas == null) normalDeltas = new Vector3[total];
+                                for (int i = 0; i < p.VertexCount; i++) normalDeltas[at + i] = new Vector3(nd[i * 3], nd[i * 3 + 1], nd[i * 3 + 2]);
+                            }
+                        }
+                        at += p.VertexCount;
+                    }
+                    string name = t < source.TargetNames.Length ? source.TargetNames[t] : "target" + t;
+                    mesh.AddBlendShapeFrame(name, 100f, deltas, normalDeltas, null);
+                }
+                mesh.RecalculateBounds();
+                return mesh;
+            }
+
+            /// <summary>A double-sided glTF material under a shader that culls back faces: each triangle twice, once reversed.</summary>
+            static int[] WithBackFaces(int[] tris)
+            {
+                var both = new int[tris.Length * 2];
+                tris.CopyTo(both, 0);
+                for (int i = 0; i < tris.Length; i += 3)
+                {
+                    both[tris.Length + i] = tris[i]; both[tris.Length + i + 1] = tris[i + 2]; both[tris.Length + i + 2] = tris[i + 1];
+                }
+                return both;
+            }
+
+            Material MaterialFor(GlbPrimitive prim)
+            {
+                var gm = prim.Material >= 0 ? model.Materials[prim.Material] : new GlbMaterial { Name = "Default", Metallic = 0 };
+                bool coloured = prim.Colors != null && gm.BaseColorTexture < 0;
+                bool viaShader = coloured && vertexColour != null;
+                Color tint = coloured && !viaShader ? MeanColour(prim.Colors) : Color.white;
+                long key = (prim.Material + 1L) * 4 + (coloured ? (viaShader ? 1 : 2) : 0);
+                Material cached;
+                if (!coloured || viaShader) { if (materials.TryGetValue(key, out cached)) return cached; }
+                var mat = new Material(viaShader ? vertexColour : lit);
+                mat.name = gm.Name ?? "Material";
+                var c = new Color(gm.BaseColor[0] * tint.r, gm.BaseColor[1] * tint.g, gm.BaseColor[2] * tint.b, gm.BaseColor[3] * tint.a);
+                Set(mat, c, "_BaseColor", "_Color");
+                if (gm.BaseColorTexture >= 0) SetTexture(mat, TextureFor(gm.BaseColorTexture), "_BaseMap", "_BaseColorMap", "_MainTex");
+                SetFloat(mat, gm.Metallic, "_Metallic");
+                SetFloat(mat, 1f - gm.Roughness, "_Smoothness", "_Glossiness");
+                if (gm.DoubleSided) SetFloat(mat, (float)CullMode.Off, "_Cull", "_CullMode");
+                if (gm.AlphaMode == "MASK") AlphaClip(mat, gm.AlphaCutoff);
+                else if (gm.AlphaMode == "BLEND") AlphaBlend(mat);
+                if (!coloured || viaShader) materials[key] = mat;
+                return mat;
+            }
+
+            static Color MeanColour(float[] rgba)
+            {
+                double r = 0, g = 0, b = 0, a = 0; int n = rgba.Length / 4;
+                for (int i = 0; i < n; i++) { r += rgba[i * 4]; g += rgba[i * 4 + 1]; b += rgba[i * 4 + 2]; a += rgba[i * 4 + 3]; }
+                return n == 0 ? Color.white : new Color((float)(r / n), (float)(g / n), (float)(b / n), (float)(a / n));
+            }
+
+            Texture2D TextureFor(int texture)
+            {
+                Texture2D tex;
+                if (textures.TryGetValue(texture, out tex)) return tex;
+                var image = model.Images[model.Textures[texture]];
+                tex = new Texture2D(2, 2, TextureFormat.RGBA32, true);
+                tex.name = image.Name ?? "texture" + texture;
+                if (!tex.LoadImage(image.Bytes, true))
+                    throw new GlbFormatException("texture " + texture + " (" + image.MimeType + ", " + image.Bytes.Length + " bytes) is not a PNG or JPEG Unity can decode");
+                tex.wrapMode = TextureWrapMode.Clamp;   // avatarlab writes clamp-to-edge samplers
+                textures[texture] = tex;
+                return tex;
+            }
+
+            static void Set(Material m, Color c, params string[] names) { foreach (var n in names) if (m.HasProperty(n)) m.SetColor(n, c); }
+            static void SetTexture(Material m, Texture t, params string[] names) { foreach (var n in names) if (m.HasProperty(n)) m.SetTexture(n, t); }
+            static void SetFloat(Material m, float v, params string[] names) { foreach (var n in names) if (m.HasProperty(n)) m.SetFloat(n, v); }
+
+            static void AlphaClip(Material m, float cutoff)
+            {
+                SetFloat(m, cutoff, "_Cutoff", "_AlphaCutoff");
+                SetFloat(m, 1f, "_AlphaClip", "_AlphaCutoffEnable", "_Mode");   // _Mode 1: Standard's Cutout
+                m.EnableKeyword("_ALPHATEST_ON");
+                m.renderQueue = (int)RenderQueue.AlphaTest;
+            }
+
+            static void AlphaBlend(Material m)
+            {
+                SetFloat(m, 2f, "_Mode");                                         // Standard's Fade
+                SetFloat(m, 1f, "_Surface");                                      // URP: transparent
+                SetFloat(m, (float)BlendMode.SrcAlpha, "_SrcBlend");
+                SetFloat(m, (float)BlendMode.OneMinusSrcAlpha, "_DstBlend");
+                SetFloat(m, 0f, "_ZWrite");
+                m.EnableKeyword("_ALPHABLEND_ON");
+                m.EnableKeyword("_SURFACE_TYPE_TRANSPARENT");
+                m.renderQueue = (int)RenderQueue.Transparent;
+            }
+        }
+    }
+}
