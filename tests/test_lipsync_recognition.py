@@ -6,6 +6,8 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,9 +18,10 @@ from avatarlab.engine import Engine
 from avatarlab.lipsync import align as align_module
 from avatarlab.lipsync import recognize as recognize_module
 from avatarlab.lipsync import vocabulary as vocabulary_module
+from avatarlab.lipsync import workers
 from avatarlab.lipsync.audio_input import resample
-from avatarlab.lipsync.recognize import phone_settings, recognize, recognize_segment
-from avatarlab.lipsync.speech import SPHINX_RATE, lease_decoder, split_at_silences
+from avatarlab.lipsync.recognize import phone_settings, recognition_pieces, recognize, recognize_segment
+from avatarlab.lipsync.speech import SPHINX_RATE, lease_decoder, pause_cuts
 from avatarlab.lipsync.vocabulary import VOCABULARY_SIZE, WORDS_FILE
 
 LINES = ["Bring me three loaves of bread and a jug of fresh water from the market.",
@@ -53,9 +56,9 @@ def test_phones_are_aligned_inside_the_recognized_words(lines) -> None:
     assert all(p.phone == "SIL" for p in result.phones if p.word_index is None)
 
 
-def test_long_audio_is_recognized_in_segments_cut_at_pauses(lines, monkeypatch) -> None:
-    """Audio longer than a segment is cut at its pauses and each piece decoded on its own (cost grows with
-    length, not faster): the result is the pieces' results end to end, and nearly the words of each line
+def test_long_audio_is_recognized_in_pieces_cut_at_pauses(lines) -> None:
+    """Audio is cut at its pauses and each piece decoded on its own (cost grows with length, not faster; pieces
+    can go to two cores): the result is the pieces' results end to end, and nearly the words of each line
     recognized alone (a piece also holds a pause, which moves pocketsphinx's per-utterance normalization)."""
     pause = np.zeros(int(PAUSE_S * SPHINX_RATE), dtype=np.float32)
     joined = np.concatenate([x for line in lines for x in (line, pause)])
@@ -64,17 +67,36 @@ def test_long_audio_is_recognized_in_segments_cut_at_pauses(lines, monkeypatch) 
         alone += [w.text for w in recognize(line).words]
         position += len(line) + len(pause)
         pauses.append((position - len(pause), position))
-    cuts = split_at_silences(joined, max_s=5.0, min_s=2.0)
-    assert len(cuts) >= len(LINES)
+    cuts = recognition_pieces(joined)
+    assert len(cuts) == len(LINES)
     assert all(any(a <= end <= b for a, b in pauses) for _, end in cuts[:-1])  # every cut in a pause
     pieces = [(start / SPHINX_RATE, recognize(joined[start:end])) for start, end in cuts]
-    monkeypatch.setattr(recognize_module, "split_at_silences", lambda audio: cuts)
     result = recognize(joined)
     assert _rounded(result.words) == _rounded([replace(w, start=w.start + offset, end=w.end + offset)
                                                for offset, piece in pieces for w in piece.words])
     assert len(result.phones) == sum(len(piece.phones) for _, piece in pieces)
     same = difflib.SequenceMatcher(a=alone, b=[w.text for w in result.words]).ratio()
     assert same >= 0.8, (alone, result.text)
+
+
+def test_pieces_are_cut_only_at_long_enough_pauses() -> None:
+    """A cut needs a pause of 0.25 s that leaves 3 s on both sides; pieces over 30 s are cut again at silences."""
+    rate, rng = SPHINX_RATE, np.random.default_rng(0)
+
+    def speech(seconds: float) -> np.ndarray:
+        return (0.3 * rng.standard_normal(int(seconds * rate))).astype(np.float32)
+
+    def pause(seconds: float) -> np.ndarray:
+        return np.zeros(int(seconds * rate), dtype=np.float32)
+
+    audio = np.concatenate([speech(4), pause(0.4), speech(2), pause(0.4), speech(3.5), pause(0.1), speech(4),
+                            pause(0.3), speech(3.2)])
+    # not at 6.6 s (2.4 s after the last cut) nor at 10.35 s (a 0.1 s pause)
+    assert [round(c / rate, 2) for c in pause_cuts(audio)] == [4.2, 14.55]
+    long = np.concatenate([speech(40), pause(0.5), speech(5)])
+    cuts = recognition_pieces(long)
+    assert cuts[0][0] == 0 and cuts[-1][1] == len(long) and all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))
+    assert [round(b / rate, 2) for _, b in cuts][-2] == 40.25 and all(b - a <= 30 * rate for a, b in cuts)
 
 
 def test_a_stretch_without_words_gets_the_phone_loop(lines, monkeypatch) -> None:
@@ -131,10 +153,11 @@ def test_a_long_file_is_aligned_in_short_pieces_with_exactly_their_words(engine:
 
 def test_a_decoder_that_raised_is_not_used_for_the_next_piece(lines, monkeypatch) -> None:
     """A piece whose word decoder raised gets the phone loop, and the next piece a fresh word decoder."""
+    monkeypatch.setenv("AVATARLAB_LIPSYNC_WORKERS", "0")  # every piece in this process, where the fake runs
     pause = np.zeros(int(PAUSE_S * SPHINX_RATE), dtype=np.float32)
     joined = np.concatenate([lines[0], pause, lines[1], pause])
-    cuts = split_at_silences(joined, max_s=5.0, min_s=2.0)
-    monkeypatch.setattr(recognize_module, "split_at_silences", lambda audio: cuts)
+    cuts = recognition_pieces(joined)
+    assert len(cuts) == 2
     real, used = recognize_module.recognize_words, []
 
     def first_raises(audio, offset, lease):
@@ -180,3 +203,49 @@ def test_the_vocabulary_dictionary_is_written_again_when_removed(monkeypatch) ->
     assert entries == full  # every pronunciation of every listed word, alternatives included
     path.unlink()
     assert Path(vocabulary_module.dictionary_path()).read_text().splitlines() == entries
+
+
+@pytest.fixture()
+def joined(lines) -> np.ndarray:
+    pause = np.zeros(int(PAUSE_S * SPHINX_RATE), dtype=np.float32)
+    return np.concatenate([x for line in lines for x in (line, pause)])
+
+
+def _count_local_pieces(monkeypatch) -> list[int]:
+    """Record how many pieces each decode_pieces call in this process gets."""
+    counts, real = [], recognize_module.decode_pieces
+    monkeypatch.setattr(recognize_module, "decode_pieces",
+                        lambda pieces, words: counts.append(len(pieces)) or real(pieces, words))
+    return counts
+
+
+def test_pieces_decoded_in_the_helper_process_give_the_same_result(joined, monkeypatch) -> None:
+    """About half the pieces go to a second process (pocketsphinx holds the GIL): the result is the same as when
+    this process decodes them all, and the helper stays for the next call."""
+    counts = _count_local_pieces(monkeypatch)
+    monkeypatch.setenv("AVATARLAB_LIPSYNC_WORKERS", "0")
+    alone = recognize(joined)
+    assert counts == [len(LINES)]
+    monkeypatch.delenv("AVATARLAB_LIPSYNC_WORKERS")
+    if not workers.enabled():
+        pytest.skip("one CPU: pieces are not shared")
+    shared = recognize(joined)
+    assert counts[1] < len(LINES) and workers.helper_pid() is not None
+    assert shared.words == alone.words and shared.phones == alone.phones
+    helper = workers.helper_pid()
+    assert recognize(joined).words == alone.words and workers.helper_pid() == helper  # reused
+
+
+def test_a_helper_that_fails_leaves_the_result_unchanged(joined, monkeypatch) -> None:
+    """A helper that dies (or raises) costs time, not results: this process decodes its pieces itself."""
+    if not workers.enabled():
+        pytest.skip("one CPU: pieces are not shared")
+    counts = _count_local_pieces(monkeypatch)
+    expected = recognize(joined)
+    workers._stop()
+    monkeypatch.setattr(workers, "_start", lambda: subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.buffer.read(1)"], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+    result = recognize(joined)
+    assert result.words == expected.words and result.phones == expected.phones
+    assert sum(counts[1:]) == len(LINES) and len(counts) == 3  # its own share, then the helper's
+    assert workers.helper_pid() is None

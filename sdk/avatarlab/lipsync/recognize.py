@@ -10,14 +10,16 @@ phone loop (pocketsphinx's phone LM, allphone), which align.py also uses for lin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import ExitStack
 
 import numpy as np
 
 from .speech import (
     DEFAULT_SEARCH, SPHINX_RATE, Lease, SpeechPhone, SpeechTimings, SpeechWord, base_word, frame_seconds, is_filler,
-    lease_decoder, new_decoder, prime, silence_phones, split_at_silences, to_pcm, word_phones,
+    lease_decoder, new_decoder, pause_cuts, prime, silence_phones, split_at_silences, to_pcm, word_phones,
 )
+from .workers import decode_shared
 
 
 def _model(name: str) -> str:
@@ -111,25 +113,41 @@ def recognize_words(audio16k: np.ndarray, offset_s: float, lease: Lease) -> Spee
     return result if result.words else None
 
 
-def recognize(audio16k: np.ndarray, words: bool = True) -> SpeechTimings:
-    """Phones and words of 16 kHz mono audio without a transcript; long audio is decoded segment by segment.
+def recognition_pieces(audio16k: np.ndarray) -> list[tuple[int, int]]:
+    """Sample ranges tiling the audio: cut at every pause of 0.25 s or more that leaves pieces of at least 3 s
+    (``pause_cuts``; pieces can be decoded on two cores), pieces over MAX_SEGMENT_S further cut at silences."""
+    bounds = [0, *pause_cuts(audio16k), len(audio16k)]
+    return [(a + s, a + e) for a, b in zip(bounds, bounds[1:]) for s, e in split_at_silences(audio16k[a:b])]
 
-    ``words=False`` skips the word LM: phones from the phone loop only (faster, less accurate).
-    """
-    result = SpeechTimings(method="recognized")
+
+def decode_pieces(pieces: Sequence[tuple[np.ndarray, float]], words: bool = True) -> list[SpeechTimings]:
+    """Each piece's timings (pieces: 16 kHz audio and its offset in seconds), on this process's pooled decoders."""
+    out = []
     with ExitStack() as stack:
         word_lease = stack.enter_context(lease_decoder(**word_settings())) if words else None
         phones = None
-        for start, end in split_at_silences(audio16k):
-            offset, piece = start / SPHINX_RATE, audio16k[start:end]
+        for piece, offset in pieces:
             part = recognize_words(piece, offset, word_lease) if word_lease is not None else None
             if part is None:
                 if phones is None:
                     phones = stack.enter_context(lease_decoder(**phone_settings()))
                 part = recognize_segment(piece, offset, phones.decoder, None, words=False)
-            merge(result, part)
+            out.append(part)
             if word_lease is not None and word_lease.discard:  # pocketsphinx raised: a fresh one for the rest
                 word_lease = stack.enter_context(lease_decoder(**word_settings()))
+    return out
+
+
+def recognize(audio16k: np.ndarray, words: bool = True) -> SpeechTimings:
+    """Phones and words of 16 kHz mono audio without a transcript, decoded piece by piece (``recognition_pieces``;
+    with two or more pieces, about half the audio in a helper process: workers.py).
+
+    ``words=False`` skips the word LM: phones from the phone loop only (faster, less accurate).
+    """
+    pieces = [(audio16k[start:end], start / SPHINX_RATE) for start, end in recognition_pieces(audio16k)]
+    result = SpeechTimings(method="recognized")
+    for part in decode_shared(pieces, words, decode_pieces):
+        merge(result, part)
     return result
 
 

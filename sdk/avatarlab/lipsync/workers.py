@@ -1,0 +1,145 @@
+"""A second core for recognition: pieces of one file decoded in a helper process while this one decodes the rest.
+
+pocketsphinx's Python binding holds the GIL while it decodes, so threads cannot share the work; a process can.
+The helper is one persistent child (``python -c ...serve()``, plain pipes, no multiprocessing: nothing re-runs
+the caller's ``__main__``), started on the first call that has at least two pieces and reused by every later
+one (a batch pays its start-up, ~0.5 s that this process spends decoding its own share, once). Requests and
+replies are pickles of whole lists (one write each way, so neither side can block the other on a full pipe).
+
+Every piece is decoded on a primed decoder (speech.prime), so a piece gives the same result in either process:
+sharing never changes the output. Anything wrong with the helper (it died, it raised) makes this process decode
+its share itself. ``AVATARLAB_LIPSYNC_WORKERS=0`` turns sharing off; it is off on one CPU.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Piece = tuple[np.ndarray, float]  # 16 kHz audio, its offset in the whole file (s)
+Decode = Callable[[Sequence[Piece], bool], list]
+_lock = threading.Lock()  # one request at a time; a caller that finds it busy decodes everything itself
+_helper: subprocess.Popen | None = None
+
+
+def enabled() -> bool:
+    """Sharing is on with two or more usable CPUs unless AVATARLAB_LIPSYNC_WORKERS is 0."""
+    if os.environ.get("AVATARLAB_LIPSYNC_WORKERS", "").strip() == "0":
+        return False
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return cpus >= 2
+
+
+def helper_share(pieces: Sequence[Piece]) -> int:
+    """How many of the last pieces go to the helper: the split nearest half the audio (at least one each)."""
+    lengths = np.cumsum([len(audio) for audio, _ in pieces])
+    keep = 1 + int(np.argmin(np.abs(2 * lengths[:-1] - lengths[-1])))  # pieces this process decodes
+    return len(pieces) - keep
+
+
+def decode_shared(pieces: Sequence[Piece], words: bool, decode: Decode) -> list:
+    """``decode(pieces, words)``, with the last pieces (about half the audio) decoded in the helper process."""
+    if len(pieces) < 2 or not enabled() or not _lock.acquire(blocking=False):
+        return decode(pieces, words)
+    try:
+        share = helper_share(pieces)
+        mine, theirs = list(pieces[:len(pieces) - share]), list(pieces[len(pieces) - share:])
+        sent = _send(theirs, words)
+        parts = decode(mine, words)
+        replies = _receive() if sent else None
+        return parts + (replies if replies is not None else decode(theirs, words))
+    finally:
+        _lock.release()
+
+
+def _send(pieces: list[Piece], words: bool) -> bool:
+    """Hand ``pieces`` to the helper (started if needed); False when it cannot take them."""
+    global _helper
+    try:
+        if _helper is None or _helper.poll() is not None:
+            _helper = _start()
+        assert _helper.stdin is not None
+        pickle.dump((pieces, words), _helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        _helper.stdin.flush()
+        return True
+    except (OSError, ValueError):
+        _stop()
+        return False
+
+
+def _receive() -> list | None:
+    """The helper's results; None (and the helper stopped) when it died or raised."""
+    try:
+        assert _helper is not None and _helper.stdout is not None
+        status, value = pickle.load(_helper.stdout)
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, AssertionError):
+        _stop()
+        return None
+    if status != "ok":
+        _stop()
+        return None
+    return value
+
+
+def _start() -> subprocess.Popen:
+    sdk = str(Path(__file__).resolve().parents[2])  # the folder holding this avatarlab package
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [sdk, os.environ.get("PYTHONPATH")])))
+    helper = subprocess.Popen([sys.executable, "-c", "from avatarlab.lipsync.workers import serve; serve()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    atexit.register(_stop)
+    return helper
+
+
+def _stop() -> None:
+    """End the helper (closing its input ends its loop)."""
+    global _helper
+    helper, _helper = _helper, None
+    if helper is None:
+        return
+    for stream in (helper.stdin, helper.stdout):
+        try:
+            if stream is not None:
+                stream.close()
+        except OSError:
+            pass
+    try:
+        helper.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        helper.kill()
+        helper.wait()
+
+
+def helper_pid() -> int | None:
+    """The helper's process id while it runs (tests)."""
+    return _helper.pid if _helper is not None and _helper.poll() is None else None
+
+
+def serve() -> None:
+    """The helper's loop: decode each request's pieces with recognize.decode_pieces until stdin closes."""
+    from .recognize import decode_pieces
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            pieces, words = pickle.load(stdin)
+        except EOFError:
+            return
+        reply: tuple[str, Any]
+        try:
+            reply = ("ok", decode_pieces(pieces, words))
+        except Exception as error:  # noqa: BLE001 - reported to the caller, which decodes the pieces itself
+            reply = ("error", repr(error))
+        pickle.dump(reply, stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.flush()
