@@ -112,7 +112,7 @@ def check_primitive(got: dict, primitive: gl.Primitive, names: list[str], doc, w
     _sampled(got["positions"], positions * MIRROR, f"{what} positions", rows)
     attrs = primitive.attributes
     _sampled(got["normals"], None if attrs.NORMAL is None else doc.accessor(attrs.NORMAL) * MIRROR, f"{what} normals", rows)
-    uv = None if attrs.TEXCOORD_0 is None else doc.accessor(attrs.TEXCOORD_0).astype(float) * [1, -1] + [0, 1]
+    uv = None if attrs.TEXCOORD_0 is None else _unity_uv(doc.accessor(attrs.TEXCOORD_0))
     _sampled(got["uvs"], uv, f"{what} uvs", rows)
     colors = None
     if attrs.COLOR_0 is not None:
@@ -130,6 +130,57 @@ def check_primitive(got: dict, primitive: gl.Primitive, names: list[str], doc, w
         assert np.linalg.norm(target["peak"]) == pytest.approx(norms.max(), abs=1e-7), target["name"]
 
 
+def _unity_uv(uv: np.ndarray) -> np.ndarray:
+    return uv.astype(float) * [1, -1] + [0, 1]
+
+
+def _attribute(doc, primitive: gl.Primitive, name: str, width: int, fill: float) -> np.ndarray:
+    index = getattr(primitive.attributes, name)
+    count = len(doc.accessor(primitive.attributes.POSITION))
+    if index is None:
+        return np.full((count, width), fill)
+    values = doc.accessor(index).astype(float)
+    return np.hstack([values, np.ones((count, 1))]) if values.shape[1] < width else values
+
+
+def check_unity_mesh(got: dict, mesh: gl.Mesh, gltf: gl.GLTF2, doc) -> None:
+    """GlbUnityMesh: the primitives' vertices one after another, a submesh each, blendshapes over all vertices."""
+    prims = mesh.primitives
+    counts = [len(doc.accessor(p.attributes.POSITION)) for p in prims]
+    assert got["vertices"] == sum(counts) and got["baseVertex"] == np.cumsum([0, *counts[:-1]]).tolist(), mesh.name
+    double = [p.material is not None and bool(gltf.materials[p.material].doubleSided) for p in prims]
+    assert got["backFaces"] == double
+    for submesh, primitive, back in zip(got["submeshes"], prims, double):
+        tris = doc.accessor(primitive.indices).astype(int).reshape(-1, 3)[:, [0, 2, 1]]
+        expected = np.vstack([tris, tris[:, [0, 2, 1]]]) if back else tris
+        assert submesh == expected.reshape(-1).tolist(), f"{mesh.name}: submesh triangles"
+    rows = got["sampleVertices"]
+    positions = np.vstack([doc.accessor(p.attributes.POSITION) * MIRROR for p in prims])
+    np.testing.assert_allclose(got["positions"], positions[rows], atol=1e-6)
+    if all(p.attributes.NORMAL is not None for p in prims):
+        normals = np.vstack([doc.accessor(p.attributes.NORMAL) * MIRROR for p in prims])
+        np.testing.assert_allclose(got["normals"], normals[rows], atol=1e-6)
+    else:
+        assert got["normals"] == [None] * len(rows)
+    if any(p.attributes.TEXCOORD_0 is not None for p in prims):
+        uvs = np.vstack([_unity_uv(doc.accessor(p.attributes.TEXCOORD_0)) if p.attributes.TEXCOORD_0 is not None
+                         else np.zeros((n, 2)) for p, n in zip(prims, counts)])
+        np.testing.assert_allclose(got["uvs"], uvs[rows], atol=1e-6)
+    if any(p.attributes.COLOR_0 is not None for p in prims):
+        colors = np.vstack([_attribute(doc, p, "COLOR_0", 4, 1.0) for p in prims])
+        np.testing.assert_allclose(got["colors"], colors[rows], atol=1e-6)
+    for mean, primitive in zip(got["meanColors"], prims):
+        expected_mean = _attribute(doc, primitive, "COLOR_0", 4, 1.0).mean(axis=0)
+        np.testing.assert_allclose(mean, expected_mean, atol=1e-5)
+    names = list((mesh.extras or {}).get("targetNames", []))
+    assert [b["name"] for b in got["blendShapes"]] == names
+    for t, shape in enumerate(got["blendShapes"]):
+        deltas = np.vstack([doc.accessor(p.targets[t]["POSITION"]) * MIRROR if p.targets else np.zeros((n, 3))
+                            for p, n in zip(prims, counts)])
+        np.testing.assert_allclose(shape["sum"], deltas.sum(axis=0), atol=1e-5, err_msg=shape["name"])
+        assert np.linalg.norm(shape["peak"]) == pytest.approx(np.linalg.norm(deltas, axis=1).max(), abs=1e-7)
+
+
 def check_report(report: dict, path: Path) -> None:
     gltf = read_glb(path.read_bytes())
     doc, _ = load_document(path)
@@ -141,6 +192,7 @@ def check_report(report: dict, path: Path) -> None:
         assert len(got["primitives"]) == len(mesh.primitives)
         for index, (primitive_got, primitive) in enumerate(zip(got["primitives"], mesh.primitives)):
             check_primitive(primitive_got, primitive, names, doc, f"{mesh.name}[{index}]")
+        check_unity_mesh(got["unity"], mesh, gltf, doc)
     for got, material in zip(report["materials"], gltf.materials, strict=True):
         pbr = material.pbrMetallicRoughness
         assert got["name"] == material.name

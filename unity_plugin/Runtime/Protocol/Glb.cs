@@ -108,6 +108,105 @@ namespace AvatarLab.Protocol
         public byte[] Bytes;
     }
 
+    /// <summary>
+    /// A glTF mesh laid out as a Unity Mesh wants it, still engine-free (so it is tested under Mono): one vertex
+    /// list for all primitives (each primitive's vertices from BaseVertex[i] on), one triangle list per primitive
+    /// (a submesh; indices local to the primitive, as Mesh.SetTriangles takes them with baseVertex), one
+    /// blendshape per morph target over all vertices (zero on primitives without that target).
+    /// </summary>
+    public sealed class GlbUnityMesh
+    {
+        public string Name;
+        public int VertexCount;
+        /// <summary>xyz interleaved; Normals is null when a primitive has none (recalculate them).</summary>
+        public float[] Positions, Normals;
+        /// <summary>uv interleaved, (0, 0) where a primitive has none; null when no primitive has any.</summary>
+        public float[] TexCoords;
+        /// <summary>rgba interleaved, white where a primitive has none; null when no primitive has any.</summary>
+        public float[] Colors;
+        public int[][] Submeshes;
+        public int[] BaseVertex;
+        public string[] BlendShapeNames;
+        /// <summary>Per blendshape: xyz deltas of every vertex; normal deltas null when no primitive has them.</summary>
+        public float[][] BlendShapeDeltas, BlendShapeNormalDeltas;
+
+        /// <summary>Combine `mesh`'s primitives; `backFaces[i]` adds primitive i's triangles again, reversed.</summary>
+        public static GlbUnityMesh Combine(GlbMesh mesh, bool[] backFaces = null)
+        {
+            var prims = mesh.Primitives;
+            var m = new GlbUnityMesh { Name = mesh.Name, BaseVertex = new int[prims.Count], Submeshes = new int[prims.Count][] };
+            bool normals = prims.Count > 0, uvs = false, colours = false;
+            int targets = mesh.TargetNames.Length;
+            for (int i = 0; i < prims.Count; i++)
+            {
+                m.BaseVertex[i] = m.VertexCount;
+                m.VertexCount += prims[i].VertexCount;
+                normals &= prims[i].Normals != null; uvs |= prims[i].TexCoords != null; colours |= prims[i].Colors != null;
+                targets = Math.Max(targets, prims[i].Targets.Length);
+                m.Submeshes[i] = backFaces != null && i < backFaces.Length && backFaces[i] ? WithBackFaces(prims[i].Triangles) : prims[i].Triangles;
+            }
+            m.Positions = Concat(prims, 3, p => p.Positions, 0f);
+            if (normals) m.Normals = Concat(prims, 3, p => p.Normals, 0f);
+            if (uvs) m.TexCoords = Concat(prims, 2, p => p.TexCoords, 0f);
+            if (colours) m.Colors = Concat(prims, 4, p => p.Colors, 1f);
+            m.BlendShapeNames = new string[targets];
+            m.BlendShapeDeltas = new float[targets][];
+            m.BlendShapeNormalDeltas = new float[targets][];
+            for (int t = 0; t < targets; t++)
+            {
+                m.BlendShapeNames[t] = t < mesh.TargetNames.Length ? mesh.TargetNames[t] : "target" + t;
+                int k = t;
+                m.BlendShapeDeltas[t] = Concat(prims, 3, p => k < p.Targets.Length ? p.Targets[k].PositionDeltas : null, 0f);
+                if (prims.Exists(p => k < p.Targets.Length && p.Targets[k].NormalDeltas != null))
+                    m.BlendShapeNormalDeltas[t] = Concat(prims, 3, p => k < p.Targets.Length ? p.Targets[k].NormalDeltas : null, 0f);
+            }
+            return m;
+        }
+
+        static float[] Concat(List<GlbPrimitive> prims, int width, Func<GlbPrimitive, float[]> part, float fill)
+        {
+            int total = 0;
+            foreach (var p in prims) total += p.VertexCount;
+            var all = new float[total * width];
+            int at = 0;
+            foreach (var p in prims)
+            {
+                var values = part(p);
+                if (values != null) Array.Copy(values, 0, all, at, p.VertexCount * width);
+                else if (fill != 0f) for (int i = at; i < at + p.VertexCount * width; i++) all[i] = fill;
+                at += p.VertexCount * width;
+            }
+            return all;
+        }
+
+        /// <summary>Each triangle, then each again wound the other way: a double-sided material under a shader that culls.</summary>
+        public static int[] WithBackFaces(int[] tris)
+        {
+            var both = new int[tris.Length * 2];
+            tris.CopyTo(both, 0);
+            for (int i = 0; i + 2 < tris.Length; i += 3)
+            {
+                both[tris.Length + i] = tris[i]; both[tris.Length + i + 1] = tris[i + 2]; both[tris.Length + i + 2] = tris[i + 1];
+            }
+            return both;
+        }
+
+        /// <summary>The mean of rgba colours (white for none): a vertex-coloured part under a shader without vertex colours.</summary>
+        public static float[] MeanColor(float[] rgba)
+        {
+            var mean = new float[] { 1, 1, 1, 1 };
+            int n = rgba == null ? 0 : rgba.Length / 4;
+            if (n == 0) return mean;
+            for (int c = 0; c < 4; c++)
+            {
+                double sum = 0;
+                for (int i = 0; i < n; i++) sum += rgba[i * 4 + c];
+                mean[c] = (float)(sum / n);
+            }
+            return mean;
+        }
+    }
+
     /// <summary>An avatarlab GLB: nodes, meshes, materials, textures (each an index into Images), images.</summary>
     public sealed class GlbModel
     {

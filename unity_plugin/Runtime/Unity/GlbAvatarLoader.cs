@@ -100,80 +100,44 @@ namespace AvatarLab
                 }
             }
 
-            /// <summary>All primitives' vertices in one Mesh, one submesh each; a blendshape per morph target.</summary>
+            /// <summary>GlbUnityMesh (engine-free, tested under Mono) copied into a Mesh.</summary>
             static Mesh BuildMesh(GlbMesh source, bool[] backFaces)
             {
-                int total = 0, targetCount = source.TargetNames.Length;
-                bool normals = true, uvs = false, colours = false;
-                foreach (var p in source.Primitives)
-                {
-                    total += p.VertexCount;
-                    normals &= p.Normals != null; uvs |= p.TexCoords != null; colours |= p.Colors != null;
-                    if (p.Targets.Length > targetCount) targetCount = p.Targets.Length;
-                }
-                var v = new List<Vector3>(total); var n = new List<Vector3>(total);
-                var uv = new List<Vector2>(total); var col = new List<Color>(total);
-                foreach (var p in source.Primitives)
-                    for (int i = 0; i < p.VertexCount; i++)
-                    {
-                        v.Add(new Vector3(p.Positions[i * 3], p.Positions[i * 3 + 1], p.Positions[i * 3 + 2]));
-                        if (normals) n.Add(new Vector3(p.Normals[i * 3], p.Normals[i * 3 + 1], p.Normals[i * 3 + 2]));
-                        uv.Add(p.TexCoords != null ? new Vector2(p.TexCoords[i * 2], p.TexCoords[i * 2 + 1]) : new Vector2(0, 0));
-                        col.Add(p.Colors != null ? new Color(p.Colors[i * 4], p.Colors[i * 4 + 1], p.Colors[i * 4 + 2], p.Colors[i * 4 + 3]) : Color.white);
-                    }
+                var c = GlbUnityMesh.Combine(source, backFaces);
                 var mesh = new Mesh();
-                mesh.name = source.Name;
-                mesh.indexFormat = total > 65535 ? IndexFormat.UInt32 : IndexFormat.UInt16;
-                mesh.SetVertices(v);
-                if (normals) mesh.SetNormals(n);
-                if (uvs) mesh.SetUVs(0, uv);
-                if (colours) mesh.SetColors(col);
-                mesh.subMeshCount = source.Primitives.Count;
-                int baseVertex = 0;
-                for (int s = 0; s < source.Primitives.Count; s++)
+                mesh.name = c.Name;
+                mesh.indexFormat = c.VertexCount > 65535 ? IndexFormat.UInt32 : IndexFormat.UInt16;
+                mesh.SetVertices(Vectors(c.Positions));
+                if (c.Normals != null) mesh.SetNormals(Vectors(c.Normals));
+                if (c.TexCoords != null)
                 {
-                    var p = source.Primitives[s];
-                    mesh.SetTriangles(backFaces[s] ? WithBackFaces(p.Triangles) : p.Triangles, s, false, baseVertex);
-                    baseVertex += p.VertexCount;
+                    var uv = new List<Vector2>(c.VertexCount);
+                    for (int i = 0; i < c.VertexCount; i++) uv.Add(new Vector2(c.TexCoords[i * 2], c.TexCoords[i * 2 + 1]));
+                    mesh.SetUVs(0, uv);
                 }
-                if (!normals) mesh.RecalculateNormals();
-                for (int t = 0; t < targetCount; t++)
+                if (c.Colors != null)
                 {
-                    var deltas = new Vector3[total];
-                    Vector3[] normalDeltas = null;
-                    int at = 0;
-                    foreach (var p in source.Primitives)
-                    {
-                        if (t < p.Targets.Length)
-                        {
-                            var d = p.Targets[t].PositionDeltas;
-                            for (int i = 0; i < p.VertexCount; i++) deltas[at + i] = new Vector3(d[i * 3], d[i * 3 + 1], d[i * 3 + 2]);
-                            var nd = p.Targets[t].NormalDeltas;
-                            if (nd != null)
-                            {
-                                if (normalDeltas == null) normalDeltas = new Vector3[total];
-                                for (int i = 0; i < p.VertexCount; i++) normalDeltas[at + i] = new Vector3(nd[i * 3], nd[i * 3 + 1], nd[i * 3 + 2]);
-                            }
-                        }
-                        at += p.VertexCount;
-                    }
-                    string name = t < source.TargetNames.Length ? source.TargetNames[t] : "target" + t;
-                    mesh.AddBlendShapeFrame(name, 100f, deltas, normalDeltas, null);
+                    var col = new List<Color>(c.VertexCount);
+                    for (int i = 0; i < c.VertexCount; i++) col.Add(new Color(c.Colors[i * 4], c.Colors[i * 4 + 1], c.Colors[i * 4 + 2], c.Colors[i * 4 + 3]));
+                    mesh.SetColors(col);
+                }
+                mesh.subMeshCount = c.Submeshes.Length;
+                for (int s = 0; s < c.Submeshes.Length; s++) mesh.SetTriangles(c.Submeshes[s], s, false, c.BaseVertex[s]);
+                if (c.Normals == null) mesh.RecalculateNormals();
+                for (int t = 0; t < c.BlendShapeNames.Length; t++)
+                {
+                    var normals = c.BlendShapeNormalDeltas[t] == null ? null : Vectors(c.BlendShapeNormalDeltas[t]).ToArray();
+                    mesh.AddBlendShapeFrame(c.BlendShapeNames[t], 100f, Vectors(c.BlendShapeDeltas[t]).ToArray(), normals, null);
                 }
                 mesh.RecalculateBounds();
                 return mesh;
             }
 
-            /// <summary>A double-sided glTF material under a shader that culls back faces: each triangle twice, once reversed.</summary>
-            static int[] WithBackFaces(int[] tris)
+            static List<Vector3> Vectors(float[] xyz)
             {
-                var both = new int[tris.Length * 2];
-                tris.CopyTo(both, 0);
-                for (int i = 0; i < tris.Length; i += 3)
-                {
-                    both[tris.Length + i] = tris[i]; both[tris.Length + i + 1] = tris[i + 2]; both[tris.Length + i + 2] = tris[i + 1];
-                }
-                return both;
+                var v = new List<Vector3>(xyz.Length / 3);
+                for (int i = 0; i + 2 < xyz.Length; i += 3) v.Add(new Vector3(xyz[i], xyz[i + 1], xyz[i + 2]));
+                return v;
             }
 
             Material MaterialFor(GlbPrimitive prim)
@@ -181,7 +145,8 @@ namespace AvatarLab
                 var gm = prim.Material >= 0 ? model.Materials[prim.Material] : new GlbMaterial { Name = "Default", Metallic = 0 };
                 bool coloured = prim.Colors != null && gm.BaseColorTexture < 0;
                 bool viaShader = coloured && vertexColour != null;
-                Color tint = coloured && !viaShader ? MeanColour(prim.Colors) : Color.white;
+                var mean = coloured && !viaShader ? GlbUnityMesh.MeanColor(prim.Colors) : new float[] { 1, 1, 1, 1 };
+                var tint = new Color(mean[0], mean[1], mean[2], mean[3]);
                 long key = (prim.Material + 1L) * 4 + (coloured ? (viaShader ? 1 : 2) : 0);
                 Material cached;
                 if (!coloured || viaShader) { if (materials.TryGetValue(key, out cached)) return cached; }
@@ -197,13 +162,6 @@ namespace AvatarLab
                 else if (gm.AlphaMode == "BLEND") AlphaBlend(mat);
                 if (!coloured || viaShader) materials[key] = mat;
                 return mat;
-            }
-
-            static Color MeanColour(float[] rgba)
-            {
-                double r = 0, g = 0, b = 0, a = 0; int n = rgba.Length / 4;
-                for (int i = 0; i < n; i++) { r += rgba[i * 4]; g += rgba[i * 4 + 1]; b += rgba[i * 4 + 2]; a += rgba[i * 4 + 3]; }
-                return n == 0 ? Color.white : new Color((float)(r / n), (float)(g / n), (float)(b / n), (float)(a / n));
             }
 
             Texture2D TextureFor(int texture)

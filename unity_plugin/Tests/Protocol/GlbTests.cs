@@ -142,6 +142,24 @@ namespace AvatarLab.Tests
                 + ",\"targets\":[" + string.Join(",", p.Targets.Select(Target)) + "]}";
         }
 
+        /// <summary>The mesh as GlbAvatarLoader gives it to Unity, double-sided materials' primitives with back faces added.</summary>
+        static string Combined(GlbModel model, GlbMesh mesh)
+        {
+            var backFaces = mesh.Primitives.Select(p => p.Material >= 0 && model.Materials[p.Material].DoubleSided).ToArray();
+            var c = GlbUnityMesh.Combine(mesh, backFaces);
+            int n = c.VertexCount;
+            var sample = c.BaseVertex.Concat(new[] { n / 2, n - 1 }).ToArray();
+            var shapes = c.BlendShapeNames.Select((name, t) => Target(new GlbMorphTarget { Name = name, PositionDeltas = c.BlendShapeDeltas[t] }));
+            return "{\"vertices\":" + n + ",\"baseVertex\":" + Arr(c.BaseVertex) + ",\"backFaces\":[" + string.Join(",", backFaces.Select(b => b ? "true" : "false"))
+                + "],\"submeshes\":[" + string.Join(",", c.Submeshes.Select(Arr)) + "],\"sampleVertices\":" + Arr(sample)
+                + ",\"positions\":[" + string.Join(",", sample.Select(i => Arr(Slice(c.Positions, i, 3)))) + "]"
+                + ",\"normals\":[" + string.Join(",", sample.Select(i => Arr(Slice(c.Normals, i, 3)))) + "]"
+                + ",\"uvs\":[" + string.Join(",", sample.Select(i => Arr(Slice(c.TexCoords, i, 2)))) + "]"
+                + ",\"colors\":[" + string.Join(",", sample.Select(i => Arr(Slice(c.Colors, i, 4)))) + "]"
+                + ",\"meanColors\":[" + string.Join(",", mesh.Primitives.Select(p => Arr(GlbUnityMesh.MeanColor(p.Colors)))) + "]"
+                + ",\"blendShapes\":[" + string.Join(",", shapes) + "]}";
+        }
+
         /// <summary>What the reader found in `glb`, as JSON in `outPath` (exit code 0), or the error (exit code 1).</summary>
         public static int WriteReport(string glb, string outPath)
         {
@@ -153,7 +171,7 @@ namespace AvatarLab.Tests
                 + ",\"mesh\":" + n.Mesh + ",\"translation\":" + Arr(n.Translation) + ",\"rotation\":" + Arr(n.Rotation) + ",\"scale\":" + Arr(n.Scale) + "}")));
             b.Append("],\"meshes\":[");
             b.Append(string.Join(",", m.Meshes.Select(mesh => "{\"name\":" + S(mesh.Name) + ",\"targetNames\":[" + string.Join(",", mesh.TargetNames.Select(S))
-                + "],\"primitives\":[" + string.Join(",", mesh.Primitives.Select(Primitive)) + "]}")));
+                + "],\"primitives\":[" + string.Join(",", mesh.Primitives.Select(Primitive)) + "],\"unity\":" + Combined(m, mesh) + "}")));
             b.Append("],\"materials\":[");
             b.Append(string.Join(",", m.Materials.Select(x => "{\"name\":" + S(x.Name) + ",\"baseColor\":" + Arr(x.BaseColor) + ",\"texture\":" + x.BaseColorTexture
                 + ",\"metallic\":" + N(x.Metallic) + ",\"roughness\":" + N(x.Roughness) + ",\"alphaMode\":" + S(x.AlphaMode) + ",\"doubleSided\":" + (x.DoubleSided ? "true" : "false") + "}")));
