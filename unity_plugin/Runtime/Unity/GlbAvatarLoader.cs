@@ -87,7 +87,7 @@ namespace AvatarLab
                     backFaces[p] = gm != null && gm.DoubleSided && !mats[p].HasProperty("_Cull");
                 }
                 var mesh = BuildMesh(source, backFaces);
-                if (mesh.blendShapeCount > 0)
+                if (source.TargetNames.Length > 0 || source.Primitives.Exists(p => p.Targets.Length > 0))
                 {
                     var smr = go.AddComponent<SkinnedMeshRenderer>();
                     smr.sharedMesh = mesh;
@@ -157,7 +157,7 @@ namespace AvatarLab
                 if (gm.BaseColorTexture >= 0) SetTexture(mat, TextureFor(gm.BaseColorTexture), "_BaseMap", "_BaseColorMap", "_MainTex");
                 SetFloat(mat, gm.Metallic, "_Metallic");
                 SetFloat(mat, 1f - gm.Roughness, "_Smoothness", "_Glossiness");
-                if (gm.DoubleSided) SetFloat(mat, (float)CullMode.Off, "_Cull", "_CullMode");
+                if (gm.DoubleSided) SetFloat(mat, (float)CullMode.Off, "_Cull");
                 if (gm.AlphaMode == "MASK") AlphaClip(mat, gm.AlphaCutoff);
                 else if (gm.AlphaMode == "BLEND") AlphaBlend(mat);
                 if (!coloured || viaShader) materials[key] = mat;
