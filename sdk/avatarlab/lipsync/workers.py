@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import selectors
 import subprocess
 import sys
 import threading
@@ -29,6 +30,11 @@ Piece = tuple[np.ndarray, float]  # 16 kHz audio, its offset in the whole file (
 Decode = Callable[[Sequence[Piece], bool], list]
 _lock = threading.Lock()  # one request at a time; a caller that finds it busy decodes everything itself
 _helper: subprocess.Popen | None = None
+_owner = 0  # the process that started _helper (a forked child must not talk to its parent's helper)
+#: How long to wait for the helper's results beyond this process's own share: a helper that hangs is
+#: stopped and its pieces decoded here (decoding runs far faster than real time, so this is generous).
+REPLY_TIMEOUT_S = 30.0
+REPLY_TIMEOUT_PER_AUDIO_S = 2.0
 
 
 def enabled() -> bool:
@@ -58,7 +64,8 @@ def decode_shared(pieces: Sequence[Piece], words: bool, decode: Decode) -> list:
         mine, theirs = list(pieces[:len(pieces) - share]), list(pieces[len(pieces) - share:])
         sent = _send(theirs, words)
         parts = decode(mine, words)
-        replies = _receive() if sent else None
+        seconds = sum(len(audio) for audio, _ in theirs) / 16000
+        replies = _receive(REPLY_TIMEOUT_S + REPLY_TIMEOUT_PER_AUDIO_S * seconds) if sent else None
         return parts + (replies if replies is not None else decode(theirs, words))
     finally:
         _lock.release()
@@ -66,10 +73,12 @@ def decode_shared(pieces: Sequence[Piece], words: bool, decode: Decode) -> list:
 
 def _send(pieces: list[Piece], words: bool) -> bool:
     """Hand ``pieces`` to the helper (started if needed); False when it cannot take them."""
-    global _helper
+    global _helper, _owner
+    if _owner != os.getpid():
+        _helper = None  # inherited through fork: the parent's helper, not ours
     try:
         if _helper is None or _helper.poll() is not None:
-            _helper = _start()
+            _helper, _owner = _start(), os.getpid()
         assert _helper.stdin is not None
         pickle.dump((pieces, words), _helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         _helper.stdin.flush()
@@ -79,10 +88,14 @@ def _send(pieces: list[Piece], words: bool) -> bool:
         return False
 
 
-def _receive() -> list | None:
-    """The helper's results; None (and the helper stopped) when it died or raised."""
+def _receive(timeout_s: float) -> list | None:
+    """The helper's results; None (and the helper stopped) when it died, raised or took over ``timeout_s``."""
     try:
         assert _helper is not None and _helper.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(_helper.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout_s):
+                raise TimeoutError(f"no reply from the recognition helper in {timeout_s:.0f} s")
         status, value = pickle.load(_helper.stdout)
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, AssertionError):
         _stop()
@@ -106,7 +119,7 @@ def _stop() -> None:
     """End the helper (closing its input ends its loop)."""
     global _helper
     helper, _helper = _helper, None
-    if helper is None:
+    if helper is None or _owner != os.getpid():
         return
     for stream in (helper.stdin, helper.stdout):
         try:
