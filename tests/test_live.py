@@ -3,6 +3,7 @@ its torch model; every frame is released within the stated delay, alone and over
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import torch
 from onnx import numpy_helper
 
-from avatarlab.channels import ARKIT_INDEX
+from avatarlab.channels import ARKIT_INDEX, OCULUS_VISEMES
 from avatarlab.engine import Engine, frame_range
 from avatarlab.lipsync.audio_input import resample
 from avatarlab.live import LiveLipSync
@@ -23,6 +24,7 @@ from avatarlab.live.model import META_PATH, MODEL_PATH, VisemeModel, VisemeStrea
 from avatarlab.live.offline import animate_recording
 from avatarlab.live.resample import StreamingResampler
 from avatarlab.live.session import REPRESENTATIVE
+from avatarlab.live.smoothing import ForwardFilter
 from avatarlab.animation import viseme_of
 
 from daemon_process import running_daemon
@@ -155,6 +157,26 @@ def test_a_silent_stream_keeps_the_mouth_closed() -> None:
     assert len(update.frames) == 30
     assert {v.viseme for v in update.visemes} == {"sil"}
     assert float(update.frames.blendshapes[:, JAW].max()) < 0.05
+
+
+def test_decision_biases_shift_the_decisions() -> None:
+    log_probs = np.log(np.array([[0.5, 0.4, 0.1], [0.1, 0.45, 0.45]]))
+    assert ForwardFilter(3, 0.0).push(log_probs).tolist() == [0, 1]
+    biased = np.array([0.0, 0.5, 0.0])
+    assert ForwardFilter(3, 0.0, biased).push(log_probs).tolist() == [1, 1]
+    assert ForwardFilter(3, 0.7, biased).push(log_probs).tolist() == [1, 1]  # the forward filter sees them too
+    with pytest.raises(ValueError, match="bias must be 3 finite numbers"):
+        ForwardFilter(3, 0.0, np.array([0.0, np.nan, 0.0]))
+
+
+def test_the_session_decides_with_the_models_decision_biases(spoken) -> None:
+    model = VisemeModel.load()
+    assert model.decision_bias.shape == (len(OCULUS_VISEMES),)
+    favoured = dataclasses.replace(model, meta={**model.meta, "decision": {"log_bias": {"ou": 100.0}}})
+    update = LiveLipSync(spoken.sample_rate, model=favoured).push(spoken.audio, last=True)
+    assert {v.viseme for v in update.visemes} == {"ou"}
+    with pytest.raises(ValueError, match="unknown visemes"):
+        dataclasses.replace(model, meta={"decision": {"log_bias": {"xx": 1.0}}}).decision_bias
 
 
 def test_live_rejects_bad_input() -> None:

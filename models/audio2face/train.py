@@ -57,8 +57,45 @@ def excluded(source: str, patterns: list[str]) -> bool:
     return any(p and p in source for p in patterns)
 
 
-def batches(items, rng: np.random.Generator, batch: int, crop: int, lookahead: int):
-    """Random crops, padded; the label of output t is the frame t - lookahead."""
+#: --colour: the largest tilt and band boost or cut (dB) and mel-axis stretch of a recoloured crop.
+COLOUR_DB, COLOUR_WARP = 6.0, 0.08
+
+
+def recolour(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Another microphone and vocal tract on log-mel frames: a random spectral tilt, one broad band boosted or cut
+    (up to COLOUR_DB) and the bands stretched or squeezed by up to COLOUR_WARP (formants move with them)."""
+    bands = np.arange(features.shape[1], dtype=np.float32)
+    centre, width = rng.uniform(0, len(bands)), rng.uniform(3, 10)
+    gain_db = (rng.uniform(-1, 1) * COLOUR_DB * (bands / (len(bands) - 1) - 0.5)
+               + rng.uniform(-1, 1) * COLOUR_DB * np.exp(-0.5 * ((bands - centre) / width) ** 2))
+    warp = rng.uniform(1 - COLOUR_WARP, 1 + COLOUR_WARP)
+    source = np.clip(bands / warp, 0, len(bands) - 1)
+    low = np.floor(source).astype(int)
+    high, frac = np.minimum(low + 1, len(bands) - 1), (source - low).astype(np.float32)
+    stretched = features[:, low] * (1 - frac) + features[:, high] * frac
+    return (stretched + gain_db * np.float32(np.log(10) / 10)).astype(np.float32)
+
+
+#: --mask: how many bands, and how wide, a masked crop loses.
+MASKS, MASK_WIDTH = 2, (2, 8)
+
+
+def mask_bands(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """SpecAugment's frequency masks: MASKS runs of bands replaced by each frame's mean level, so the network cannot
+    lean on one formant region (a voice it never heard puts its formants elsewhere)."""
+    out = features.copy()
+    level = features.mean(axis=1, keepdims=True)
+    for _ in range(MASKS):
+        width = int(rng.integers(*MASK_WIDTH, endpoint=True))
+        start = int(rng.integers(0, features.shape[1] - width + 1))
+        out[:, start:start + width] = level
+    return out
+
+
+def batches(items, rng: np.random.Generator, batch: int, crop: int, lookahead: int, colour: float = 0.0,
+            mask: float = 0.0):
+    """Random crops, padded (shares ``colour`` recoloured and ``mask`` band-masked); the label of output t is the
+    frame t - lookahead."""
     order = rng.permutation(len(items))
     for i in range(0, len(order) - batch + 1, batch):
         chosen = [items[j] for j in order[i:i + batch]]
@@ -68,6 +105,10 @@ def batches(items, rng: np.random.Generator, batch: int, crop: int, lookahead: i
         for b, (f, l, _) in enumerate(chosen):
             start = int(rng.integers(0, max(1, len(f) - length + 1)))
             piece, labels = f[start:start + length], l[start:start + length]
+            if rng.random() < colour:
+                piece = recolour(piece, rng)
+            if rng.random() < mask:
+                piece = mask_bands(piece, rng)
             x[b, :, : len(piece)] = piece.T
             x[b, :, len(piece):] = f.min()  # silence after the end
             y[b, lookahead: len(labels)] = labels[: len(labels) - lookahead] if lookahead else labels
@@ -160,6 +201,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--exclude", default="",
                         help="leave out clips whose source contains any of these comma-separated strings "
                         "(e.g. festival:ked for leave-one-speaker-out, joe-raised for the pitch ablation)")
+    parser.add_argument("--colour", type=float, default=0.0,
+                        help="share of training crops recoloured (spectral tilt, a band boosted or cut, formants "
+                        "stretched a little: other microphones and vocal tracts)")
+    parser.add_argument("--mask", type=float, default=0.0,
+                        help="share of training crops with two runs of mel bands masked (SpecAugment)")
     parser.add_argument("--tune-only", action="store_true",
                         help="only re-tune the smoothing of an exported model in --out on the validation split")
     args = parser.parse_args(argv)
@@ -194,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     started, step, best = time.time(), 0, (-1.0, 0, None)
     for epoch in range(args.epochs):
         total = 0.0
-        for x, y in batches(train, rng, args.batch, args.crop, args.lookahead):
+        for x, y in batches(train, rng, args.batch, args.crop, args.lookahead, args.colour,
+                                args.mask):
             logits = net(x, *net.initial_states(x.shape[0]))[0]
             loss = loss_fn(logits, y)
             optimizer.zero_grad()
@@ -223,7 +270,8 @@ def main(argv: list[str] | None = None) -> None:
         "lookahead_frames": args.lookahead,
         "training": {"clips": len(train), "minutes": round(len(stacked) / 6000, 1), "epochs": args.epochs,
                      "seconds": round(time.time() - started), "best_epoch": best[1],
-                     "excluded": args.exclude, "validation": evaluate(net, val),
+                     "excluded": args.exclude, "colour": args.colour, "mask": args.mask,
+                     "validation": evaluate(net, val),
                      "validation_by_source": report_by_source(net, val)},
     }
     (args.out / "audio2face.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from ..channels import OCULUS_VISEMES
 from . import features as feat
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -36,6 +37,15 @@ class VisemeModel:
         from .smoothing import DEFAULT_STAY
 
         return float(self.meta.get("smoothing", {}).get("stay", DEFAULT_STAY))
+
+    @property
+    def decision_bias(self) -> np.ndarray:
+        """Per-viseme log-probability biases of the decision rule (zeros when the metadata has none)."""
+        given = self.meta.get("decision", {}).get("log_bias", {})
+        unknown = set(given) - set(OCULUS_VISEMES)
+        if unknown or len(OCULUS_VISEMES) != self.classes:
+            raise ValueError(f"audio2face.json's decision biases name unknown visemes: {sorted(unknown)}")
+        return np.array([float(given.get(v, 0.0)) for v in OCULUS_VISEMES], np.float32)
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH, meta_path: Path | None = None) -> VisemeModel:

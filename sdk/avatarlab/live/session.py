@@ -80,7 +80,8 @@ class LiveLipSync:
         self._resampler = StreamingResampler(sample_rate, _RATE)
         self._features = feat.StreamingLogMel()
         self._net = VisemeStream(model)
-        self._filter = ForwardFilter(self._net.model.classes, self._net.model.smoothing_stay)
+        model = self._net.model
+        self._filter = ForwardFilter(model.classes, model.smoothing_stay, model.decision_bias)
         self._segments: list[list[int]] = []  # [viseme, start16k, end16k] runs; the last one is still open
         self._decided = 0  # feature frames decided
         self._audio = np.zeros(0, np.float32)  # the last 16 kHz samples
