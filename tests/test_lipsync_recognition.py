@@ -205,6 +205,14 @@ def test_the_vocabulary_dictionary_is_written_again_when_removed(monkeypatch) ->
     assert Path(vocabulary_module.dictionary_path()).read_text().splitlines() == entries
 
 
+def test_an_unwritable_temporary_folder_falls_back_to_the_whole_dictionary(tmp_path, monkeypatch) -> None:
+    from pocketsphinx import get_model_path
+
+    monkeypatch.setattr(vocabulary_module, "_path", None)
+    monkeypatch.setattr(vocabulary_module.tempfile, "gettempdir", lambda: str(tmp_path / "missing"))
+    assert vocabulary_module.dictionary_path() == get_model_path("en-us/cmudict-en-us.dict")
+
+
 @pytest.fixture()
 def joined(lines) -> np.ndarray:
     pause = np.zeros(int(PAUSE_S * SPHINX_RATE), dtype=np.float32)

@@ -1,10 +1,12 @@
 """Recognition without a transcript: pocketsphinx's word LM finds the words, then they are aligned for the phones.
 
-Each stretch of audio (long files are cut at pauses, ``split_at_silences``) is decoded twice on one pooled
-decoder: a word pass with the en-US word LM (WORD_SETTINGS, tuned for speed), then a phone pass inside the
+The audio is cut into pieces at its pauses (``recognition_pieces``), about half of them decoded in a helper
+process when there are two or more (workers.py: pocketsphinx holds the GIL). Each piece is decoded twice on one
+pooled decoder: a word pass with the en-US word LM over its 10,000 most likely words (WORD_SETTINGS,
+vocabulary.py; tuned for speed and accuracy on training voices), then a phone pass inside the
 word boundaries it found (``set_alignment``, as align.py does with a transcript). Phones of dictionary words
 fit the sound better than a free phone loop, and the two passes cost less than the old word pass alone
-(docs/lipsync.md, "Speed"). A stretch where no word is found, or whose alignment fails, falls back to the
+(docs/lipsync.md, "Speed"). A piece where no word is found, or whose alignment fails, falls back to the
 phone loop (pocketsphinx's phone LM, allphone), which align.py also uses for lines it cannot align.
 """
 

@@ -49,11 +49,16 @@ def most_likely_words(size: int = VOCABULARY_SIZE) -> list[str]:
 
 
 def dictionary_path() -> str:
-    """A CMUdict-format file of the vocabulary's pronunciations (made on first use; shared between processes)."""
+    """A CMUdict-format file of the vocabulary's pronunciations (made on first use; shared between processes).
+
+    Where the temporary folder cannot be written, the whole CMUdict (recognition works, slower)."""
     global _path
     with _lock:
         if _path is None or not os.path.exists(_path):
-            _path = _write_dictionary()
+            try:
+                _path = _write_dictionary()
+            except OSError:
+                return _model("cmudict-en-us.dict")
         return _path
 
 
