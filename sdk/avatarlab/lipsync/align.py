@@ -6,8 +6,13 @@ boundaries it found. Decoder settings are tuned for speed (FAST_ALIGN); a stretc
 retried with pocketsphinx's defaults, then with wider beams (RETRY_ALIGN), and one that still fails falls back
 to phone recognition with an AlignmentFallbackWarning.
 
-Audio longer than MAX_SEGMENT_S is first *located*: a word pass over a 30 s window, with a grammar that may
-stop after any word, finds where the transcript's words fall; the window is cut at the longest pause between
+Audio longer than MAX_SEGMENT_S whose pauses cut it into pieces of at most MAX_SEGMENT_S is aligned piece by
+piece at those pauses (``_align_at_pauses``): each piece's word pass uses the locating grammar below (from the
+word after the previous piece's last, stopping after any word), and its phone pass follows on the same decode,
+so every piece is decoded twice, not three times. When a check fails there (a piece that does not start where
+the last one stopped, a word running into a cut, the last piece not ending the transcript), the file is
+located instead: a word pass over a 30 s window, with a grammar that may stop after any word, finds where the
+transcript's words fall; the window is cut at the longest pause between
 two words found well inside it, and the piece before the cut is aligned with exactly the words found there
 (further cut at every pause between located words that leaves pieces of at least 3 s, ``_inner_cuts``:
 shorter pieces align faster per second). The next window starts at the cut with the next word. See docs/lipsync.md.
@@ -24,7 +29,8 @@ from ..errors import AvatarLabError
 from .recognize import phone_settings, recognize_segment
 from .speech import (
     FRAME_S, MAX_SEGMENT_S, MIN_SEGMENT_S, PAD_S, SPHINX_RATE, Lease, SpeechTimings, SpeechWord, base_word,
-    frame_energy, frame_seconds, is_filler, lease_decoder, silence_phones, split_at_silences, to_pcm, word_phones,
+    frame_energy, frame_seconds, is_filler, lease_decoder, pause_cuts, silence_phones, split_at_silences, to_pcm,
+    word_phones,
 )
 from .transcript import Transcript, TranscriptWord, read_transcript
 
@@ -43,6 +49,11 @@ RETRY_ALIGN = ({"lm": None}, {"lm": None, "beam": 1e-80, "wbeam": 1e-60, "pbeam"
 #: at least MIN_PIECE_S (``_inner_cuts``).
 MIN_PAUSE_S = 0.25
 MIN_PIECE_S = 3.0
+#: A long file cut at its pauses (``_align_at_pauses``): each piece may start this many words either side of the
+#: word after the previous piece's last one (so a piece that starts elsewhere is noticed), and no word may end
+#: closer than _CUT_MARGIN_S to its end.
+ENTRY_SLACK = 15
+_CUT_MARGIN_S = 0.05
 #: When locating words in a long file, words ending this close to the end of the 30 s window are not trusted.
 _LOCATE_GUARD_S = 2.0
 _HOP = int(FRAME_S * SPHINX_RATE)
@@ -94,14 +105,24 @@ def _align_segment(lease: Lease, audio16k: np.ndarray, offset_s: float, words: l
         found = [base_word(seg.word) for seg in decoder.seg() if not is_filler(seg.word)]
         if found != [w for _, w in words]:  # the search did not reach the grammar's final state
             raise AlignmentError(f"the word pass ended after {len(found)} of {len(words)} words")
-        decoder.set_alignment()
-        _decode(decoder, pcm)  # phone pass, inside the word boundaries of the word pass
-        alignment = decoder.get_alignment()
+        alignment = _phone_pass(decoder, pcm)
     except AlignmentError:
         raise
     except RuntimeError as error:
         lease.discard = True  # do not reuse a decoder in an unknown state
         raise AlignmentError(f"pocketsphinx could not align the transcript: {error}") from error
+    return _timings(alignment, offset_s, words)
+
+
+def _phone_pass(decoder, pcm: bytes):
+    """Phone pass inside the word boundaries of the word pass just decoded on ``pcm``."""
+    decoder.set_alignment()
+    _decode(decoder, pcm)
+    return decoder.get_alignment()
+
+
+def _timings(alignment, offset_s: float, words: list[tuple[int, str]]) -> SpeechTimings:
+    """A pocketsphinx alignment of exactly ``words`` ((transcript index, dictionary word)) as timings."""
     if alignment is None:
         raise AlignmentError("pocketsphinx found no alignment")
     result = SpeechTimings(method="aligned")
@@ -252,6 +273,53 @@ def _pieces(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]],
     return pieces
 
 
+def _align_at_pauses(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]],
+                     added: dict[str, str]) -> list[SpeechTimings] | None:
+    """Timings of a long file cut at its pauses, each piece decoded once for its words and once for its phones.
+
+    Every pause of at least MIN_PAUSE_S that leaves pieces of at least MIN_PIECE_S cuts the file
+    (``speech.pause_cuts``). Each piece gets a word pass with the grammar that locates windows (it may stop
+    after any word, and start up to ENTRY_SLACK words either side of where the previous piece stopped), then
+    the phone pass inside the words it found: the locating pass is the word pass, so no audio is decoded three
+    times. None, and the file goes to the located windows (``_pieces``), when a piece is over MAX_SEGMENT_S
+    (no pause to cut at), when one does not start at the word after the previous piece's last (a transcript that
+    does not match the audio, or a word lost at a cut), when a word runs into a cut, when the last piece does not
+    end with the transcript's last word, or when pocketsphinx fails.
+    """
+    cuts = pause_cuts(audio16k, MIN_PAUSE_S, MIN_PIECE_S)
+    bounds = list(zip([0] + cuts, cuts + [len(audio16k)]))
+    if len(bounds) < 2 or any(b - a > MAX_SEGMENT_S * SPHINX_RATE for a, b in bounds):
+        return None
+    energy = frame_energy(audio16k)
+    threshold = max(1e-4, 0.1 * float(np.percentile(energy, 95))) if energy.size else 1e-4
+    speech = np.concatenate([[0], np.cumsum(energy > threshold)])  # speech frames before each frame
+    margin = int(_CUT_MARGIN_S * SPHINX_RATE)
+    parts, first = [], 0
+    for k, (a, b) in enumerate(bounds):
+        if first >= len(words):
+            return None  # speech left after the transcript's last word
+        last = k == len(bounds) - 1
+        left = max(1, speech[-1] - speech[a // _HOP])
+        expected = (len(words) - first) * (speech[b // _HOP] - speech[a // _HOP]) / left
+        lo = max(0, first - ENTRY_SLACK)
+        take = words[lo:] if last else words[lo:first + int(2 * expected) + 20]
+        piece, offset = audio16k[a:b], a / SPHINX_RATE
+        found = _locate_window(lease, piece, [w for _, w in take], first - lo + ENTRY_SLACK + 1, added)
+        if not found or lo + found[0][0] != first or found[-1][2] > b - a - margin \
+                or (last and lo + found[-1][0] != len(words) - 1):
+            return None
+        spoken = take[found[0][0]:found[-1][0] + 1]
+        try:
+            parts.append(_timings(_phone_pass(lease.decoder, to_pcm(piece)), offset, spoken))
+        except AlignmentError:
+            return None
+        except RuntimeError:
+            lease.discard = True
+            return None
+        first = lo + found[-1][0] + 1
+    return parts
+
+
 def _is_quiet(audio16k: np.ndarray, reference: np.ndarray) -> bool:
     """No 10 ms frame of ``audio16k`` reaches a tenth of the loud frames (95th percentile) of ``reference``."""
     energy, loud = frame_energy(audio16k), frame_energy(reference)
@@ -282,7 +350,14 @@ def align(audio16k: np.ndarray, transcript: str) -> tuple[SpeechTimings, list[Tr
         result = SpeechTimings(method="aligned")
         retries: dict[int, Lease] = {}
         phones = None
-        for start, end, share in _pieces(fast, audio16k, alignable, added):
+        parts = _align_at_pauses(fast, audio16k, alignable, added) if len(audio16k) > MAX_SEGMENT_S * SPHINX_RATE \
+            else None
+        if fast.discard:
+            fast = stack.enter_context(lease_decoder(**FAST_ALIGN))
+        for part in parts or []:
+            result.phones.extend(part.phones)
+            result.words.extend(part.words)
+        for start, end, share in [] if parts is not None else _pieces(fast, audio16k, alignable, added):
             offset, piece = start / SPHINX_RATE, audio16k[start:end]
             if not share and _is_quiet(piece, audio16k):
                 continue  # a pause after the last word: silence, nothing to align or recognize
