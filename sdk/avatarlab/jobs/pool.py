@@ -69,6 +69,8 @@ def worker_main(conn: Connection, threads: int | None) -> None:
     if threads is not None:
         os.environ.setdefault("LP_NUM_THREADS", str(threads))  # llvmpipe's share of the cores
         work.THREADS = threads  # onnxruntime's
+        if threads <= 1:  # recognition would otherwise start a helper process of its own (lipsync/workers.py)
+            os.environ.setdefault("AVATARLAB_LIPSYNC_WORKERS", "0")
     while True:
         try:
             task: Task = conn.recv()
