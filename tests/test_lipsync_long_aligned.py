@@ -83,3 +83,14 @@ def test_a_long_file_without_pauses_to_cut_at_goes_to_the_located_windows(spoken
     assert parts is None
     timings, _ = align_module.align(audio, " ".join(LINES * REPEATS))
     assert timings.method == "aligned"
+
+
+def test_long_silences_before_and_after_the_speech_get_no_words(spoken) -> None:
+    """Pieces of silence alone (here 8 s at each end) are left out instead of having a word forced into them."""
+    audio, reference = _joined(spoken, 0.5)
+    silence = np.zeros(8 * SPHINX_RATE, dtype=np.float32)
+    parts, count = _at_pauses(np.concatenate([silence, audio, silence]), LINES * REPEATS)
+    assert parts is not None and len(parts) == len(LINES) * REPEATS
+    words = [w for part in parts for w in part.words]
+    assert [int(w.text) for w in words] == list(range(count))
+    assert abs(words[0].start - 8 - reference[0][0]) <= 0.05 and abs(words[-1].end - 8 - reference[-1][1]) <= 0.05

@@ -281,7 +281,7 @@ def _align_at_pauses(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, 
     (``speech.pause_cuts``). Each piece gets a word pass with the grammar that locates windows (it may stop
     after any word, and start up to ENTRY_SLACK words either side of where the previous piece stopped), then
     the phone pass inside the words it found: the locating pass is the word pass, so no audio is decoded three
-    times. None, and the file goes to the located windows (``_pieces``), when a piece is over MAX_SEGMENT_S
+    times. Pieces without speech (long silences before, between or after the words) get no words. None, and the file goes to the located windows (``_pieces``), when a piece is over MAX_SEGMENT_S
     (no pause to cut at), when one does not start at the word after the previous piece's last (a transcript that
     does not match the audio, or a word lost at a cut), when a word runs into a cut, when the last piece does not
     end with the transcript's last word, or when pocketsphinx fails.
@@ -295,17 +295,20 @@ def _align_at_pauses(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, 
     speech = np.concatenate([[0], np.cumsum(energy > threshold)])  # speech frames before each frame
     margin = int(_CUT_MARGIN_S * SPHINX_RATE)
     parts, first = [], 0
+    quiet = [speech[b // _HOP] - speech[a // _HOP] < 10 for a, b in bounds]  # as _is_quiet, threshold computed once
     for k, (a, b) in enumerate(bounds):
+        if quiet[k]:
+            continue  # a long pause or silence before or after the speech: no words there
         if first >= len(words):
             return None  # speech left after the transcript's last word
-        last = k == len(bounds) - 1
+        last = all(quiet[k + 1:])
         left = max(1, speech[-1] - speech[a // _HOP])
         expected = (len(words) - first) * (speech[b // _HOP] - speech[a // _HOP]) / left
         lo = max(0, first - ENTRY_SLACK)
         take = words[lo:] if last else words[lo:first + int(2 * expected) + 20]
         piece, offset = audio16k[a:b], a / SPHINX_RATE
         found = _locate_window(lease, piece, [w for _, w in take], first - lo + ENTRY_SLACK + 1, added)
-        if not found or lo + found[0][0] != first or found[-1][2] > b - a - margin \
+        if not found or lo + found[0][0] != first or (found[-1][2] > b - a - margin and not last) \
                 or (last and lo + found[-1][0] != len(words) - 1):
             return None
         spoken = take[found[0][0]:found[-1][0] + 1]
@@ -317,7 +320,7 @@ def _align_at_pauses(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, 
             lease.discard = True
             return None
         first = lo + found[-1][0] + 1
-    return parts
+    return parts if first == len(words) else None
 
 
 def _is_quiet(audio16k: np.ndarray, reference: np.ndarray) -> bool:
