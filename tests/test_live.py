@@ -179,6 +179,21 @@ def test_the_session_decides_with_the_models_decision_biases(spoken) -> None:
         dataclasses.replace(model, meta={"decision": {"log_bias": {"xx": 1.0}}}).decision_bias
 
 
+def test_training_augmentations_change_colour_and_bands_only(monkeypatch) -> None:
+    import train
+
+    rng = np.random.default_rng(3)
+    features = rng.standard_normal((50, feat.N_MELS)).astype(np.float32)
+    monkeypatch.setattr(train, "COLOUR_WARP", 0.0)
+    gain = train.recolour(features, rng) - features  # without the stretch, a fixed gain per band
+    np.testing.assert_allclose(gain, np.repeat(gain[:1], len(gain), axis=0), atol=1e-5)
+    assert 0 < np.abs(gain).max() <= 2 * train.COLOUR_DB * np.log(10) / 10
+    masked = train.mask_bands(features, rng)
+    changed = np.flatnonzero((masked != features).any(axis=0))
+    assert 0 < len(changed) <= train.MASKS * train.MASK_WIDTH[1]
+    np.testing.assert_allclose(masked[:, changed], np.repeat(features.mean(axis=1, keepdims=True), len(changed), 1))
+
+
 def test_live_rejects_bad_input() -> None:
     from avatarlab.errors import InvalidOptionError
 
