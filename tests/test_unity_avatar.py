@@ -24,19 +24,13 @@ import pytest
 
 from avatarlab.avatar.gltf import read_glb
 from avatarlab.render.document import load_document
+from test_unity_plugin import _load_builder
 from tools import command_missing, needs
 
 ROOT = Path(__file__).resolve().parents[1]
 AVATAR = ROOT / "models" / "avatar" / "default_head.glb"
 MIRROR = np.array([-1.0, 1.0, 1.0])
 pytestmark = needs(command_missing("mcs", "mono", package="mono-mcs, mono-runtime"))
-
-
-def _load_builder():
-    spec = importlib.util.spec_from_file_location("build_mono", ROOT / "unity_plugin" / "Tools" / "build_mono.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
