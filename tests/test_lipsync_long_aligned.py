@@ -4,12 +4,15 @@ its phones (align._align_at_pauses, issue 16 speed); anything doubtful goes to t
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from avatarlab.engine import Engine, Utterance
 from avatarlab.lipsync import align as align_module
+from avatarlab.lipsync import workers
 from avatarlab.lipsync.audio_input import resample
 from avatarlab.lipsync.speech import MAX_SEGMENT_S, SPHINX_RATE, lease_decoder
 from avatarlab.lipsync.transcript import read_transcript
@@ -49,6 +52,7 @@ def _at_pauses(audio: np.ndarray, texts: list[str]):
 
 
 def test_a_long_file_is_aligned_at_its_pauses_decoding_each_piece_twice(spoken, monkeypatch) -> None:
+    monkeypatch.setenv("AVATARLAB_LIPSYNC_WORKERS", "0")  # every decode in this process, to count them
     audio, reference = _joined(spoken, 0.5)
     assert len(audio) / SPHINX_RATE > MAX_SEGMENT_S
     decodes = []
@@ -94,3 +98,99 @@ def test_long_silences_before_and_after_the_speech_get_no_words(spoken) -> None:
     words = [w for part in parts for w in part.words]
     assert [int(w.text) for w in words] == list(range(count))
     assert abs(words[0].start - 8 - reference[0][0]) <= 0.05 and abs(words[-1].end - 8 - reference[-1][1]) <= 0.05
+
+
+def _phones(timings) -> list[tuple[str, float, float, int | None]]:
+    return [(p.phone, p.start, p.end, p.word_index) for p in timings.phones]
+
+
+@pytest.fixture()
+def alone(spoken, monkeypatch):
+    """The joined lines and their timings with every piece aligned in this process."""
+    audio, _ = _joined(spoken, 0.5)
+    monkeypatch.setenv("AVATARLAB_LIPSYNC_WORKERS", "0")
+    timings, _ = align_module.align(audio, " ".join(LINES * REPEATS))
+    monkeypatch.delenv("AVATARLAB_LIPSYNC_WORKERS")
+    assert timings.method == "aligned"
+    return audio, timings
+
+
+def _count_local_pieces(monkeypatch) -> list[int]:
+    """Record the index of every piece aligned at the pauses in this process."""
+    pieces, real = [], align_module._chain_piece
+    monkeypatch.setattr(align_module, "_chain_piece",
+                        lambda lease, plan, k, *rest: pieces.append(k) or real(lease, plan, k, *rest))
+    return pieces
+
+
+def test_later_pieces_aligned_in_the_helper_process_give_the_same_result(alone, monkeypatch) -> None:
+    """The helper aligns the later pieces from the word they are expected to start at while this process aligns
+    the first ones (pocketsphinx holds the GIL): used when it started where this process stopped, it gives
+    exactly what this process would have."""
+    if not workers.enabled():
+        pytest.skip("one CPU: pieces are not shared")
+    audio, expected = alone
+    local = _count_local_pieces(monkeypatch)
+    shared, _ = align_module.align(audio, " ".join(LINES * REPEATS))
+    assert workers.helper_pid() is not None
+    assert 0 < len(local) < len(LINES) * REPEATS and local == sorted(set(local))  # the rest came from the helper
+    assert shared.method == "aligned" and shared.words == expected.words and _phones(shared) == _phones(expected)
+
+
+@pytest.mark.parametrize("shift", [3, -40])
+def test_a_helper_that_started_elsewhere_is_not_used(alone, monkeypatch, shift: int) -> None:
+    """The helper starts from an estimate: off by a few words it aligns its first piece again from the word it
+    found; off by more, its chain starts at the wrong word and this process aligns those pieces itself."""
+    if not workers.enabled():
+        pytest.skip("one CPU: pieces are not shared")
+    audio, expected = alone
+    real = workers.run_shared
+    starts = []
+
+    def shifted(task, args, local, seconds):
+        pieces, plan, words, added, guess = args
+        mine, reply = real(task, (pieces, plan, words, added, max(0, guess + shift)), local, seconds)
+        starts.append((mine[0], reply[0]))
+        return mine, reply
+
+    monkeypatch.setattr(workers, "run_shared", shifted)
+    shared, _ = align_module.align(audio, " ".join(LINES * REPEATS))
+    assert shared.words == expected.words and _phones(shared) == _phones(expected)
+    assert (starts[0][0] == starts[0][1]) == (shift == 3)
+
+
+@pytest.mark.parametrize("helper", ["import sys; sys.stdin.buffer.read(1)",  # dies
+                                    "import sys; sys.stdin.buffer.read()"])  # never answers
+def test_a_helper_that_fails_leaves_the_aligned_result_unchanged(alone, monkeypatch, helper) -> None:
+    """A helper that dies or hangs costs time, not results: this process aligns its pieces itself."""
+    if not workers.enabled():
+        pytest.skip("one CPU: pieces are not shared")
+    audio, expected = alone
+    workers._stop()
+    monkeypatch.setattr(workers, "REPLY_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(workers, "REPLY_TIMEOUT_PER_AUDIO_S", 0.0)
+    monkeypatch.setattr(workers, "_start", lambda: subprocess.Popen(
+        [sys.executable, "-c", helper], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+    local = _count_local_pieces(monkeypatch)
+    result, _ = align_module.align(audio, " ".join(LINES * REPEATS))
+    assert result.words == expected.words and _phones(result) == _phones(expected)
+    assert local == list(range(len(LINES) * REPEATS))  # every piece aligned here, once
+    assert workers.helper_pid() is None
+
+
+def test_a_failing_local_share_stops_the_helper(alone, monkeypatch) -> None:
+    """When this process's share raises, the helper's reply would wait in its pipe for the next request: the
+    helper is stopped instead, and the next call gets a fresh one with the right result."""
+    if not workers.enabled():
+        pytest.skip("one CPU: pieces are not shared")
+    audio, expected = alone
+
+    def fail():
+        raise KeyboardInterrupt
+
+    align_module.align(audio, " ".join(LINES * REPEATS))  # a helper running
+    with pytest.raises(KeyboardInterrupt):
+        workers.run_shared("align", ({}, None, [], {}, 0), fail, 1.0)
+    assert workers.helper_pid() is None
+    again, _ = align_module.align(audio, " ".join(LINES * REPEATS))
+    assert again.words == expected.words and _phones(again) == _phones(expected)

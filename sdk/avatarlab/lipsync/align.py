@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import warnings
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import AvatarLabError
+from . import workers
 from .recognize import phone_settings, recognize_segment
 from .speech import (
     FRAME_S, MAX_SEGMENT_S, MIN_SEGMENT_S, PAD_S, SPHINX_RATE, Lease, SpeechTimings, SpeechWord, base_word,
@@ -273,6 +275,94 @@ def _pieces(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]],
     return pieces
 
 
+@dataclass(frozen=True)
+class _PausePlan:
+    """A long file cut at its pauses, as both processes see it: piece bounds (samples), which pieces are quiet,
+    and the speech frames before each piece's start and end and in the whole file."""
+
+    bounds: list[tuple[int, int]]
+    quiet: list[bool]
+    speech_before: list[tuple[int, int]]
+    speech_total: int
+
+
+def _pause_plan(audio16k: np.ndarray) -> _PausePlan | None:
+    """The pieces of ``_align_at_pauses``; None when there is no pause to cut at or a piece is too long."""
+    cuts = pause_cuts(audio16k, MIN_PAUSE_S, MIN_PIECE_S)
+    bounds = list(zip([0] + cuts, cuts + [len(audio16k)]))
+    if len(bounds) < 2 or any(b - a > MAX_SEGMENT_S * SPHINX_RATE for a, b in bounds):
+        return None
+    energy = frame_energy(audio16k)
+    threshold = max(1e-4, 0.1 * float(np.percentile(energy, 95))) if energy.size else 1e-4
+    speech = np.concatenate([[0], np.cumsum(energy > threshold)])  # speech frames before each frame
+    before = [(int(speech[a // _HOP]), int(speech[b // _HOP])) for a, b in bounds]
+    quiet = [b - a < 10 for a, b in before]  # as _is_quiet, threshold computed once
+    return _PausePlan(bounds, quiet, before, int(speech[-1]))
+
+
+def _chain_piece(lease: Lease, plan: _PausePlan, k: int, piece: np.ndarray, words: list[tuple[int, str]],
+                 added: dict[str, str], first: int, started: list[int] | None = None) -> tuple[int, SpeechTimings] | None:
+    """Piece ``k`` aligned starting from word ``first``: (the word after its last, its timings); None when the
+    piece does not start at ``first``, a word runs into its end, the last piece misses the transcript's last
+    word, or pocketsphinx fails. The word the piece was found to start at is appended to ``started``."""
+    if first >= len(words):
+        return None  # speech left after the transcript's last word
+    a, b = plan.bounds[k]
+    last = all(plan.quiet[k + 1:])
+    left = max(1, plan.speech_total - plan.speech_before[k][0])
+    expected = (len(words) - first) * (plan.speech_before[k][1] - plan.speech_before[k][0]) / left
+    lo = max(0, first - ENTRY_SLACK)
+    take = words[lo:] if last else words[lo:first + int(2 * expected) + 20]
+    found = _locate_window(lease, piece, [w for _, w in take], first - lo + ENTRY_SLACK + 1, added)
+    if found and started is not None:
+        started.append(lo + found[0][0])
+    margin = int(_CUT_MARGIN_S * SPHINX_RATE)
+    if not found or lo + found[0][0] != first or (found[-1][2] > b - a - margin and not last) \
+            or (last and lo + found[-1][0] != len(words) - 1):
+        return None
+    spoken = take[found[0][0]:found[-1][0] + 1]
+    try:
+        timings = _timings(_phone_pass(lease.decoder, to_pcm(piece)), a / SPHINX_RATE, spoken)
+    except AlignmentError:
+        return None
+    except RuntimeError:
+        lease.discard = True
+        return None
+    return lo + found[-1][0] + 1, timings
+
+
+def _chain(lease: Lease, plan: _PausePlan, pieces: dict[int, np.ndarray], words: list[tuple[int, str]],
+           added: dict[str, str], first: int, started: list[int] | None = None
+           ) -> tuple[int, list[SpeechTimings]] | None:
+    """The pieces ``pieces`` (index -> audio, in order) aligned one after another from word ``first``: (the word
+    after the last one aligned, their timings); None as soon as one fails (``_chain_piece``). ``started`` gets
+    the word the first speech piece was found to start at."""
+    parts: list[SpeechTimings] = []
+    for k, piece in pieces.items():
+        if plan.quiet[k]:
+            continue  # a long pause or silence before or after the speech: no words there
+        step = _chain_piece(lease, plan, k, piece, words, added, first, None if parts else started)
+        if step is None:
+            return None
+        first, timings = step
+        parts.append(timings)
+    return first, parts
+
+
+def align_chain(pieces: dict[int, np.ndarray], plan: _PausePlan, words: list[tuple[int, str]],
+                added: dict[str, str], guess: int) -> tuple[int, tuple[int, list[SpeechTimings]] | None]:
+    """The helper process's share of ``_align_at_pauses`` (workers.py): its pieces chained from the word its
+    first speech piece starts at, which the other process is still working out. That piece is aligned from
+    ``guess`` (an estimate); when it starts at another word it is aligned again from that word. Returns (the
+    word the chain started from, ``_chain``'s result); the caller uses it only if it stopped at that word."""
+    with lease_decoder(**FAST_ALIGN) as lease:
+        started: list[int] = []
+        result = _chain(lease, plan, pieces, words, added, guess, started)
+        if started and started[0] != guess and not lease.discard:
+            guess, result = started[0], _chain(lease, plan, pieces, words, added, started[0])
+        return (-1, None) if lease.discard else (guess, result)  # pocketsphinx raised: nothing to trust
+
+
 def _align_at_pauses(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]],
                      added: dict[str, str]) -> list[SpeechTimings] | None:
     """Timings of a long file cut at its pauses, each piece decoded once for its words and once for its phones.
@@ -281,45 +371,45 @@ def _align_at_pauses(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, 
     (``speech.pause_cuts``). Each piece gets a word pass with the grammar that locates windows (it may stop
     after any word, and start up to ENTRY_SLACK words either side of where the previous piece stopped), then
     the phone pass inside the words it found: the locating pass is the word pass, so no audio is decoded three
-    times. Pieces without speech (long silences before, between or after the words) get no words. None, and the file goes to the located windows (``_pieces``), when a piece is over MAX_SEGMENT_S
-    (no pause to cut at), when one does not start at the word after the previous piece's last (a transcript that
-    does not match the audio, or a word lost at a cut), when a word runs into a cut, when the last piece does not
-    end with the transcript's last word, or when pocketsphinx fails.
+    times. Pieces without speech (long silences before, between or after the words) get no words. None, and the
+    file goes to the located windows (``_pieces``), when a piece is over MAX_SEGMENT_S (no pause to cut at), when
+    one does not start at the word after the previous piece's last (a transcript that does not match the audio,
+    or a word lost at a cut), when a word runs into a cut, when the last piece does not end with the transcript's
+    last word, or when pocketsphinx fails.
+
+    The later pieces (about half the audio) are aligned in the helper process (workers.py) while this one aligns
+    the first ones, from the word where their speech is expected to start (``align_chain``). Its result is used
+    only when it started at the word this process stopped at: then it is what this process would have found
+    (primed decoders); otherwise, or when the helper fails, this process aligns those pieces itself.
     """
-    cuts = pause_cuts(audio16k, MIN_PAUSE_S, MIN_PIECE_S)
-    bounds = list(zip([0] + cuts, cuts + [len(audio16k)]))
-    if len(bounds) < 2 or any(b - a > MAX_SEGMENT_S * SPHINX_RATE for a, b in bounds):
+    plan = _pause_plan(audio16k)
+    if plan is None:
         return None
-    energy = frame_energy(audio16k)
-    threshold = max(1e-4, 0.1 * float(np.percentile(energy, 95))) if energy.size else 1e-4
-    speech = np.concatenate([[0], np.cumsum(energy > threshold)])  # speech frames before each frame
-    margin = int(_CUT_MARGIN_S * SPHINX_RATE)
-    parts, first = [], 0
-    quiet = [speech[b // _HOP] - speech[a // _HOP] < 10 for a, b in bounds]  # as _is_quiet, threshold computed once
-    for k, (a, b) in enumerate(bounds):
-        if quiet[k]:
-            continue  # a long pause or silence before or after the speech: no words there
-        if first >= len(words):
-            return None  # speech left after the transcript's last word
-        last = all(quiet[k + 1:])
-        left = max(1, speech[-1] - speech[a // _HOP])
-        expected = (len(words) - first) * (speech[b // _HOP] - speech[a // _HOP]) / left
-        lo = max(0, first - ENTRY_SLACK)
-        take = words[lo:] if last else words[lo:first + int(2 * expected) + 20]
-        piece, offset = audio16k[a:b], a / SPHINX_RATE
-        found = _locate_window(lease, piece, [w for _, w in take], first - lo + ENTRY_SLACK + 1, added)
-        if not found or lo + found[0][0] != first or (found[-1][2] > b - a - margin and not last) \
-                or (last and lo + found[-1][0] != len(words) - 1):
+    pieces = {k: audio16k[a:b] for k, (a, b) in enumerate(plan.bounds)}
+    speaking = [k for k in pieces if not plan.quiet[k]]
+    split = len(pieces)
+    if len(speaking) >= 2:
+        share = workers.helper_share([(pieces[k], 0.0) for k in speaking])
+        split = speaking[len(speaking) - share]
+    mine = {k: v for k, v in pieces.items() if k < split}
+    theirs = {k: v for k, v in pieces.items() if k >= split}
+    if theirs:
+        guess = round(len(words) * plan.speech_before[split][0] / max(1, plan.speech_total))
+        seconds = sum(len(v) for v in theirs.values()) / SPHINX_RATE
+        head, reply = workers.run_shared("align", (theirs, plan, words, added, guess),
+                                         lambda: _chain(lease, plan, mine, words, added, 0), seconds)
+    else:
+        head, reply = _chain(lease, plan, mine, words, added, 0), None
+    if head is None:
+        return None
+    first, parts = head
+    if theirs:
+        tail = reply[1] if reply is not None and reply[0] == first else _chain(lease, plan, theirs, words, added,
+                                                                                first)
+        if tail is None:
             return None
-        spoken = take[found[0][0]:found[-1][0] + 1]
-        try:
-            parts.append(_timings(_phone_pass(lease.decoder, to_pcm(piece)), offset, spoken))
-        except AlignmentError:
-            return None
-        except RuntimeError:
-            lease.discard = True
-            return None
-        first = lo + found[-1][0] + 1
+        first, rest = tail
+        parts = parts + rest
     return parts if first == len(words) else None
 
 

@@ -1,4 +1,4 @@
-"""A second core for recognition: pieces of one file decoded in a helper process while this one decodes the rest.
+"""A second core for lip sync: pieces of one file decoded in a helper process while this one decodes the rest.
 
 pocketsphinx's Python binding holds the GIL while it decodes, so threads cannot share the work; a process can.
 The helper is one persistent child (``python -c ...serve()``, plain pipes, no multiprocessing: nothing re-runs
@@ -6,9 +6,10 @@ the caller's ``__main__``), started on the first call that has at least two piec
 one (a batch pays its start-up, ~0.5 s that this process spends decoding its own share, once). Requests and
 replies are pickles of whole lists (one write each way, so neither side can block the other on a full pipe).
 
-Every piece is decoded on a primed decoder (speech.prime), so a piece gives the same result in either process:
-sharing never changes the output. Anything wrong with the helper (it died, it raised) makes this process decode
-its share itself. ``AVATARLAB_LIPSYNC_WORKERS=0`` turns sharing off; it is off on one CPU.
+Two tasks (``TASKS``): recognition's pieces (``decode_shared``) and the later pieces of a long file aligned at
+its pauses (``run_shared``, align.align_chain). Every piece is decoded on a primed decoder (speech.prime), so a
+piece gives the same result in either process: sharing never changes the output. Anything wrong with the helper
+(it died, it raised, it hung) makes this process decode its share itself. ``AVATARLAB_LIPSYNC_WORKERS=0`` turns sharing off; it is off on one CPU.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from importlib import import_module
+from typing import Any, TypeVar
 
 import numpy as np
 
 Piece = tuple[np.ndarray, float]  # 16 kHz audio, its offset in the whole file (s)
 Decode = Callable[[Sequence[Piece], bool], list]
+T = TypeVar("T")
+#: What the helper can run: task name -> (module, function). Requests name a task, never code.
+TASKS = {"recognize": ("avatarlab.lipsync.recognize", "decode_pieces"),
+         "align": ("avatarlab.lipsync.align", "align_chain")}
 _lock = threading.Lock()  # one request at a time; a caller that finds it busy decodes everything itself
 _helper: subprocess.Popen | None = None
 _owner = 0  # the process that started _helper (a forked child must not talk to its parent's helper)
@@ -57,22 +63,40 @@ def helper_share(pieces: Sequence[Piece]) -> int:
 
 def decode_shared(pieces: Sequence[Piece], words: bool, decode: Decode) -> list:
     """``decode(pieces, words)``, with the last pieces (about half the audio) decoded in the helper process."""
-    if len(pieces) < 2 or not enabled() or not _lock.acquire(blocking=False):
+    if len(pieces) < 2 or not enabled():
         return decode(pieces, words)
+    share = helper_share(pieces)
+    mine, theirs = list(pieces[:len(pieces) - share]), list(pieces[len(pieces) - share:])
+    seconds = sum(len(audio) for audio, _ in theirs) / 16000
+    parts, replies = run_shared("recognize", (theirs, words), lambda: decode(mine, words), seconds)
+    return parts + (replies if replies is not None else decode(theirs, words))
+
+
+def run_shared(task: str, args: tuple, local: Callable[[], T], audio_s: float) -> tuple[T, Any | None]:
+    """``local()`` here while the helper runs ``TASKS[task](*args)`` on ``audio_s`` seconds of audio.
+
+    Returns local's result and the helper's; the helper's is None when sharing is off (one CPU, the environment
+    variable), another call holds the helper, or it failed (then it is stopped): the caller decodes that share
+    itself. A ``local()`` that raises stops the helper too, so no stale reply waits in its pipe.
+    """
+    if not enabled() or not _lock.acquire(blocking=False):
+        return local(), None
     try:
-        share = helper_share(pieces)
-        mine, theirs = list(pieces[:len(pieces) - share]), list(pieces[len(pieces) - share:])
-        sent = _send(theirs, words)
-        parts = decode(mine, words)
-        seconds = sum(len(audio) for audio, _ in theirs) / 16000
-        replies = _receive(REPLY_TIMEOUT_S + REPLY_TIMEOUT_PER_AUDIO_S * seconds) if sent else None
-        return parts + (replies if replies is not None else decode(theirs, words))
+        sent = _send(task, args)
+        try:
+            mine = local()
+        except BaseException:
+            if sent:
+                _stop()
+            raise
+        reply = _receive(REPLY_TIMEOUT_S + REPLY_TIMEOUT_PER_AUDIO_S * audio_s) if sent else None
+        return mine, reply
     finally:
         _lock.release()
 
 
-def _send(pieces: list[Piece], words: bool) -> bool:
-    """Hand ``pieces`` to the helper (started if needed); False when it cannot take them."""
+def _send(task: str, args: tuple) -> bool:
+    """Hand a task to the helper (started if needed); False when it cannot take it."""
     global _helper, _owner
     if _owner != os.getpid():
         _helper = None  # inherited through fork: the parent's helper, not ours
@@ -80,7 +104,7 @@ def _send(pieces: list[Piece], words: bool) -> bool:
         if _helper is None or _helper.poll() is not None:
             _helper, _owner = _start(), os.getpid()
         assert _helper.stdin is not None
-        pickle.dump((pieces, words), _helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((task, args), _helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         _helper.stdin.flush()
         return True
     except (OSError, ValueError):
@@ -95,7 +119,7 @@ def _receive(timeout_s: float) -> list | None:
         with selectors.DefaultSelector() as selector:
             selector.register(_helper.stdout, selectors.EVENT_READ)
             if not selector.select(timeout_s):
-                raise TimeoutError(f"no reply from the recognition helper in {timeout_s:.0f} s")
+                raise TimeoutError(f"no reply from the lip sync helper in {timeout_s:.0f} s")
         status, value = pickle.load(_helper.stdout)
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, AssertionError):
         _stop()
@@ -140,18 +164,17 @@ def helper_pid() -> int | None:
 
 
 def serve() -> None:
-    """The helper's loop: decode each request's pieces with recognize.decode_pieces until stdin closes."""
-    from .recognize import decode_pieces
-
+    """The helper's loop: run each request's task (``TASKS``) and write its result, until stdin closes."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            pieces, words = pickle.load(stdin)
+            task, args = pickle.load(stdin)
         except EOFError:
             return
         reply: tuple[str, Any]
         try:
-            reply = ("ok", decode_pieces(pieces, words))
+            module, name = TASKS[task]
+            reply = ("ok", getattr(import_module(module), name)(*args))
         except Exception as error:  # noqa: BLE001 - reported to the caller, which decodes the pieces itself
             reply = ("error", repr(error))
         pickle.dump(reply, stdout, protocol=pickle.HIGHEST_PROTOCOL)
