@@ -20,6 +20,7 @@ SILENCE_RMS: Final = 0.01
 PEAK_START: Final = 1.12  # F0 this far above the voice's median starts a raise...
 PEAK_FULL: Final = 1.40  # ...which is full here
 RAISE: Final = 0.35
+_MARGIN: Final = 1e-6  # relative: far above rounding, far below any real level difference
 OCTAVE_ERROR: Final = 2.0  # above twice the reference the tracker has most likely locked onto a harmonic
 
 
@@ -32,18 +33,27 @@ def _window_f0(windows: np.ndarray, sample_rate: int) -> np.ndarray:
         sample_rate //= step
     x = windows - windows.mean(axis=1, keepdims=True)
     width = x.shape[1]
-    spectrum = np.fft.rfft(x, n=1 << (2 * width - 1).bit_length(), axis=1)
-    corr = np.fft.irfft(spectrum * np.conj(spectrum), axis=1)[:, :width]
-    energy = corr[:, 0]
     lo, hi = int(sample_rate / MAX_F0), min(int(sample_rate / MIN_F0), width - 2)
     if hi <= lo:
         return np.zeros(x.shape[0])
+    # Quiet rows are unvoiced whatever their autocorrelation: only the others are transformed. The margin keeps
+    # every row the transform's own energy could call loud (the two sums differ by rounding only), so the
+    # result is the same as transforming every row.
+    loud = np.flatnonzero(np.einsum("ij,ij->i", x, x) > (1.0 - _MARGIN) * width * SILENCE_RMS ** 2)
+    f0 = np.zeros(x.shape[0])
+    if loud.size == 0:
+        return f0
+    x = x[loud]
+    spectrum = np.fft.rfft(x, n=1 << (2 * width - 1).bit_length(), axis=1)
+    corr = np.fft.irfft(spectrum * np.conj(spectrum), axis=1)[:, :width]
+    energy = corr[:, 0]
     lags = corr[:, lo:hi] / np.maximum(energy[:, None], 1e-12)
     best = lags.argmax(axis=1)
     peak = lags[np.arange(len(best)), best]
     rms = np.sqrt(energy / width)
     voiced = (peak > VOICING) & (rms > SILENCE_RMS)
-    return np.where(voiced, sample_rate / (best + lo), 0.0)
+    f0[loud] = np.where(voiced, sample_rate / (best + lo), 0.0)
+    return f0
 
 
 def frame_f0(audio: np.ndarray, audio_offset: int, samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -53,10 +63,13 @@ def frame_f0(audio: np.ndarray, audio_offset: int, samples: np.ndarray, sample_r
     if samples.size == 0 or width < 16:
         return np.zeros(samples.size)
     ends = np.concatenate([samples - int(round(lag * sample_rate)) for lag in SUB_WINDOW_LAGS_S])
-    idx = (ends - audio_offset)[:, None] + np.arange(-width, 0)[None, :]
-    valid = (idx >= 0) & (idx < audio.shape[0])
-    source = audio if audio.size else np.zeros(1, dtype=np.float32)
-    windows = np.where(valid, source[np.clip(idx, 0, source.shape[0] - 1)], 0.0).astype(np.float64)
+    # each window's samples, zero outside the audio: a window starting at or beyond either padded edge is all
+    # zeros, so starts are clipped there and the windows read from a zero-padded copy as strided views
+    starts = np.clip(ends - audio_offset - width, -width, audio.shape[0]) + width
+    audio = np.asarray(audio)
+    edge = np.zeros(width, audio.dtype if audio.size else np.float32)
+    padded = np.concatenate([edge, audio, edge])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)[starts].astype(np.float64)
     f0 = _window_f0(windows, sample_rate).reshape(len(SUB_WINDOW_LAGS_S), samples.size)
     voiced = (f0 > 0).sum(axis=0)
     return np.where(voiced > 0, f0.sum(axis=0) / np.maximum(voiced, 1), 0.0)
