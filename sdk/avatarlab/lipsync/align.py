@@ -9,7 +9,9 @@ to phone recognition with an AlignmentFallbackWarning.
 Audio longer than MAX_SEGMENT_S whose pauses cut it into pieces of at most MAX_SEGMENT_S is aligned piece by
 piece at those pauses (``_align_at_pauses``): each piece's word pass uses the locating grammar below (from the
 word after the previous piece's last, stopping after any word), and its phone pass follows on the same decode,
-so every piece is decoded twice, not three times. When a check fails there (a piece that does not start where
+so every piece is decoded twice, not three times; the later pieces (about half the speech) are aligned in the
+helper process of workers.py meanwhile, and used only when they are exactly what this process would have found
+(``align_chain``). When a check fails there (a piece that does not start where
 the last one stopped, a word running into a cut, the last piece not ending the transcript), the file is
 located instead: a word pass over a 30 s window, with a grammar that may stop after any word, finds where the
 transcript's words fall; the window is cut at the longest pause between
