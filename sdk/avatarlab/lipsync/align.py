@@ -303,7 +303,8 @@ def _pause_plan(audio16k: np.ndarray) -> _PausePlan | None:
 
 
 def _chain_piece(lease: Lease, plan: _PausePlan, k: int, piece: np.ndarray, words: list[tuple[int, str]],
-                 added: dict[str, str], first: int, started: list[int] | None = None) -> tuple[int, SpeechTimings] | None:
+                 added: dict[str, str], first: int, started: list[int] | None = None
+                 ) -> tuple[int, SpeechTimings] | None:
     """Piece ``k`` aligned starting from word ``first``: (the word after its last, its timings); None when the
     piece does not start at ``first``, a word runs into its end, the last piece misses the transcript's last
     word, or pocketsphinx fails. The word the piece was found to start at is appended to ``started``."""

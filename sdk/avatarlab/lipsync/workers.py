@@ -9,7 +9,8 @@ replies are pickles of whole lists (one write each way, so neither side can bloc
 Two tasks (``TASKS``): recognition's pieces (``decode_shared``) and the later pieces of a long file aligned at
 its pauses (``run_shared``, align.align_chain). Every piece is decoded on a primed decoder (speech.prime), so a
 piece gives the same result in either process: sharing never changes the output. Anything wrong with the helper
-(it died, it raised, it hung) makes this process decode its share itself. ``AVATARLAB_LIPSYNC_WORKERS=0`` turns sharing off; it is off on one CPU.
+(it died, it raised, it hung) makes this process decode its share itself. ``AVATARLAB_LIPSYNC_WORKERS=0`` turns
+sharing off; it is off on one CPU.
 """
 
 from __future__ import annotations
