@@ -4,8 +4,6 @@ its phones (align._align_at_pauses, issue 16 speed); anything doubtful goes to t
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from avatarlab.lipsync import workers
 from avatarlab.lipsync.audio_input import resample
 from avatarlab.lipsync.speech import MAX_SEGMENT_S, SPHINX_RATE, lease_decoder
 from avatarlab.lipsync.transcript import read_transcript
+from test_lipsync_recognition import FAILING_HELPERS, use_failing_helper
 
 LINES = ["The bridge to the northern village washed away in the storm last night.",
          "Bring me three loaves of bread and a jug of fresh water from the market.",
@@ -159,18 +158,13 @@ def test_a_helper_that_started_elsewhere_is_not_used(alone, monkeypatch, shift: 
     assert (starts[0][0] == starts[0][1]) == (shift == 3)
 
 
-@pytest.mark.parametrize("helper", ["import sys; sys.stdin.buffer.read(1)",  # dies
-                                    "import sys; sys.stdin.buffer.read()"])  # never answers
+@pytest.mark.parametrize("helper", FAILING_HELPERS, ids=["dies", "hangs"])
 def test_a_helper_that_fails_leaves_the_aligned_result_unchanged(alone, monkeypatch, helper) -> None:
     """A helper that dies or hangs costs time, not results: this process aligns its pieces itself."""
     if not workers.enabled():
         pytest.skip("one CPU: pieces are not shared")
     audio, expected = alone
-    workers._stop()
-    monkeypatch.setattr(workers, "REPLY_TIMEOUT_S", 1.0)
-    monkeypatch.setattr(workers, "REPLY_TIMEOUT_PER_AUDIO_S", 0.0)
-    monkeypatch.setattr(workers, "_start", lambda: subprocess.Popen(
-        [sys.executable, "-c", helper], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+    use_failing_helper(monkeypatch, helper)
     local = _count_local_pieces(monkeypatch)
     result, _ = align_module.align(audio, " ".join(LINES * REPEATS))
     assert result.words == expected.words and _phones(result) == _phones(expected)

@@ -244,19 +244,27 @@ def test_pieces_decoded_in_the_helper_process_give_the_same_result(joined, monke
     assert recognize(joined).words == alone.words and workers.helper_pid() == helper  # reused
 
 
-@pytest.mark.parametrize("helper", ["import sys; sys.stdin.buffer.read(1)",  # dies
-                                    "import sys; sys.stdin.buffer.read()"])  # never answers
+#: Helper processes that fail: one dies after reading a byte, one reads forever and never answers.
+FAILING_HELPERS = ["import sys; sys.stdin.buffer.read(1)", "import sys; sys.stdin.buffer.read()"]
+
+
+def use_failing_helper(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """The next shared decode starts ``code`` as its helper process and waits at most a second for a reply."""
+    workers._stop()
+    monkeypatch.setattr(workers, "REPLY_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(workers, "REPLY_TIMEOUT_PER_AUDIO_S", 0.0)
+    monkeypatch.setattr(workers, "_start", lambda: subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+
+
+@pytest.mark.parametrize("helper", FAILING_HELPERS, ids=["dies", "hangs"])
 def test_a_helper_that_fails_leaves_the_result_unchanged(joined, monkeypatch, helper) -> None:
     """A helper that dies or hangs costs time, not results: this process decodes its pieces itself."""
     if not workers.enabled():
         pytest.skip("one CPU: pieces are not shared")
     counts = _count_local_pieces(monkeypatch)
     expected = recognize(joined)
-    workers._stop()
-    monkeypatch.setattr(workers, "REPLY_TIMEOUT_S", 1.0)
-    monkeypatch.setattr(workers, "REPLY_TIMEOUT_PER_AUDIO_S", 0.0)
-    monkeypatch.setattr(workers, "_start", lambda: subprocess.Popen(
-        [sys.executable, "-c", helper], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+    use_failing_helper(monkeypatch, helper)
     result = recognize(joined)
     assert result.words == expected.words and result.phones == expected.phones
     assert sum(counts[1:]) == len(LINES) and len(counts) == 3  # its own share, then the helper's
