@@ -33,8 +33,8 @@ from . import workers
 from .recognize import phone_settings, recognize_segment
 from .speech import (
     FRAME_S, MAX_SEGMENT_S, MIN_SEGMENT_S, PAD_S, SPHINX_RATE, Lease, SpeechTimings, SpeechWord, base_word,
-    frame_energy, frame_seconds, is_filler, lease_decoder, pause_cuts, silence_phones, split_at_silences, to_pcm,
-    word_phones,
+    frame_energy, frame_seconds, is_filler, lease_decoder, pause_cuts, silence_phones, speech_threshold,
+    split_at_silences, to_pcm, word_phones,
 )
 from .transcript import Transcript, TranscriptWord, read_transcript
 
@@ -225,8 +225,7 @@ def _pieces(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, str]],
     if total <= max_len:
         return [(0, total, list(words))]
     energy = frame_energy(audio16k)
-    threshold = max(1e-4, 0.1 * float(np.percentile(energy, 95))) if energy.size else 1e-4
-    speech = np.concatenate([[0], np.cumsum(energy > threshold)])  # speech frames before each frame
+    speech = np.concatenate([[0], np.cumsum(energy > speech_threshold(energy))])  # speech frames before each frame
     pieces: list[tuple[int, int, list]] = []
     start, first, sure = 0, 0, True  # sure: words[first] is the first word spoken after `start`
     guard = int(_LOCATE_GUARD_S * SPHINX_RATE)
@@ -295,8 +294,7 @@ def _pause_plan(audio16k: np.ndarray) -> _PausePlan | None:
     if len(bounds) < 2 or any(b - a > MAX_SEGMENT_S * SPHINX_RATE for a, b in bounds):
         return None
     energy = frame_energy(audio16k)
-    threshold = max(1e-4, 0.1 * float(np.percentile(energy, 95))) if energy.size else 1e-4
-    speech = np.concatenate([[0], np.cumsum(energy > threshold)])  # speech frames before each frame
+    speech = np.concatenate([[0], np.cumsum(energy > speech_threshold(energy))])  # speech frames before each frame
     before = [(int(speech[a // _HOP]), int(speech[b // _HOP])) for a, b in bounds]
     quiet = [b - a < 10 for a, b in before]  # as _is_quiet, threshold computed once
     return _PausePlan(bounds, quiet, before, int(speech[-1]))
@@ -418,9 +416,7 @@ def _align_at_pauses(lease: Lease, audio16k: np.ndarray, words: list[tuple[int, 
 
 def _is_quiet(audio16k: np.ndarray, reference: np.ndarray) -> bool:
     """No 10 ms frame of ``audio16k`` reaches a tenth of the loud frames (95th percentile) of ``reference``."""
-    energy, loud = frame_energy(audio16k), frame_energy(reference)
-    threshold = max(1e-4, 0.1 * float(np.percentile(loud, 95))) if loud.size else 1e-4
-    return int((energy > threshold).sum()) < 10
+    return int((frame_energy(audio16k) > speech_threshold(frame_energy(reference))).sum()) < 10
 
 
 def align(audio16k: np.ndarray, transcript: str) -> tuple[SpeechTimings, list[TranscriptWord]]:

@@ -19,20 +19,14 @@ import numpy as np
 
 from .speech import (
     DEFAULT_SEARCH, SPHINX_RATE, Lease, SpeechPhone, SpeechTimings, SpeechWord, base_word, frame_seconds, is_filler,
-    lease_decoder, new_decoder, pause_cuts, prime, silence_phones, split_at_silences, to_pcm, word_phones,
+    lease_decoder, model_path, new_decoder, pause_cuts, prime, silence_phones, split_at_silences, to_pcm, word_phones,
 )
 from .workers import decode_shared
 
 
-def _model(name: str) -> str:
-    from pocketsphinx import get_model_path
-
-    return get_model_path(f"en-us/{name}")
-
-
 def phone_settings() -> dict:
     """Phone recognition: pocketsphinx's phone LM (allphone), tuned for phones rather than words."""
-    return {"allphone": _model("en-us-phone.lm.bin"), "lw": 2.0, "pip": 0.3, "beam": 1e-200, "pbeam": 1e-20}
+    return {"allphone": model_path("en-us-phone.lm.bin"), "lw": 2.0, "pip": 0.3, "beam": 1e-200, "pbeam": 1e-20}
 
 
 #: Word recognition with pocketsphinx's en-US word LM, chosen by measurement on training voices (Festival ked,

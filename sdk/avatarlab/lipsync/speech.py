@@ -87,6 +87,19 @@ def frame_seconds(frame: int, offset_s: float) -> float:
     return offset_s + frame * FRAME_S - PAD_S
 
 
+def model_path(name: str) -> str:
+    """A file of pocketsphinx's packaged en-US model (acoustic model, dictionary, LMs)."""
+    from pocketsphinx import get_model_path
+
+    return get_model_path(f"en-us/{name}")
+
+
+def speech_threshold(energy: np.ndarray) -> float:
+    """The RMS a 10 ms frame (``frame_energy``) must pass to count as speech: a tenth of the loud frames
+    (95th percentile), never under 1e-4."""
+    return max(1e-4, 0.1 * float(np.percentile(energy, 95))) if energy.size else 1e-4
+
+
 def frame_energy(audio16k: np.ndarray) -> np.ndarray:
     """RMS of each 10 ms frame."""
     hop = int(FRAME_S * SPHINX_RATE)
@@ -121,7 +134,7 @@ def pause_cuts(audio16k: np.ndarray, min_pause_s: float = 0.25, min_piece_s: flo
     energy = frame_energy(audio16k)
     if not energy.size:
         return []
-    quiet = energy < max(1e-4, 0.1 * float(np.percentile(energy, 95)))
+    quiet = energy < speech_threshold(energy)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
     cuts: list[int] = []
     shortest, previous = int(min_piece_s * SPHINX_RATE), 0

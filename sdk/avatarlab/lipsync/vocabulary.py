@@ -20,16 +20,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+from .speech import model_path
+
 VOCABULARY_SIZE = 10_000
 WORDS_FILE = Path(__file__).resolve().parents[1] / "data" / "recognition_words.json"
 _lock = threading.Lock()
 _path: str | None = None
-
-
-def _model(name: str) -> str:
-    from pocketsphinx import get_model_path
-
-    return get_model_path(f"en-us/{name}")
 
 
 def _base(entry: str) -> str:
@@ -41,8 +37,8 @@ def most_likely_words(size: int = VOCABULARY_SIZE) -> list[str]:
     """The ``size`` dictionary words with the highest unigram probability in the en-US LM (ties by name)."""
     from pocketsphinx import NGramModel
 
-    lm = NGramModel.readfile(_model("en-us.lm.bin"))
-    with open(_model("cmudict-en-us.dict"), encoding="utf-8") as lines:
+    lm = NGramModel.readfile(model_path("en-us.lm.bin"))
+    with open(model_path("cmudict-en-us.dict"), encoding="utf-8") as lines:
         words = {_base(line.split(" ", 1)[0]) for line in lines if line.strip()}
     ranked = sorted(words, key=lambda word: (-lm.prob([word]), word))
     return ranked[:size]
@@ -58,13 +54,13 @@ def dictionary_path() -> str:
             try:
                 _path = _write_dictionary()
             except OSError:
-                return _model("cmudict-en-us.dict")
+                return model_path("cmudict-en-us.dict")
         return _path
 
 
 def _write_dictionary() -> str:
     words = set(json.loads(WORDS_FILE.read_text(encoding="utf-8")))
-    with open(_model("cmudict-en-us.dict"), encoding="utf-8") as lines:
+    with open(model_path("cmudict-en-us.dict"), encoding="utf-8") as lines:
         text = "".join(line for line in lines if _base(line.split(" ", 1)[0]) in words)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"avatarlab-recognition-{digest}.dict"

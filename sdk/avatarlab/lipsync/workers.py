@@ -136,7 +136,6 @@ def _start() -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [sdk, os.environ.get("PYTHONPATH")])))
     helper = subprocess.Popen([sys.executable, "-c", "from avatarlab.lipsync.workers import serve; serve()"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    atexit.register(_stop)
     return helper
 
 
@@ -157,6 +156,9 @@ def _stop() -> None:
     except subprocess.TimeoutExpired:
         helper.kill()
         helper.wait()
+
+
+atexit.register(_stop)  # once: _stop ends whichever helper runs at exit
 
 
 def helper_pid() -> int | None:
