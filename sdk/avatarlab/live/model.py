@@ -43,8 +43,10 @@ class VisemeModel:
         """Per-viseme log-probability biases of the decision rule (zeros when the metadata has none)."""
         given = self.meta.get("decision", {}).get("log_bias", {})
         unknown = set(given) - set(OCULUS_VISEMES)
-        if unknown or len(OCULUS_VISEMES) != self.classes:
+        if unknown:
             raise ValueError(f"audio2face.json's decision biases name unknown visemes: {sorted(unknown)}")
+        if len(OCULUS_VISEMES) != self.classes:
+            raise ValueError(f"the model has {self.classes} classes, not the {len(OCULUS_VISEMES)} visemes")
         return np.array([float(given.get(v, 0.0)) for v in OCULUS_VISEMES], np.float32)
 
     @classmethod

@@ -2,8 +2,8 @@
 
 Each frame's log-probabilities first get a per-viseme bias (``bias``): a shift of the class priors the network
 learned from its training voices. Tuned on speakers left out of training (models/audio2face/tune_decision.py),
-it favours the classes an unfamiliar voice loses most: closed p/b/m and rounded vowels, which the network
-otherwise hears as "other" consonants and open vowels.
+it can favour the classes an unfamiliar voice loses most (closed p/b/m, rounded vowels). The shipped model's
+biases are zero: tuned ones helped the left-out speakers but not the reserved ones (docs/live.md).
 The forward filter keeps a belief over the 15 visemes, which stays with its viseme with probability
 ``stay`` per 10 ms frame; it only uses the past, so it adds no delay. ``stay`` = 1 / classes (or less)
 means no smoothing: each frame's most likely viseme. Training tunes ``stay`` on validation speech;
