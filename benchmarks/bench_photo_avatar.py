@@ -6,8 +6,8 @@
 
 Photos: the public-domain astronaut portrait (`skimage.data.astronaut()`, 512x512) and the same upscaled to
 2048x2048 (bicubic), both as PNG files. Per photo, N runs after a warm-up (face models loaded), median and min:
-- photo -> GLB (`photo_avatar_glb`), split into decode (ffmpeg), face mesh (both MediaPipe detectors + the
-  468-point mesh, `find_face`), lift + shapes (pose fit, closing the lips, the 67 morph targets), texture (the
+- photo -> GLB (`photo_avatar_glb`), split into decode (ffmpeg), face mesh (both MediaPipe detectors, the
+  468-point mesh and the Iris model for the eyeballs' colour, `find_face`), lift + shapes (pose fit, closing the lips, the 67 morph targets), texture (the
   crop, resampled, as PNG), mouth interior (`mouth_parts` or `mouth_interior`, whichever the build has), GLB
   packing (`BufferPacker.finish`) and other geometry (eyes, sockets, shell, body, primitives: the rest);
 - photo -> VRM: the same plus `vrm_from_glb`;
