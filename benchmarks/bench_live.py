@@ -35,7 +35,7 @@ from make_dataset import HELD_OUT_VARIANTS  # noqa: E402
 
 from avatarlab.channels import VISEME_INDEX  # noqa: E402
 from avatarlab.lipsync import lipsync  # noqa: E402
-from avatarlab.lipsync.audio_input import resample  # noqa: E402
+from avatarlab.resample import resample  # noqa: E402
 from avatarlab.live import LiveLipSync  # noqa: E402
 from avatarlab.live import features as feat  # noqa: E402
 from avatarlab.live.evaluation import (Scores, accuracy, coarse_scores, frame_labels, frame_times,  # noqa: E402

@@ -97,7 +97,7 @@ def summary(values: list[float]) -> dict:
 def main() -> None:
     from avatarlab.engine import Engine
     from avatarlab.lipsync.align import align
-    from avatarlab.lipsync.audio_input import resample
+    from avatarlab.resample import resample
     from test_timing import _sphinx_words
 
     engine = Engine()

@@ -39,7 +39,7 @@ def _plain_f0(audio: np.ndarray, audio_offset: int, samples: np.ndarray, rate: i
 @pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100])
 def test_frame_f0_equals_transforming_every_window(engine, rate: int) -> None:
     line = engine.speak("Would you bring the map to the harbour before noon?", seed=3)
-    from avatarlab.lipsync.audio_input import resample
+    from avatarlab.resample import resample
 
     speech = resample(line.audio, line.sample_rate, rate)
     rng = np.random.default_rng(rate)

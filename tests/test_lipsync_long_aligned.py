@@ -11,7 +11,7 @@ import pytest
 from avatarlab.engine import Engine, Utterance
 from avatarlab.lipsync import align as align_module
 from avatarlab.lipsync import workers
-from avatarlab.lipsync.audio_input import resample
+from avatarlab.resample import resample
 from avatarlab.lipsync.speech import MAX_SEGMENT_S, SPHINX_RATE, lease_decoder
 from avatarlab.lipsync.transcript import read_transcript
 from test_lipsync_recognition import FAILING_HELPERS, use_failing_helper

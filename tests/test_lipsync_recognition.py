@@ -19,7 +19,7 @@ from avatarlab.lipsync import align as align_module
 from avatarlab.lipsync import recognize as recognize_module
 from avatarlab.lipsync import vocabulary as vocabulary_module
 from avatarlab.lipsync import workers
-from avatarlab.lipsync.audio_input import resample
+from avatarlab.resample import resample
 from avatarlab.lipsync.recognize import phone_settings, recognition_pieces, recognize, recognize_segment
 from avatarlab.lipsync.speech import SPHINX_RATE, lease_decoder, pause_cuts
 from avatarlab.lipsync.vocabulary import VOCABULARY_SIZE, WORDS_FILE

@@ -9,7 +9,7 @@ import pytest
 
 from avatarlab.engine import Engine
 from avatarlab.lipsync import align as align_module
-from avatarlab.lipsync.audio_input import resample
+from avatarlab.resample import resample
 from avatarlab.lipsync.recognize import recognize
 from avatarlab.lipsync.speech import SPHINX_RATE
 

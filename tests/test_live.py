@@ -17,14 +17,13 @@ from onnx import numpy_helper
 
 from avatarlab.channels import ARKIT_INDEX, OCULUS_VISEMES
 from avatarlab.engine import Engine, frame_range
-from avatarlab.lipsync.audio_input import resample
 from avatarlab.live import LiveLipSync
 from avatarlab.live import features as feat
 from avatarlab.live.model import META_PATH, MODEL_PATH, VisemeModel, VisemeStream
 from avatarlab.live.offline import animate_recording
-from avatarlab.live.resample import StreamingResampler
 from avatarlab.live.session import REPRESENTATIVE
 from avatarlab.live.smoothing import ForwardFilter
+from avatarlab.resample import StreamingResampler, resample
 from avatarlab.animation import viseme_of
 
 from daemon_process import running_daemon
@@ -67,6 +66,24 @@ def test_streaming_resampler_equals_offline(rate: int) -> None:
     parts = [resampler.push(audio[s:e]) for s, e in _random_pieces(len(audio), rng)]
     parts.append(resampler.push(np.zeros(0), final=True))
     np.testing.assert_array_equal(np.concatenate(parts), resample(audio, rate, feat.SAMPLE_RATE))
+
+
+@pytest.mark.parametrize("rate", [8000, 11025])
+def test_upsampled_audio_has_no_mirror_image_above_the_old_nyquist(rate: int) -> None:
+    """Linear interpolation would repeat a 3 kHz tone of 8 kHz audio at 5 kHz, 6 dB down: speech sounds the
+    recognizer and the network would hear as hiss. The windowed sinc keeps the tone and nothing else."""
+    seconds, tone = 1.0, 3000.0
+    audio = 0.5 * np.sin(2 * np.pi * tone * np.arange(int(rate * seconds)) / rate)
+    up = resample(audio, rate, feat.SAMPLE_RATE)
+    assert len(up) == int(len(audio) * feat.SAMPLE_RATE / rate)
+    middle = up[2000:-2000] * np.hanning(len(up) - 4000)
+    spectrum = np.abs(np.fft.rfft(middle))
+    hz = np.fft.rfftfreq(len(middle), 1 / feat.SAMPLE_RATE)
+    peak = spectrum[np.abs(hz - tone) < 20].max()
+    above = spectrum[hz > rate / 2 + 100].max()
+    assert 20 * np.log10(above / peak) < -50
+    expected = 0.5 * np.sin(2 * np.pi * tone * np.arange(len(up)) / feat.SAMPLE_RATE)
+    assert np.max(np.abs(up - expected)[200:-200]) < 0.01
 
 
 def test_network_output_does_not_depend_on_how_features_are_split(spoken) -> None:
@@ -192,6 +209,29 @@ def test_training_augmentations_change_colour_and_bands_only(monkeypatch) -> Non
     changed = np.flatnonzero((masked != features).any(axis=0))
     assert 0 < len(changed) <= train.MASKS * train.MASK_WIDTH[1]
     np.testing.assert_allclose(masked[:, changed], np.repeat(features.mean(axis=1, keepdims=True), len(changed), 1))
+
+
+def test_narrowband_augmentation_looks_like_8_khz_audio_and_class_weights_parse() -> None:
+    import train
+
+    rng = np.random.default_rng(4)
+    features = feat.log_mel(0.1 * rng.standard_normal(feat.SAMPLE_RATE).astype(np.float32))
+    narrow = train.narrow_band(features, rng)
+    centres = feat.mel_filterbank().argmax(axis=0) * feat.SAMPLE_RATE / feat.N_FFT
+    high, low = centres > train.NARROW_HZ[1] + 400, centres < train.NARROW_HZ[0] - 600
+    np.testing.assert_allclose(narrow[:, high], np.log(feat.LOG_FLOOR), atol=1e-3)
+    np.testing.assert_allclose(narrow[:, low], features[:, low], atol=1e-4)
+    real = feat.log_mel(resample(resample(0.1 * rng.standard_normal(feat.SAMPLE_RATE), feat.SAMPLE_RATE, 8000),
+                                 8000, feat.SAMPLE_RATE))
+    full = features[:, high].mean()
+    assert narrow[:, high].mean() < full - 5 and real[:, high].mean() < full - 5  # both near the floor
+
+    weights = train.class_weights("PP=3,oh=2")
+    assert weights[OCULUS_VISEMES.index("PP")] == 3 and weights[OCULUS_VISEMES.index("oh")] == 2
+    assert float(weights.sum()) == len(OCULUS_VISEMES) + 3
+    assert train.class_weights("") is None
+    with pytest.raises(SystemExit, match="not a viseme"):
+        train.class_weights("P=2")
 
 
 def test_live_rejects_bad_input() -> None:

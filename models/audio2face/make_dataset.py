@@ -38,7 +38,7 @@ from festival_voice import (RESERVED_SPEAKERS, SAMPLE_TEXTS, TRAINING_VOICES, VO
 from avatarlab.channels import VISEME_INDEX  # noqa: E402
 from avatarlab.animation import viseme_of  # noqa: E402
 from avatarlab.live.features import CENTRE_S, HOP_S, SAMPLE_RATE, log_mel  # noqa: E402
-from avatarlab.lipsync.audio_input import resample  # noqa: E402
+from avatarlab.resample import resample  # noqa: E402
 
 TRAIN_VARIANTS = ("m1", "m2", "m4", "m5", "m6", "f1", "f2", "f4", "klatt", "klatt3")
 HELD_OUT_VARIANTS = ("f3", "m3")  # never in training: the held-out voices of tests and benchmarks

@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE.parents[1] / "sdk"))
 
 from model import NetConfig, VisemeNet, export_onnx  # noqa: E402
 
+from avatarlab.channels import OCULUS_VISEMES  # noqa: E402
 from avatarlab.live.evaluation import SHAPE_OF_VISEME  # noqa: E402
 from avatarlab.live import features as feat  # noqa: E402
 from avatarlab.live.model import VisemeModel, VisemeStream  # noqa: E402
@@ -92,10 +93,24 @@ def mask_bands(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+#: --narrowband: the cut-off range (Hz) of a crop heard as through 8 kHz audio (telephone, old recordings).
+NARROW_HZ = (3400.0, 4000.0)
+
+
+def narrow_band(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The same speech sampled at 8 kHz: each mel band keeps only its energy below a random cut-off near 4 kHz
+    (its filter's share there), the rest falls to the log floor, as resampled 8 kHz input does."""
+    bank = feat.mel_filterbank()
+    bins = np.fft.rfftfreq(feat.N_FFT, 1.0 / feat.SAMPLE_RATE)
+    kept = bank[bins < rng.uniform(*NARROW_HZ)].sum(axis=0) / bank.sum(axis=0)
+    power = np.maximum(np.exp(features) - feat.LOG_FLOOR, 0.0)
+    return np.log(power * kept + feat.LOG_FLOOR).astype(np.float32)
+
+
 def batches(items, rng: np.random.Generator, batch: int, crop: int, lookahead: int, colour: float = 0.0,
-            mask: float = 0.0):
-    """Random crops, padded (shares ``colour`` recoloured and ``mask`` band-masked); the label of output t is the
-    frame t - lookahead."""
+            mask: float = 0.0, narrow: float = 0.0):
+    """Random crops, padded (shares ``colour`` recoloured, ``mask`` band-masked and ``narrow`` cut to 8 kHz
+    audio's band); the label of output t is the frame t - lookahead."""
     order = rng.permutation(len(items))
     for i in range(0, len(order) - batch + 1, batch):
         chosen = [items[j] for j in order[i:i + batch]]
@@ -107,6 +122,8 @@ def batches(items, rng: np.random.Generator, batch: int, crop: int, lookahead: i
             piece, labels = f[start:start + length], l[start:start + length]
             if rng.random() < colour:
                 piece = recolour(piece, rng)
+            if rng.random() < narrow:
+                piece = narrow_band(piece, rng)
             if rng.random() < mask:
                 piece = mask_bands(piece, rng)
             x[b, :, : len(piece)] = piece.T
@@ -154,6 +171,20 @@ def tune_smoothing(onnx_path: Path, val) -> dict[str, float]:
     best = max(scores, key=scores.get)
     print("smoothing: " + ", ".join(f"stay {k}: {v:.3f}" for k, v in scores.items()), flush=True)
     return {"stay": best, "viseme_accuracy": round(scores[best], 4)}
+
+
+def class_weights(spec: str) -> torch.Tensor | None:
+    """--class-weight "PP=2,O=1.5": loss weight per viseme (1 for those not named), so rare classes the network
+    under-predicts on unfamiliar voices (closures, rounding) cost more to miss. None when ``spec`` is empty."""
+    if not spec:
+        return None
+    weights = torch.ones(len(OCULUS_VISEMES))
+    for part in spec.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() not in OCULUS_VISEMES:
+            raise SystemExit(f"--class-weight: {name.strip()!r} is not a viseme; use one of {', '.join(OCULUS_VISEMES)}")
+        weights[OCULUS_VISEMES.index(name.strip())] = float(value)
+    return weights
 
 
 def split(items, seed: int):
@@ -206,6 +237,10 @@ def main(argv: list[str] | None = None) -> None:
                         "stretched a little: other microphones and vocal tracts)")
     parser.add_argument("--mask", type=float, default=0.0,
                         help="share of training crops with two runs of mel bands masked (SpecAugment)")
+    parser.add_argument("--narrowband", type=float, default=0.0,
+                        help="share of training crops cut to 8 kHz audio's band (nothing above 3.4-4 kHz)")
+    parser.add_argument("--class-weight", default="",
+                        help='loss weight of named visemes, e.g. "PP=2,O=1.5,U=1.5" (others 1)')
     parser.add_argument("--tune-only", action="store_true",
                         help="only re-tune the smoothing of an exported model in --out on the validation split")
     args = parser.parse_args(argv)
@@ -236,12 +271,12 @@ def main(argv: list[str] | None = None) -> None:
     steps = args.epochs * (len(train) // args.batch)
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.1)
-    loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE, label_smoothing=0.05)
+    loss_fn = nn.CrossEntropyLoss(weight=class_weights(args.class_weight), ignore_index=IGNORE, label_smoothing=0.05)
     started, step, best = time.time(), 0, (-1.0, 0, None)
     for epoch in range(args.epochs):
         total = 0.0
-        for x, y in batches(train, rng, args.batch, args.crop, args.lookahead, args.colour,
-                                args.mask):
+        for x, y in batches(train, rng, args.batch, args.crop, args.lookahead, args.colour, args.mask,
+                            args.narrowband):
             logits = net(x, *net.initial_states(x.shape[0]))[0]
             loss = loss_fn(logits, y)
             optimizer.zero_grad()
@@ -271,6 +306,7 @@ def main(argv: list[str] | None = None) -> None:
         "training": {"clips": len(train), "minutes": round(len(stacked) / 6000, 1), "epochs": args.epochs,
                      "seconds": round(time.time() - started), "best_epoch": best[1],
                      "excluded": args.exclude, "colour": args.colour, "mask": args.mask,
+                     "class_weight": args.class_weight, "narrowband": args.narrowband,
                      "validation": evaluate(net, val),
                      "validation_by_source": report_by_source(net, val)},
     }

@@ -35,7 +35,7 @@ from make_dataset import HELD_OUT_VARIANTS  # noqa: E402
 from train import excluded  # noqa: E402
 
 from avatarlab.channels import OCULUS_VISEMES  # noqa: E402
-from avatarlab.lipsync.audio_input import resample  # noqa: E402
+from avatarlab.resample import resample  # noqa: E402
 from avatarlab.live import features as feat  # noqa: E402
 from avatarlab.live.evaluation import Scores, coarse_scores, frame_labels, frame_times, timeline_labels  # noqa: E402
 from avatarlab.live.model import VisemeModel, VisemeStream  # noqa: E402

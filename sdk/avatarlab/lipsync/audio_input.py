@@ -125,17 +125,3 @@ def _checked(audio: np.ndarray, path: Path, sample_rate: int, max_seconds: float
                                 "split it into shorter lines (for example at pauses) and lip-sync each")
     audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
     return np.clip(audio, -1.0, 1.0).astype(np.float32, copy=False)
-
-
-def resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """Windowed-sinc low-pass (when downsampling), then linear interpolation onto the target grid."""
-    audio = np.asarray(audio, dtype=np.float64)
-    if rate == target:
-        return audio.astype(np.float32)
-    if target < rate:
-        cutoff = 0.475 * target / rate
-        taps = np.arange(-64, 65)
-        kernel = 2 * cutoff * np.sinc(2 * cutoff * taps) * np.hamming(len(taps))
-        audio = np.convolve(audio, kernel / kernel.sum(), mode="same")
-    times = np.arange(int(len(audio) * target / rate)) * rate / target
-    return np.interp(times, np.arange(len(audio)), audio).astype(np.float32)

@@ -20,7 +20,8 @@ from ..options import SynthesisOptions
 from ..timeline import SILENCE_SYMBOL, PhonemeTimeline, TimedPhoneme, TimedWord
 from .align import align
 from .arpabet import to_ipa
-from .audio_input import MAX_AUDIO_SECONDS, InvalidAudioError, load_audio, resample
+from ..resample import resample
+from .audio_input import MAX_AUDIO_SECONDS, InvalidAudioError, load_audio
 from .recognize import recognize
 from .speech import SPHINX_RATE, SpeechTimings
 

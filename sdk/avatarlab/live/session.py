@@ -22,7 +22,7 @@ from ..errors import InvalidOptionError
 from ..timeline import SILENCE_SYMBOL, PhonemeTimeline, TimedPhoneme
 from . import features as feat
 from .model import VisemeModel, VisemeStream
-from .resample import StreamingResampler
+from ..resample import StreamingResampler
 from .smoothing import ForwardFilter
 
 #: The phoneme the animator is given for each viseme the network decides on.
