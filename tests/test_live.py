@@ -58,7 +58,7 @@ def test_streaming_log_mel_equals_offline() -> None:
     assert stream.frames_out == feat.frame_count(len(audio))
 
 
-@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 48000])
+@pytest.mark.parametrize("rate", [8000, 11025, 12000, 16000, 22050, 44100, 48000])
 def test_streaming_resampler_equals_offline(rate: int) -> None:
     rng = np.random.default_rng(rate)
     audio = rng.standard_normal(rate + 123)

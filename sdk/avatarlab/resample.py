@@ -4,12 +4,18 @@ Both give the same samples by construction: ``resample`` is one final push. Down
 129-tap windowed sinc (cut-off 0.475 of the new rate), then interpolates linearly. Upsampling interpolates with a
 windowed sinc of UP_HALF_TAPS input samples each side, band-limited at 0.475 of the old rate: linear
 interpolation would leave mirror images of the speech above the old Nyquist frequency (8 kHz audio would
-show its 1-4 kHz formants again at 4-7 kHz), which the recognizer and the live network hear as hiss.
+show its 1-4 kHz formants again at 4-7 kHz, only about 6 dB down). The live network trains on band-cut
+speech for such input (models/audio2face, ``--narrowband``) and hears it this way; pocketsphinx's acoustic
+model scored 8 kHz speech better with the images (lipsync/pipeline.py), so its paths ask for linear
+interpolation (``band_limited=False``).
 An output sample is produced once the input it needs has arrived: at most ``delay_input_samples`` later than
 its own time.
 """
 
 from __future__ import annotations
+
+import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,6 +24,8 @@ HALF_TAPS = 64
 UP_HALF_TAPS = 16
 #: Upsampled outputs computed per block (bounds the (outputs, taps) work array to a few MB).
 _BLOCK = 16384
+#: Up to this many output phases, each phase is one np.correlate over the input.
+_FEW_PHASES = 16
 CUTOFF = 0.475
 
 
@@ -30,21 +38,36 @@ def _kernel(rate: int, target: int) -> np.ndarray | None:
     return kernel / kernel.sum()
 
 
-def _sinc_interpolate(values: np.ndarray, first: int, times: np.ndarray) -> np.ndarray:
-    """Band-limited values at fractional input ``times``; ``values[i]`` is input sample ``first + i`` and must
-    cover every tap (floor(t) - UP_HALF_TAPS + 1 .. floor(t) + UP_HALF_TAPS). Each output's weights are
-    normalized to sum to 1, so a constant stays constant."""
-    out = np.empty(len(times), np.float64)
+@lru_cache(maxsize=8)
+def _phase_weights(rate: int, target: int) -> np.ndarray:
+    """(phases, 2 * UP_HALF_TAPS) windowed-sinc weights, one row per output phase ``(j * rate) % target`` (an
+    output's position between two input samples repeats every target / gcd outputs: 2 rows for 8 -> 16 kHz).
+    Each row sums to 1, so a constant stays constant."""
+    step = math.gcd(rate, target)
+    fraction = np.arange(0, target, step, dtype=np.float64) / target  # distance past the tap at floor(t)
+    distance = fraction[:, None] - np.arange(1 - UP_HALF_TAPS, UP_HALF_TAPS + 1)[None, :]
+    weights = 2 * CUTOFF * np.sinc(2 * CUTOFF * distance) * (0.5 + 0.5 * np.cos(np.pi * distance / UP_HALF_TAPS))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _sinc_interpolate(values: np.ndarray, first: int, outputs: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Band-limited values at output indices ``outputs`` (time ``j * rate / target`` in input samples);
+    ``values[i]`` is input sample ``first + i`` and covers every tap (floor(t) - UP_HALF_TAPS + 1 ..
+    floor(t) + UP_HALF_TAPS). Integer arithmetic picks the taps and the phase, so pieces agree exactly."""
+    weights = _phase_weights(rate, target)
+    step = math.gcd(rate, target)
     offsets = np.arange(1 - UP_HALF_TAPS, UP_HALF_TAPS + 1)
-    for a in range(0, len(times), _BLOCK):
-        t = times[a:a + _BLOCK]
-        base = np.floor(t).astype(np.int64)
-        taps = base[:, None] + offsets[None, :]
-        distance = t[:, None] - taps
-        weights = (2 * CUTOFF * np.sinc(2 * CUTOFF * distance)
-                   * (0.5 + 0.5 * np.cos(np.pi * distance / UP_HALF_TAPS)))
-        weights /= weights.sum(axis=1, keepdims=True)
-        out[a:a + _BLOCK] = (values[taps - first] * weights).sum(axis=1)
+    out = np.empty(len(outputs), np.float64)
+    base, phase = np.divmod(outputs.astype(np.int64) * rate, target)
+    start, row = base - first + offsets[0], phase // step  # each output's first tap in ``values``; its weights
+    if len(weights) <= _FEW_PHASES:  # 8 and 12 kHz: one correlation per phase, in C
+        for q in np.unique(row):
+            mine = row == q
+            out[mine] = np.correlate(values, weights[q], mode="valid")[start[mine]]
+        return out
+    for a in range(0, len(outputs), _BLOCK):  # 11.025 kHz and other rates: 640 phases or more
+        taps = start[a:a + _BLOCK, None] + np.arange(len(offsets))[None, :]
+        out[a:a + _BLOCK] = (values[taps] * weights[row[a:a + _BLOCK]]).sum(axis=1)
     return out
 
 
@@ -52,13 +75,14 @@ class StreamingResampler:
     """Resamples mono audio pushed in pieces of any size; the concatenated outputs equal ``resample`` of the
     whole to the last bit."""
 
-    def __init__(self, rate: int, target: int) -> None:
+    def __init__(self, rate: int, target: int, band_limited: bool = True) -> None:
         self.rate, self.target = int(rate), int(target)
         self._kernel = _kernel(self.rate, self.target)
+        self._sinc = band_limited and self.target > self.rate
         if self._kernel is not None:
             self._margin = HALF_TAPS
         else:
-            self._margin = UP_HALF_TAPS if self.target > self.rate else 0
+            self._margin = UP_HALF_TAPS if self._sinc else 0
         self._raw = np.zeros(0, np.float64)
         self._raw_start = 0  # absolute index of _raw[0]
         self._received = 0
@@ -90,9 +114,11 @@ class StreamingResampler:
         times = np.arange(self._emitted, last) * self.rate / self.target
         lo = int(np.floor(times[0]))
         hi = min(int(np.floor(times[-1])) + 2, self._received)
-        if self.target > self.rate:
+        if self._sinc:
             m = self._margin
-            out = _sinc_interpolate(self._padded(lo - m, hi + m), lo - m, times).astype(np.float32)
+            outputs = np.arange(self._emitted, last)
+            out = _sinc_interpolate(self._padded(lo - m, hi + m), lo - m, outputs, self.rate, self.target)
+            out = out.astype(np.float32)
         else:
             out = np.interp(times, np.arange(lo, hi), self._filtered(lo, hi)).astype(np.float32)
         self._emitted = last
@@ -117,6 +143,9 @@ class StreamingResampler:
         return np.convolve(self._padded(lo - m, hi + m), self._kernel, mode="valid")
 
 
-def resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """Mono float32 ``audio`` at ``rate`` Hz converted to ``target`` Hz (``int(len * target / rate)`` samples)."""
-    return StreamingResampler(rate, target).push(audio, final=True)
+def resample(audio: np.ndarray, rate: int, target: int, band_limited: bool = True) -> np.ndarray:
+    """Mono float32 ``audio`` at ``rate`` Hz converted to ``target`` Hz (``int(len * target / rate)`` samples).
+
+    ``band_limited=False`` upsamples by linear interpolation, mirror images and all (pocketsphinx's paths: see
+    lipsync/pipeline.py)."""
+    return StreamingResampler(rate, target, band_limited).push(audio, final=True)
