@@ -55,18 +55,17 @@ def _sinc_interpolate(values: np.ndarray, first: int, outputs: np.ndarray, rate:
     ``values[i]`` is input sample ``first + i`` and covers every tap (floor(t) - UP_HALF_TAPS + 1 ..
     floor(t) + UP_HALF_TAPS). Integer arithmetic picks the taps and the phase, so pieces agree exactly."""
     weights = _phase_weights(rate, target)
-    step = math.gcd(rate, target)
-    offsets = np.arange(1 - UP_HALF_TAPS, UP_HALF_TAPS + 1)
     out = np.empty(len(outputs), np.float64)
     base, phase = np.divmod(outputs.astype(np.int64) * rate, target)
-    start, row = base - first + offsets[0], phase // step  # each output's first tap in ``values``; its weights
+    start = base - UP_HALF_TAPS + 1 - first  # each output's first tap in ``values``
+    row = phase // math.gcd(rate, target)  # its row of weights
     if len(weights) <= _FEW_PHASES:  # 8 and 12 kHz: one correlation per phase, in C
         for q in np.unique(row):
             mine = row == q
             out[mine] = np.correlate(values, weights[q], mode="valid")[start[mine]]
         return out
     for a in range(0, len(outputs), _BLOCK):  # 11.025 kHz and other rates: 640 phases or more
-        taps = start[a:a + _BLOCK, None] + np.arange(len(offsets))[None, :]
+        taps = start[a:a + _BLOCK, None] + np.arange(2 * UP_HALF_TAPS)[None, :]
         out[a:a + _BLOCK] = (values[taps] * weights[row[a:a + _BLOCK]]).sum(axis=1)
     return out
 
@@ -102,24 +101,24 @@ class StreamingResampler:
             self._raw_start = self._received
             self._emitted += len(out)
             return out
-        total = int(self._received * self.target / self.rate) if final else None
         if final:
-            last = total
+            last = int(self._received * self.target / self.rate)
         else:
             usable = self._received - self._margin - 2  # input index i is final once i + margin has arrived
             last = int(np.floor(usable * self.target / self.rate)) + 1 if usable >= 0 else 0
             last = min(last, int(self._received * self.target / self.rate))
         if last <= self._emitted:
             return np.zeros(0, np.float32)
-        times = np.arange(self._emitted, last) * self.rate / self.target
-        lo = int(np.floor(times[0]))
-        hi = min(int(np.floor(times[-1])) + 2, self._received)
         if self._sinc:
-            m = self._margin
+            first = self._emitted * self.rate // self.target - UP_HALF_TAPS + 1  # the first output's first tap
+            end = (last - 1) * self.rate // self.target + UP_HALF_TAPS + 1  # past the last output's last tap
             outputs = np.arange(self._emitted, last)
-            out = _sinc_interpolate(self._padded(lo - m, hi + m), lo - m, outputs, self.rate, self.target)
+            out = _sinc_interpolate(self._padded(first, end), first, outputs, self.rate, self.target)
             out = out.astype(np.float32)
         else:
+            times = np.arange(self._emitted, last) * self.rate / self.target
+            lo = int(np.floor(times[0]))
+            hi = min(int(np.floor(times[-1])) + 2, self._received)
             out = np.interp(times, np.arange(lo, hi), self._filtered(lo, hi)).astype(np.float32)
         self._emitted = last
         keep_from = max(self._raw_start, int(np.floor(last * self.rate / self.target)) - self._margin - 1)

@@ -17,10 +17,10 @@ from ..animation.pitch import frame_f0
 from ..engine import Utterance, VisemeEvent, frame_range
 from ..errors import InvalidOptionError
 from ..options import SynthesisOptions
+from ..resample import resample
 from ..timeline import SILENCE_SYMBOL, PhonemeTimeline, TimedPhoneme, TimedWord
 from .align import align
 from .arpabet import to_ipa
-from ..resample import resample
 from .audio_input import MAX_AUDIO_SECONDS, InvalidAudioError, load_audio
 from .recognize import recognize
 from .speech import SPHINX_RATE, SpeechTimings
