@@ -71,7 +71,7 @@ def test_streaming_resampler_equals_offline(rate: int) -> None:
 @pytest.mark.parametrize("rate", [8000, 11025])
 def test_upsampled_audio_has_no_mirror_image_above_the_old_nyquist(rate: int) -> None:
     """Linear interpolation would repeat a 3 kHz tone of 8 kHz audio at 5 kHz, 6 dB down: speech sounds the
-    recognizer and the network would hear as hiss. The windowed sinc keeps the tone and nothing else."""
+    live network would hear as hiss. The windowed sinc keeps the tone and nothing else."""
     seconds, tone = 1.0, 3000.0
     audio = 0.5 * np.sin(2 * np.pi * tone * np.arange(int(rate * seconds)) / rate)
     up = resample(audio, rate, feat.SAMPLE_RATE)

@@ -174,7 +174,7 @@ def tune_smoothing(onnx_path: Path, val) -> dict[str, float]:
 
 
 def class_weights(spec: str) -> torch.Tensor | None:
-    """--class-weight "PP=2,O=1.5": loss weight per viseme (1 for those not named), so rare classes the network
+    """--class-weight "PP=2,oh=1.5": loss weight per viseme (1 for those not named), so rare classes the network
     under-predicts on unfamiliar voices (closures, rounding) cost more to miss. None when ``spec`` is empty."""
     if not spec:
         return None
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--narrowband", type=float, default=0.0,
                         help="share of training crops cut to 8 kHz audio's band (nothing above 3.4-4 kHz)")
     parser.add_argument("--class-weight", default="",
-                        help='loss weight of named visemes, e.g. "PP=2,O=1.5,U=1.5" (others 1)')
+                        help='loss weight of named visemes, e.g. "PP=2,oh=1.5,ou=1.5" (others 1)')
     parser.add_argument("--tune-only", action="store_true",
                         help="only re-tune the smoothing of an exported model in --out on the validation split")
     args = parser.parse_args(argv)
