@@ -22,6 +22,7 @@ from ..timeline import SILENCE_SYMBOL, PhonemeTimeline, TimedPhoneme, TimedWord
 from .align import align
 from .arpabet import to_ipa
 from .audio_input import MAX_AUDIO_SECONDS, InvalidAudioError, load_audio
+from .heard_closures import add_missed_closures, heard_closures
 from .recognize import recognize
 from .speech import SPHINX_RATE, SpeechTimings
 
@@ -52,6 +53,9 @@ LONGEST_CLOSURE_S = 0.15
 #: frequency that band-limited upsampling removes: its wideband acoustic model scored 8 kHz speech better so
 #: (Flite awb at 8 kHz, 12 lines: aligned 6-class 0.857 against 0.851, recognized 0.800 against 0.789).
 SPHINX_BAND_LIMITED = False
+#: Without a transcript, p/b/m closures the live network hears where the recognized words have none are added
+#: (heard_closures.py). False gives the recognizer's phones alone (the benchmark compares both).
+HEAR_CLOSURES = True
 #: Frames animated per FaceAnimator call: bounds memory on long files (curves are identical for any split).
 ANIMATION_CHUNK = 1024
 
@@ -95,6 +99,9 @@ def lipsync(
             text = speech.text
         phonemes = _phonemes(speech, words, sample_rate, n)
     timeline = PhonemeTimeline(sample_rate, phonemes, words)
+    if speech.method == "recognized" and HEAR_CLOSURES:
+        timeline = add_missed_closures(timeline, heard_closures(samples, sample_rate))
+        phonemes = timeline.phonemes
     timeline.check()
     animator = FaceAnimator(sample_rate, options.fps, options.seed, options.emotion, options.emotion_intensity,
                             _reference_f0(samples, sample_rate, phonemes))
