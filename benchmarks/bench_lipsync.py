@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from avatarlab.engine import Engine
-from avatarlab.lipsync import lipsync, workers
+from avatarlab.lipsync import lipsync, pipeline, workers
 from avatarlab.output import wav_bytes
 from bench_live import reserved_speaker_rows
 
@@ -42,6 +42,17 @@ REPEATS = 5
 #: the default, which hands about half its pieces to a helper process (avatarlab/lipsync/workers.py).
 ONE_CORE = "recognized, one core"
 ALIGNED_ONE_CORE = "aligned, one core"
+#: The reserved speakers' recognized path as it was before heard closures, beside the current one.
+RECOGNIZER_ALONE = "recognized, recognizer's closures only"
+
+
+def _recognizer_alone(text: str, speech):
+    """The recognized path without the closures the live network hears (lipsync/heard_closures.py)."""
+    pipeline.HEAR_CLOSURES = False
+    try:
+        return lipsync(speech.audio, sample_rate=speech.sample_rate)
+    finally:
+        pipeline.HEAR_CLOSURES = True
 
 
 def _median_word_error(reference: list[tuple[float, float]], result) -> float | None:
@@ -129,6 +140,7 @@ def main() -> None:
     speakers = reserved_speaker_rows({
         "aligned": lambda t, s: lipsync(s.audio, t, sample_rate=s.sample_rate),
         "recognized": lambda t, s: lipsync(s.audio, sample_rate=s.sample_rate),
+        RECOGNIZER_ALONE: _recognizer_alone,
     })
     doc = {"benchmark": "lipsync", "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
            "machine": platform.machine(), "load_average_at_start": load,

@@ -100,3 +100,13 @@ def test_recognition_that_loses_every_closure_gets_them_back(spoken: list[Uttera
         monkeypatch.setattr(pipeline, "HEAR_CLOSURES", False)
         assert _closures(lipsync(u.audio, sample_rate=u.sample_rate).timeline) == []
         monkeypatch.setattr(pipeline, "HEAR_CLOSURES", True)
+
+
+def test_pieces_hear_what_one_call_hears(spoken: list[Utterance], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long files are heard 30 s at a time; cutting a line into 0.37 s pieces changes no span."""
+    import avatarlab.lipsync.heard_closures as heard
+
+    u = spoken[0]
+    whole = heard_closures(u.audio, u.sample_rate)
+    monkeypatch.setattr(heard, "PIECE_S", 0.37)
+    assert heard_closures(u.audio, u.sample_rate) == whole

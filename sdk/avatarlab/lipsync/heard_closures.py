@@ -26,6 +26,9 @@ NEAR_S = 0.02
 #: The symbol a heard closure gets: p, b and m animate alike (animation/phonemes.py).
 CLOSURE_SYMBOL = "m"
 _CLOSURES = frozenset("pbm")
+#: Audio is heard in pieces of this many seconds: memory stays small on a 10-minute file, and the network's
+#: streaming state makes the result the same as one call.
+PIECE_S = 30.0
 _PP = OCULUS_VISEMES.index("PP")
 #: Feature frame j covers 16 kHz samples [HOP * j + _SPAN_OFFSET, HOP * (j + 1) + _SPAN_OFFSET) (live/session.py).
 _SPAN_OFFSET = feat.WINDOW // 2 - feat.HOP // 2
@@ -34,8 +37,10 @@ _SPAN_OFFSET = feat.WINDOW // 2 - feat.HOP // 2
 def heard_closures(audio: np.ndarray, rate: int, model: VisemeModel | None = None) -> list[tuple[int, int]]:
     """Sample spans (at ``rate``) where the network's closed-mouth probability is above CLOSED_PROBABILITY."""
     audio16 = resample(np.asarray(audio, np.float32), rate, feat.SAMPLE_RATE)
-    stream = VisemeStream(model)
-    logprobs = np.concatenate([stream.push(feat.log_mel(audio16)), stream.finish()])
+    features, stream = feat.StreamingLogMel(), VisemeStream(model)
+    step = int(PIECE_S * feat.SAMPLE_RATE)
+    logprobs = np.concatenate([stream.push(features.push(audio16[a:a + step])) for a in range(0, len(audio16), step)]
+                              + [stream.finish()])
     closed = np.concatenate([[False], np.exp(logprobs[:, _PP]) > CLOSED_PROBABILITY, [False]])
     edges = np.flatnonzero(np.diff(closed.astype(np.int8)))
     to_rate = lambda j: min(len(audio), round((feat.HOP * j + _SPAN_OFFSET) * rate / feat.SAMPLE_RATE))  # noqa: E731
