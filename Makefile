@@ -128,7 +128,7 @@ A2F_DATA ?= /tmp/avatarlab-a2f-data
 audio2face: $(STAMP) voice-tools
 	$(PY) models/audio2face/make_dataset.py --out $(A2F_DATA) --minutes 65 --real-share 0.5 --raise-pitch 0.3 --raise-real 0.4
 	$(PY) models/audio2face/train.py --data $(A2F_DATA) --out sdk/avatarlab/data --epochs 20 --threads 1 --mask 0.5 \
-		--narrowband 0.15 --class-weight PP=3,FF=1.5,oh=2,ou=2,RR=1.5
+		--narrowband 0.15 --class-weight PP=3,FF=1.5,oh=2,ou=2,RR=1.5 --channels 192
 
 # regenerate the committed default avatar from the astronaut portrait (tests/test_avatar.py checks it reproduces)
 avatar: $(STAMP) $(MODELS_STAMP)
