@@ -149,18 +149,34 @@ namespace AvatarLab.Protocol
             if (normals) m.Normals = Concat(prims, 3, p => p.Normals, 0f);
             if (uvs) m.TexCoords = Concat(prims, 2, p => p.TexCoords, 0f);
             if (colours) m.Colors = Concat(prims, 4, p => p.Colors, 1f);
-            m.BlendShapeNames = new string[targets];
+            m.BlendShapeNames = UniqueNames(mesh.TargetNames, targets);
             m.BlendShapeDeltas = new float[targets][];
             m.BlendShapeNormalDeltas = new float[targets][];
             for (int t = 0; t < targets; t++)
             {
-                m.BlendShapeNames[t] = t < mesh.TargetNames.Length ? mesh.TargetNames[t] : "target" + t;
                 int k = t;
                 m.BlendShapeDeltas[t] = Concat(prims, 3, p => k < p.Targets.Length ? p.Targets[k].PositionDeltas : null, 0f);
                 if (prims.Exists(p => k < p.Targets.Length && p.Targets[k].NormalDeltas != null))
                     m.BlendShapeNormalDeltas[t] = Concat(prims, 3, p => k < p.Targets.Length ? p.Targets[k].NormalDeltas : null, 0f);
             }
             return m;
+        }
+
+        /// <summary>One blendshape name per target, each different: Unity's Mesh.AddBlendShapeFrame throws on a name the
+        /// mesh already has. A target without a name is "target{t}"; a repeated name keeps its first use and later
+        /// ones become "name (2)", "name (3)"..., so a driver that looks shapes up by name drives the first.</summary>
+        public static string[] UniqueNames(string[] names, int count)
+        {
+            var result = new string[count];
+            var used = new HashSet<string>();
+            for (int t = 0; t < count; t++)
+            {
+                string name = t < names.Length && !string.IsNullOrEmpty(names[t]) ? names[t] : "target" + t;
+                string unique = name;
+                for (int k = 2; !used.Add(unique); k++) unique = name + " (" + k + ")";
+                result[t] = unique;
+            }
+            return result;
         }
 
         static float[] Concat(List<GlbPrimitive> prims, int width, Func<GlbPrimitive, float[]> part, float fill)

@@ -40,6 +40,21 @@ namespace AvatarLab.Tests
         }
 
         [Test]
+        public static void RepeatedAndMissingMorphTargetNamesBecomeDistinctBlendShapes()
+        {
+            // Unity's AddBlendShapeFrame throws on a repeated name; a third-party file may repeat one or leave it out.
+            var prim = new GlbPrimitive { VertexCount = 1, Positions = new float[3], Triangles = new int[0] };
+            prim.Targets = new[] { 1f, 2f, 3f, 4f }.Select(x => new GlbMorphTarget { PositionDeltas = new[] { x, 0f, 0f } }).ToArray();
+            var mesh = new GlbMesh { Name = "m", TargetNames = new[] { "jawOpen", "jawOpen", "", "jawOpen" } };
+            mesh.Primitives.Add(prim);
+            var c = GlbUnityMesh.Combine(mesh);
+            Assert.Equal("jawOpen|jawOpen (2)|target2|jawOpen (3)", string.Join("|", c.BlendShapeNames), "blendshape names");
+            Assert.Equal(4f, c.BlendShapeDeltas[3][0], "each name keeps its own target's deltas");
+            Assert.Equal("a|a (2)|a (2) (2)", string.Join("|", GlbUnityMesh.UniqueNames(new[] { "a", "a", "a (2)" }, 3)),
+                         "a file that already uses the suffix");
+        }
+
+        [Test]
         public static void NotAGlbFileIsRejected()
         {
             Rejects(Encoding.ASCII.GetBytes("\x89PNG\r\n\x1a\n0000000000000000"), "not a binary glTF", "a PNG");
