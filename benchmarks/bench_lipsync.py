@@ -42,7 +42,7 @@ REPEATS = 5
 #: the default, which hands about half its pieces to a helper process (avatarlab/lipsync/workers.py).
 ONE_CORE = "recognized, one core"
 ALIGNED_ONE_CORE = "aligned, one core"
-#: The reserved speakers' recognized path as it was before heard closures, beside the current one.
+#: The recognized path as it was before heard closures (lipsync/heard_closures.py), beside the current one.
 RECOGNIZER_ALONE = "recognized, recognizer's closures only"
 
 
@@ -107,11 +107,12 @@ def main() -> None:
             path = Path(tmp) / "in.wav"
             path.write_bytes(wav_bytes(audio, rate))
             seconds = len(audio) / rate
-            modes = [("aligned", text), ("recognized", None)]
+            modes = [("aligned", text), ("recognized", None), (RECOGNIZER_ALONE, None)]
             if len(audio) / rate > 30:  # the pieces on one core as well (no helper process)
                 modes += [(ALIGNED_ONE_CORE, text), (ONE_CORE, None)]
             for mode, transcript in modes:
                 os.environ["AVATARLAB_LIPSYNC_WORKERS"] = "0" if mode in (ONE_CORE, ALIGNED_ONE_CORE) else "1"
+                pipeline.HEAR_CLOSURES = mode != RECOGNIZER_ALONE
                 start = time.perf_counter()
                 result = lipsync(path, transcript)  # warm-up (the very first one creates the decoders)
                 if first_call is None:
@@ -126,6 +127,7 @@ def main() -> None:
                 wall, cpu, own = statistics.median(walls), statistics.median(cpus), statistics.median(owns)
                 error = _median_word_error(reference, result) if transcript is not None else None
                 os.environ.pop("AVATARLAB_LIPSYNC_WORKERS")
+                pipeline.HEAR_CLOSURES = True
                 rows.append({"case": name, "mode": mode, "audio_s": round(seconds, 2), "wall_s": round(wall, 3),
                              "wall_min_s": round(min(walls), 3), "audio_s_per_s": round(seconds / wall, 2),
                              "rtf": round(wall / seconds, 4), "method": result.method,

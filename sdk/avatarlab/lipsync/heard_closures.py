@@ -34,9 +34,13 @@ _PP = OCULUS_VISEMES.index("PP")
 _SPAN_OFFSET = feat.WINDOW // 2 - feat.HOP // 2
 
 
-def heard_closures(audio: np.ndarray, rate: int, model: VisemeModel | None = None) -> list[tuple[int, int]]:
-    """Sample spans (at ``rate``) where the network's closed-mouth probability is above CLOSED_PROBABILITY."""
-    audio16 = resample(np.asarray(audio, np.float32), rate, feat.SAMPLE_RATE)
+def heard_closures(audio: np.ndarray, rate: int, model: VisemeModel | None = None,
+                   audio16: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Sample spans (at ``rate``) where the network's closed-mouth probability is above CLOSED_PROBABILITY.
+
+    ``audio16``: the same audio already resampled to 16 kHz band-limited, when the caller has it."""
+    if audio16 is None:
+        audio16 = resample(np.asarray(audio, np.float32), rate, feat.SAMPLE_RATE)
     features, stream = feat.StreamingLogMel(), VisemeStream(model)
     step = int(PIECE_S * feat.SAMPLE_RATE)
     logprobs = np.concatenate([stream.push(features.push(audio16[a:a + step])) for a in range(0, len(audio16), step)]

@@ -100,7 +100,9 @@ def lipsync(
         phonemes = _phonemes(speech, words, sample_rate, n)
     timeline = PhonemeTimeline(sample_rate, phonemes, words)
     if speech.method == "recognized" and HEAR_CLOSURES:
-        timeline = add_missed_closures(timeline, heard_closures(samples, sample_rate))
+        band_limited = SPHINX_BAND_LIMITED or sample_rate >= SPHINX_RATE  # downsampling always is
+        spans = heard_closures(samples, sample_rate, audio16=audio16k if band_limited else None)
+        timeline = add_missed_closures(timeline, spans)
         phonemes = timeline.phonemes
     timeline.check()
     animator = FaceAnimator(sample_rate, options.fps, options.seed, options.emotion, options.emotion_intensity,
