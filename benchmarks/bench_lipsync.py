@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from avatarlab.engine import Engine
-from avatarlab.lipsync import lipsync, pipeline, workers
+from avatarlab.lipsync import lipsync, workers
 from avatarlab.output import wav_bytes
 from bench_live import reserved_speaker_rows
 
@@ -48,11 +48,7 @@ RECOGNIZER_ALONE = "recognized, recognizer's closures only"
 
 def _recognizer_alone(text: str, speech):
     """The recognized path without the closures the live network hears (lipsync/heard_closures.py)."""
-    pipeline.HEAR_CLOSURES = False
-    try:
-        return lipsync(speech.audio, sample_rate=speech.sample_rate)
-    finally:
-        pipeline.HEAR_CLOSURES = True
+    return lipsync(speech.audio, sample_rate=speech.sample_rate, hear_closures=False)
 
 
 def _median_word_error(reference: list[tuple[float, float]], result) -> float | None:
@@ -112,22 +108,22 @@ def main() -> None:
                 modes += [(ALIGNED_ONE_CORE, text), (ONE_CORE, None)]
             for mode, transcript in modes:
                 os.environ["AVATARLAB_LIPSYNC_WORKERS"] = "0" if mode in (ONE_CORE, ALIGNED_ONE_CORE) else "1"
-                pipeline.HEAR_CLOSURES = mode != RECOGNIZER_ALONE
+                hear = mode != RECOGNIZER_ALONE
                 start = time.perf_counter()
-                result = lipsync(path, transcript)  # warm-up (the very first one creates the decoders)
+                # warm-up (the very first one creates the decoders)
+                result = lipsync(path, transcript, hear_closures=hear)
                 if first_call is None:
                     first_call = round(time.perf_counter() - start, 3)
                 walls, cpus, owns = [], [], []
                 for _ in range(REPEATS):
                     start, cpu, own = time.perf_counter(), _cpu_s(), time.process_time()
-                    result = lipsync(path, transcript)
+                    result = lipsync(path, transcript, hear_closures=hear)
                     walls.append(time.perf_counter() - start)
                     cpus.append(_cpu_s() - cpu)
                     owns.append(time.process_time() - own)
                 wall, cpu, own = statistics.median(walls), statistics.median(cpus), statistics.median(owns)
                 error = _median_word_error(reference, result) if transcript is not None else None
                 os.environ.pop("AVATARLAB_LIPSYNC_WORKERS")
-                pipeline.HEAR_CLOSURES = True
                 rows.append({"case": name, "mode": mode, "audio_s": round(seconds, 2), "wall_s": round(wall, 3),
                              "wall_min_s": round(min(walls), 3), "audio_s_per_s": round(seconds / wall, 2),
                              "rtf": round(wall / seconds, 4), "method": result.method,

@@ -78,7 +78,7 @@ def test_the_network_hears_the_closures_of_speech_and_little_else(spoken: list[U
 def test_recognition_that_loses_every_closure_gets_them_back(spoken: list[Utterance],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """A recognizer that heard d for every p/b/m (a word it got wrong): the output still closes at the true
-    closures, and with HEAR_CLOSURES off it does not."""
+    closures, and with hear_closures=False it does not."""
     original = pipeline.recognize
 
     def deaf(audio16k):
@@ -97,9 +97,7 @@ def test_recognition_that_loses_every_closure_gets_them_back(spoken: list[Uttera
         assert all(p.symbol == CLOSURE_SYMBOL for p in result.timeline.phonemes if p.symbol in ("p", "b"))
         closed = sum(any(a < e + slack and b > s - slack for a, b in shown) for s, e in truth)
         assert closed / len(truth) >= 0.8, (closed, len(truth), u.text)
-        monkeypatch.setattr(pipeline, "HEAR_CLOSURES", False)
-        assert _closures(lipsync(u.audio, sample_rate=u.sample_rate).timeline) == []
-        monkeypatch.setattr(pipeline, "HEAR_CLOSURES", True)
+        assert _closures(lipsync(u.audio, sample_rate=u.sample_rate, hear_closures=False).timeline) == []
 
 
 def test_pieces_hear_what_one_call_hears(spoken: list[Utterance], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,3 +108,28 @@ def test_pieces_hear_what_one_call_hears(spoken: list[Utterance], monkeypatch: p
     whole = heard_closures(u.audio, u.sample_rate)
     monkeypatch.setattr(heard, "PIECE_S", 0.37)
     assert heard_closures(u.audio, u.sample_rate) == whole
+
+
+def test_the_cli_switch_turns_heard_closures_off(spoken: list[Utterance], tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """`avatarlab lipsync --no-heard-closures` (one file and a batch) and `render --audio` reach the pipeline;
+    with --live, or for a take that is not --audio, the switch is refused with a message."""
+    from avatarlab.cli import main
+    from avatarlab.output import wav_bytes
+
+    calls: list[int] = []
+    real = pipeline.heard_closures
+    monkeypatch.setattr(pipeline, "heard_closures", lambda *a, **k: calls.append(1) or real(*a, **k))
+    take = tmp_path / "take.wav"
+    take.write_bytes(wav_bytes(spoken[1].audio, spoken[1].sample_rate))
+    assert main(["lipsync", str(take), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    assert len(calls) == 1
+    assert main(["lipsync", str(take), "--out", str(tmp_path / "b"), "--quiet", "--no-heard-closures"]) == 0
+    other = tmp_path / "other.wav"
+    other.write_bytes(take.read_bytes())
+    assert main(["lipsync", str(take), str(other), "--out", str(tmp_path / "c"), "--quiet", "--no-heard-closures"]) == 0
+    assert len(calls) == 1
+    assert main(["lipsync", str(take), "--live", "--no-heard-closures", "--out", str(tmp_path / "d")]) == 2
+    assert "--no-heard-closures applies to recognition" in capsys.readouterr().err
+    assert main(["render", "Hello there.", "--no-heard-closures", "--out", str(tmp_path / "e")]) == 2
+    assert "apply to --audio takes" in capsys.readouterr().err

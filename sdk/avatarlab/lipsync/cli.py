@@ -36,12 +36,17 @@ For GLB animation of recorded lines, list them in a CSV with an `audio` column: 
 
 
 def add_recording_options(parser: argparse.ArgumentParser) -> None:
-    """How a recorded take is animated: --transcript / --transcript-file (alignment) or --live (the network)."""
+    """How a recorded take is animated: --transcript / --transcript-file (alignment) or --live (the network);
+    --no-heard-closures for recognition."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--transcript", help="what is said (improves timing; English words)")
     source.add_argument("--transcript-file", type=Path, help="read the transcript from a UTF-8 text file")
     source.add_argument("--live", action="store_true",
                         help="animate with the streaming network of the live path (no transcript, no words)")
+    parser.add_argument("--no-heard-closures", action="store_true",
+                        help="without a transcript, close the lips only where the recognized words have p/b/m; "
+                        "by default the live network's closures are added where a misrecognized word lost them "
+                        "(more closures shown, some false)")
 
 
 def register(commands, add_synthesis_options, options_from_args) -> None:
@@ -94,6 +99,9 @@ def _run(args: argparse.Namespace) -> int:
                                emotion_intensity=args.intensity).checked()
     if args.live and args.transcripts is not None:
         raise InvalidOptionError("--transcripts is not allowed with --live (the network hears no words)")
+    if args.live and args.no_heard_closures:
+        raise InvalidOptionError("--no-heard-closures applies to recognition, not to --live (the network's closures "
+                                 "are all it has)")
     if len(args.audio) == 1 and not args.audio[0].is_dir():
         return _run_one(args, options)
     return _run_batch(args, options)
@@ -110,7 +118,7 @@ def _run_one(args: argparse.Namespace, options) -> int:
         transcript = transcript_for(audio, read_transcripts(args.transcripts) if args.transcripts else {})
     args.name = args.name if args.name is not None else name_from(audio.stem)
     prepare_output(args)
-    utterance, notes = animate(audio, transcript, options, args.sample_rate, args.live)
+    utterance, notes = animate(audio, transcript, options, args.sample_rate, args.live, not args.no_heard_closures)
     for note in notes:
         print(f"avatarlab: warning: {note}", file=sys.stderr)
     return write_and_report(utterance, args, f"{utterance.duration_s:.2f} s of audio ({utterance.method}), "
@@ -143,7 +151,8 @@ def _run_batch(args: argparse.Namespace, options) -> int:
         for audio, name in zip(files, names):
             try:
                 transcript = None if args.live else transcript_for(audio, transcripts)
-                utterance, notes = animate(audio, transcript, options, args.sample_rate, args.live)
+                utterance, notes = animate(audio, transcript, options, args.sample_rate, args.live,
+                                           not args.no_heard_closures)
                 paths = write_utterance(utterance, args.out, name, csv_too=args.format == "csv")
             except InvalidOptionError:
                 raise  # the options are every file's: not one file's fault
@@ -229,7 +238,8 @@ def _say(bar, quiet: bool, lines: list[str], stream) -> None:
             print(line, file=stream)
 
 
-def animate(audio: Path, transcript: str | None, options, sample_rate: int, live: bool) -> tuple:
+def animate(audio: Path, transcript: str | None, options, sample_rate: int, live: bool,
+            hear_closures: bool = True) -> tuple:
     """The file's Utterance and the warnings raised on the way (as text): aligned or recognized, or by the live
     network. The models are loaded on the first call and kept (decoder pool, cached network) for the next."""
     from .pipeline import lipsync
@@ -242,7 +252,7 @@ def animate(audio: Path, transcript: str | None, options, sample_rate: int, live
 
             utterance = animate_recording(load_audio(audio, sample_rate), sample_rate, options)
         else:
-            utterance = lipsync(audio, transcript, options, sample_rate=sample_rate)
+            utterance = lipsync(audio, transcript, options, sample_rate=sample_rate, hear_closures=hear_closures)
     return utterance, [str(warning.message) for warning in caught]
 
 

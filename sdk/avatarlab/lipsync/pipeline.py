@@ -53,9 +53,6 @@ LONGEST_CLOSURE_S = 0.15
 #: frequency that band-limited upsampling removes: its wideband acoustic model scored 8 kHz speech better so
 #: (Flite awb at 8 kHz, 12 lines: aligned 6-class 0.857 against 0.851, recognized 0.800 against 0.789).
 SPHINX_BAND_LIMITED = False
-#: Without a transcript, p/b/m closures the live network hears where the recognized words have none are added
-#: (heard_closures.py). False gives the recognizer's phones alone (the benchmark compares both).
-HEAR_CLOSURES = True
 #: Frames animated per FaceAnimator call: bounds memory on long files (curves are identical for any split).
 ANIMATION_CHUNK = 1024
 
@@ -66,12 +63,15 @@ def lipsync(
     options: SynthesisOptions | None = None,
     *,
     sample_rate: int = DEFAULT_SAMPLE_RATE,
+    hear_closures: bool = True,
     **overrides,
 ) -> Utterance:
     """Animate recorded speech: a file path (any format ffmpeg reads) or mono float audio at ``sample_rate``.
 
     With a transcript the words and phones are force-aligned; without one they are recognized.
-    Of the options only fps, seed, emotion and emotion_intensity matter. Raises InvalidAudioError,
+    Without a transcript, p/b/m closures the live network hears where the recognized words have none are added
+    (heard_closures.py); ``hear_closures=False`` keeps the recognizer's phones alone (fewer closures, fewer
+    false ones). Of the options only fps, seed, emotion and emotion_intensity matter. Raises InvalidAudioError,
     AudioTooLongError, InvalidOptionError; AlignmentError when no transcript word can be aligned.
     """
     options = _options(options, overrides)
@@ -99,7 +99,7 @@ def lipsync(
             text = speech.text
         phonemes = _phonemes(speech, words, sample_rate, n)
     timeline = PhonemeTimeline(sample_rate, phonemes, words)
-    if speech.method == "recognized" and HEAR_CLOSURES:
+    if speech.method == "recognized" and hear_closures:
         band_limited = SPHINX_BAND_LIMITED or sample_rate >= SPHINX_RATE  # downsampling always is
         spans = heard_closures(samples, sample_rate, audio16=audio16k if band_limited else None)
         timeline = add_missed_closures(timeline, spans)

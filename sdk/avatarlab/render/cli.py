@@ -98,8 +98,9 @@ def _source(args: argparse.Namespace) -> str:
     if args.curves is not None:
         if text:
             raise InvalidOptionError("give TEXT, --audio or --curves, not several")
-        if args.transcript is not None or args.transcript_file is not None or args.live:
-            raise InvalidOptionError("--transcript and --live apply to --audio takes, not to --curves")
+        if _take_options(args):
+            raise InvalidOptionError("--transcript, --live and --no-heard-closures apply to --audio takes, not to "
+                                     "--curves")
         return "curves"
     if text and args.audio is not None:
         raise InvalidOptionError("give TEXT or --audio, not both (to use the text as the take's transcript: "
@@ -107,8 +108,9 @@ def _source(args: argparse.Namespace) -> str:
     if args.audio is not None:
         return "audio"
     if text:
-        if args.transcript is not None or args.transcript_file is not None or args.live:
-            raise InvalidOptionError("--transcript and --live apply to --audio takes, not to text")
+        if _take_options(args):
+            raise InvalidOptionError("--transcript, --live and --no-heard-closures apply to --audio takes, not to "
+                                     "text")
         return "text"
     raise InvalidOptionError("nothing to render: give TEXT, --text-file, --audio TAKE or --curves LINE.json")
 
@@ -133,6 +135,11 @@ def _settings(args: argparse.Namespace):
     return RenderSettings(size=parse_size(args.size), fps=args.fps, background=background,
                           transparent=args.transparent, camera=args.camera, crf=args.crf, antialias=args.antialias,
                           profile=args.profile, device=args.device).checked()
+
+
+def _take_options(args: argparse.Namespace) -> bool:
+    """Whether any option that only an --audio take uses was given."""
+    return args.transcript is not None or args.transcript_file is not None or args.live or args.no_heard_closures
 
 
 def _transcript(args: argparse.Namespace) -> str | None:
@@ -170,7 +177,7 @@ def _make_line(args: argparse.Namespace, source: str, options_from_args, setting
         else:
             from ..lipsync import lipsync
 
-            utterance = lipsync(args.audio, _transcript(args), options)
+            utterance = lipsync(args.audio, _transcript(args), options, hear_closures=not args.no_heard_closures)
     for warning in caught:
         print(f"avatarlab: warning: {warning.message}", file=sys.stderr)
     return utterance, Curves.from_utterance(utterance, args.audio.stem), args.name or args.audio.stem
