@@ -15,10 +15,12 @@ EXIT_SOME_FAILED = 1
 
 _HELP = """\
 Animate recorded speech: decode AUDIO (WAV, FLAC, OGG, MP3... up to 10 minutes), find its phonemes with
-pocketsphinx (forced alignment when you give the transcript, phone recognition when you do not), and write
+pocketsphinx (forced alignment when you give the transcript, word recognition when you do not), and write
 <name>.wav and <name>.json (and <name>.csv) exactly as `avatarlab speak` does. See docs/lipsync.md.
---live uses the streaming audio-to-viseme network of the live path instead (docs/live.md): no words,
-any language's sounds, and more accurate visemes than recognition on the voices we measured.
+Without a transcript, the lips also close where the live network hears p/b/m that a misrecognized word lost
+(--no-heard-closures: the recognizer's closures only; fewer closures, fewer false ones).
+--live uses the streaming audio-to-viseme network of the live path instead (docs/live.md): no words, any
+language's sounds; less accurate than recognition on real English speakers, more on synthetic voices.
 
 
 Without --transcript(-file), a file's transcript is its line in --transcripts, else a same-named .txt beside
