@@ -11,6 +11,7 @@ network's training and the recognizer's tuning (espeak-ng f3 and m3, Flite awb, 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import replace
 
 import numpy as np
@@ -25,13 +26,12 @@ CLOSED_PROBABILITY = 0.5
 NEAR_S = 0.02
 #: The symbol a heard closure gets: p, b and m animate alike (animation/phonemes.py).
 CLOSURE_SYMBOL = "m"
-_CLOSURES = frozenset("pbm")
+#: The symbols that close the lips (the recognizer's, pipeline.py's tightening, and a recognized one beside a heard one).
+CLOSURE_SYMBOLS = frozenset("pbm")
 #: Audio is heard in pieces of this many seconds: memory stays small on a 10-minute file, and the network's
 #: streaming state makes the result the same as one call.
 PIECE_S = 30.0
 _PP = OCULUS_VISEMES.index("PP")
-#: Feature frame j covers 16 kHz samples [HOP * j + _SPAN_OFFSET, HOP * (j + 1) + _SPAN_OFFSET) (live/session.py).
-_SPAN_OFFSET = feat.WINDOW // 2 - feat.HOP // 2
 
 
 def heard_closures(audio: np.ndarray, rate: int, model: VisemeModel | None = None,
@@ -47,34 +47,55 @@ def heard_closures(audio: np.ndarray, rate: int, model: VisemeModel | None = Non
                               + [stream.finish()])
     closed = np.concatenate([[False], np.exp(logprobs[:, _PP]) > CLOSED_PROBABILITY, [False]])
     edges = np.flatnonzero(np.diff(closed.astype(np.int8)))
-    to_rate = lambda j: min(len(audio), round((feat.HOP * j + _SPAN_OFFSET) * rate / feat.SAMPLE_RATE))  # noqa: E731
+    to_rate = lambda j: min(len(audio), round((feat.HOP * j + feat.SPAN_OFFSET) * rate / feat.SAMPLE_RATE))  # noqa: E731
     return [(to_rate(a), to_rate(b)) for a, b in zip(edges[::2], edges[1::2]) if to_rate(b) > to_rate(a)]
 
 
 def add_missed_closures(timeline: PhonemeTimeline, spans: list[tuple[int, int]]) -> PhonemeTimeline:
-    """``timeline`` with a CLOSURE_SYMBOL segment over each span that has no p/b/m within NEAR_S of it."""
+    """``timeline`` with a CLOSURE_SYMBOL segment over each span (sorted, disjoint) that has no p/b/m within
+    NEAR_S of it, nor a closure added for an earlier span. Linear in the segments: a 10-minute file has thousands."""
     near = int(NEAR_S * timeline.sample_rate)
-    phonemes = list(timeline.phonemes)
+    phonemes = timeline.phonemes
+    found = [(p.start, p.end) for p in phonemes if p.symbol in CLOSURE_SYMBOLS]  # disjoint, so sorted both ways
+    found_ends = [end for _, end in found]
+    missed: list[tuple[int, int]] = []
     for start, end in spans:
-        if not any(p.symbol in _CLOSURES and p.start < end + near and p.end > start - near for p in phonemes):
-            phonemes = _overwrite(phonemes, start, end)
-    return PhonemeTimeline(timeline.sample_rate, phonemes, timeline.words)
-
-
-def _overwrite(phonemes: list[TimedPhoneme], start: int, end: int) -> list[TimedPhoneme]:
-    """Segments tiling the same range with [start, end) a closure; it belongs to the word it overlaps most."""
-    overlap = lambda p: min(p.end, end) - max(p.start, start)  # noqa: E731
-    in_words = [p for p in phonemes if p.word_index is not None and overlap(p) > 0]
-    word = max(in_words, key=overlap).word_index if in_words else None
-    out: list[TimedPhoneme] = []
-    for p in phonemes:
-        if p.end <= start or p.start >= end:
-            out.append(p)
+        k = bisect.bisect_right(found_ends, start - near)  # the first recognized closure ending after start - near
+        if (k < len(found) and found[k][0] < end + near) or (missed and missed[-1][1] > start - near):
             continue
-        if p.start < start:
-            out.append(replace(p, end=start))
-        if p.start < end <= p.end:  # the one segment the span ends in
-            out.append(TimedPhoneme(CLOSURE_SYMBOL, start, end, word))
-        if p.end > end:
-            out.append(replace(p, start=end))
+        missed.append((start, end))
+    starts = [p.start for p in phonemes]
+    words = [_word_over(phonemes, bisect.bisect_right(starts, start) - 1, start, end) for start, end in missed]
+    return PhonemeTimeline(timeline.sample_rate, _splice(phonemes, missed, words), timeline.words)
+
+
+def _word_over(phonemes: list[TimedPhoneme], first: int, start: int, end: int) -> int | None:
+    """The word of the segment (from index ``first`` on) that overlaps [start, end) most; None if none has one."""
+    best, word = 0, None
+    for p in phonemes[first:]:
+        if p.start >= end:
+            break
+        overlap = min(p.end, end) - max(p.start, start)
+        if p.word_index is not None and overlap > best:
+            best, word = overlap, p.word_index
+    return word
+
+
+def _splice(phonemes: list[TimedPhoneme], spans: list[tuple[int, int]], words: list[int | None]) -> list[TimedPhoneme]:
+    """Segments tiling the same range, each of ``spans`` (sorted, disjoint) a closure over what was there."""
+    out: list[TimedPhoneme] = []
+    k = 0
+    for p in phonemes:
+        cursor = p.start
+        while k < len(spans) and spans[k][0] < p.end:
+            start, end = spans[k]
+            if start > cursor:
+                out.append(replace(p, start=cursor, end=start))
+            if end > p.end:  # the span runs on into the next segment
+                cursor = p.end
+                break
+            out.append(TimedPhoneme(CLOSURE_SYMBOL, start, end, words[k]))
+            cursor, k = end, k + 1
+        if cursor < p.end:
+            out.append(replace(p, start=cursor))
     return out

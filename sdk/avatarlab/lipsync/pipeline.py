@@ -22,6 +22,7 @@ from ..timeline import SILENCE_SYMBOL, PhonemeTimeline, TimedPhoneme, TimedWord
 from .align import align
 from .arpabet import to_ipa
 from .audio_input import MAX_AUDIO_SECONDS, InvalidAudioError, load_audio
+from .heard_closures import CLOSURE_SYMBOLS as _CLOSURES
 from .heard_closures import add_missed_closures, heard_closures
 from .recognize import recognize
 from .speech import SPHINX_RATE, SpeechTimings
@@ -36,10 +37,10 @@ VOICE_LABEL = "input audio"
 #: 10 ms frame of the whole audio: within 1% on average (4% at most) of it on engine lines, at a fixed cost
 #: instead of one growing with the file (docs/lipsync.md, "Speed").
 REFERENCE_FRAMES = 100
-#: p/b/m as pocketsphinx aligns them, trimmed for the animator's closure lead and trail (``_tighten_closures``).
+#: p/b/m (``_CLOSURES``) as pocketsphinx aligns them, trimmed for the animator's closure lead and trail
+#: (``_tighten_closures``).
 #: 20 + 10 ms rather than the animator's full 40 + 20 ms: measured on the training voices ked, awb and rms, the
 #: timeline's 6-class accuracy rose by 0.01-0.04 and its closed frames stayed at least 0.87 truly closed.
-_CLOSURES = frozenset("pbm")
 CLOSURE_LEAD_S = 0.02
 CLOSURE_TRAIL_S = 0.01
 MIN_CLOSURE_S = 0.02

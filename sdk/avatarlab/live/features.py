@@ -19,6 +19,8 @@ F_MIN, F_MAX = 60.0, 7600.0
 HOP_S = HOP / SAMPLE_RATE
 CENTRE_S = WINDOW / 2 / SAMPLE_RATE
 LOG_FLOOR = 1e-6
+#: Frame j is decided for 16 kHz samples [HOP * j + SPAN_OFFSET, HOP * (j + 1) + SPAN_OFFSET): its centre's hop.
+SPAN_OFFSET = WINDOW // 2 - HOP // 2
 
 
 #: Frames per mel projection. OpenBLAS runs a matrix product of more than 4 x 65,536 multiply-adds on every core and

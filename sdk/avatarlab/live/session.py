@@ -53,8 +53,6 @@ PITCH_REFERENCE_S = 3.0
 _AUDIO_KEEP = MAX_WINDOW
 _RATE = feat.SAMPLE_RATE
 _SIL = OCULUS_VISEMES.index("sil")
-#: The animator's 16 kHz sample where decided feature frame j's span begins (centre - half a hop).
-_SPAN_OFFSET = feat.WINDOW // 2 - feat.HOP // 2
 
 
 @dataclass
@@ -127,7 +125,7 @@ class LiveLipSync:
         self._take_audio(audio16)
         self._decide(self._filter.push(self._net.push(self._features.push(audio16))))
         if not last:
-            committed = self._decided * feat.HOP + _SPAN_OFFSET if self._decided else 0
+            committed = self._decided * feat.HOP + feat.SPAN_OFFSET if self._decided else 0
             return self._release(committed)
         self._decide(self._filter.push(self._net.finish()))
         self.finished = True
@@ -161,8 +159,8 @@ class LiveLipSync:
 
     def _decide(self, labels: np.ndarray) -> None:
         for label in labels.tolist():
-            start = self._decided * feat.HOP + _SPAN_OFFSET if self._decided else 0
-            end = (self._decided + 1) * feat.HOP + _SPAN_OFFSET
+            start = self._decided * feat.HOP + feat.SPAN_OFFSET if self._decided else 0
+            end = (self._decided + 1) * feat.HOP + feat.SPAN_OFFSET
             if self._segments and self._segments[-1][0] == label:
                 self._segments[-1][2] = end
             else:
