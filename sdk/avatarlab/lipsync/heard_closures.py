@@ -26,7 +26,7 @@ CLOSED_PROBABILITY = 0.5
 NEAR_S = 0.02
 #: The symbol a heard closure gets: p, b and m animate alike (animation/phonemes.py).
 CLOSURE_SYMBOL = "m"
-#: The symbols that close the lips (the recognizer's, pipeline.py's tightening, and a recognized one beside a heard one).
+#: The symbols that close the lips: a recognized one near a heard closure keeps it out; pipeline.py tightens them.
 CLOSURE_SYMBOLS = frozenset("pbm")
 #: Audio is heard in pieces of this many seconds: memory stays small on a 10-minute file, and the network's
 #: streaming state makes the result the same as one call.
@@ -46,9 +46,9 @@ def heard_closures(audio: np.ndarray, rate: int, model: VisemeModel | None = Non
     logprobs = np.concatenate([stream.push(features.push(audio16[a:a + step])) for a in range(0, len(audio16), step)]
                               + [stream.finish()])
     closed = np.concatenate([[False], np.exp(logprobs[:, _PP]) > CLOSED_PROBABILITY, [False]])
-    edges = np.flatnonzero(np.diff(closed.astype(np.int8)))
-    to_rate = lambda j: min(len(audio), round((feat.HOP * j + feat.SPAN_OFFSET) * rate / feat.SAMPLE_RATE))  # noqa: E731
-    return [(to_rate(a), to_rate(b)) for a, b in zip(edges[::2], edges[1::2]) if to_rate(b) > to_rate(a)]
+    edges = np.flatnonzero(np.diff(closed.astype(np.int8)))  # frame indices: run starts and ends, alternating
+    at = np.minimum(len(audio), np.round((feat.HOP * edges + feat.SPAN_OFFSET) * rate / feat.SAMPLE_RATE)).astype(int)
+    return [(int(a), int(b)) for a, b in zip(at[::2], at[1::2]) if b > a]
 
 
 def add_missed_closures(timeline: PhonemeTimeline, spans: list[tuple[int, int]]) -> PhonemeTimeline:
