@@ -54,6 +54,18 @@ def test_a_closure_the_recognizer_found_is_left_alone() -> None:
     assert len(add_missed_closures(timeline, [(far, far + 320)]).phonemes) == len(timeline.phonemes) + 2
 
 
+def test_a_run_right_after_an_added_closure_is_not_added_again_and_spans_across_segments_splice() -> None:
+    """Two heard runs 10 ms apart are one closure; a run over several segments replaces them whole."""
+    timeline = _timeline((SILENCE_SYMBOL, 0, 0.2, None), ("d", 0.2, 0.25, 0), ("ɑ", 0.25, 0.3, 0),
+                         ("t", 0.3, 0.5, 1), (SILENCE_SYMBOL, 0.5, 0.8, None))
+    spans = [(round(0.22 * RATE), round(0.32 * RATE)), (round(0.33 * RATE), round(0.36 * RATE)),
+             (round(0.6 * RATE), round(0.62 * RATE))]
+    out = add_missed_closures(timeline, spans)
+    assert [(p.symbol, p.start / RATE, p.end / RATE, p.word_index) for p in out.phonemes] == [
+        (SILENCE_SYMBOL, 0, 0.2, None), ("d", 0.2, 0.22, 0), (CLOSURE_SYMBOL, 0.22, 0.32, 0), ("t", 0.32, 0.5, 1),
+        (SILENCE_SYMBOL, 0.5, 0.6, None), (CLOSURE_SYMBOL, 0.6, 0.62, None), (SILENCE_SYMBOL, 0.62, 0.8, None)]
+
+
 @pytest.mark.parametrize("rate", [None, 8000])
 def test_the_network_hears_the_closures_of_speech_and_little_else(spoken: list[Utterance], rate: int | None) -> None:
     """Nearly every heard span lies at a true p/b/m (within 40 ms), and most true ones are heard, with spans in
