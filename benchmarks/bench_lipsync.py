@@ -17,6 +17,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -26,6 +28,8 @@ import numpy as np
 
 from avatarlab.engine import Engine
 from avatarlab.lipsync import lipsync, workers
+from avatarlab.lipsync.batch import HowToAnimate, Take, animate_many, animate_take
+from avatarlab.options import SynthesisOptions
 from avatarlab.output import wav_bytes
 from bench_live import reserved_speaker_rows
 
@@ -60,6 +64,53 @@ def _median_word_error(reference: list[tuple[float, float]], result) -> float | 
     errors = [abs(s - w.start / rate) for (s, _), w in zip(reference, got)]
     errors += [abs(e - w.end / rate) for (_, e), w in zip(reference, got)]
     return statistics.median(errors)
+
+
+#: The batch case: the lines, this many times each, as separate WAV files (studios animate thousands of lines).
+BATCH_COPIES = 4
+BATCH_REPEATS = 3
+
+
+def _batch_rows(lines, folder: Path) -> list[dict]:
+    """The lines as a batch of files, with and without their transcripts: take by take in this process, through
+    ``animate_many`` (the helper process takes every other file), and ``avatarlab lipsync FOLDER`` started
+    fresh (Python start-up, imports, decoders and the helper's start included)."""
+    recognized, aligned = folder / "recognized", folder / "aligned"
+    for sub in (recognized, aligned):
+        sub.mkdir()
+    for k in range(BATCH_COPIES):
+        for i, line in enumerate(lines):
+            for sub in (recognized, aligned):
+                (sub / f"line{k}_{i}.wav").write_bytes(wav_bytes(line.audio, line.sample_rate))
+            (aligned / f"line{k}_{i}.txt").write_text(line.text, encoding="utf-8")
+    audio_s = BATCH_COPIES * sum(len(line.audio) / line.sample_rate for line in lines)
+    how = HowToAnimate(SynthesisOptions(), lines[0].sample_rate)
+    runs = {"one at a time (this process)": lambda takes: [animate_take(t, how) for t in takes],
+            "animate_many (this process and the helper)": lambda takes: list(animate_many(takes, how))}
+    rows = []
+    for mode, sub in (("aligned", aligned), ("recognized", recognized)):
+        takes = [Take(p, p.with_suffix(".txt").read_text() if mode == "aligned" else None)
+                 for p in sorted(sub.glob("*.wav"))]
+        for how_run, run in runs.items():
+            walls = []
+            for _ in range(BATCH_REPEATS):
+                start = time.perf_counter()
+                run(takes)
+                walls.append(time.perf_counter() - start)
+            rows.append(_batch_row(mode, how_run, len(takes), audio_s, statistics.median(walls)))
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "avatarlab", "lipsync", str(sub), "--out", str(folder / "out"),
+                        "--quiet"], check=True)
+        rows.append(_batch_row(mode, "`avatarlab lipsync FOLDER`, a fresh process", len(takes), audio_s,
+                               time.perf_counter() - start))
+    return rows
+
+
+def _batch_row(mode: str, how_run: str, files: int, audio_s: float, wall: float) -> dict:
+    row = {"mode": mode, "how": how_run, "files": files, "audio_s": round(audio_s, 2), "wall_s": round(wall, 3),
+           "audio_s_per_s": round(audio_s / wall, 2)}
+    print(row, flush=True)
+    return row
 
 
 def _cpu_s() -> float:
@@ -131,6 +182,7 @@ def main() -> None:
                              "cpu_this_process_s": round(own, 3),
                              "median_word_error_ms": None if error is None else round(error * 1000, 1)})
                 print(rows[-1])
+        batch = _batch_rows(lines, Path(tmp))
     totals = {}
     for mode in ("aligned", "recognized"):
         picked = [r for r in rows if r["mode"] == mode]
@@ -143,7 +195,7 @@ def main() -> None:
     doc = {"benchmark": "lipsync", "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
            "machine": platform.machine(), "load_average_at_start": load,
            "repeats": REPEATS, "first_call_s": first_call, "rows": rows, "audio_s_per_s": totals,
-           "reserved_speakers": speakers, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
+           "batch": batch, "reserved_speakers": speakers, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "lipsync.json").write_text(json.dumps(doc, indent=2) + "\n")
     md = ["# Lip sync benchmark\n",
@@ -165,6 +217,13 @@ def main() -> None:
         md.append(f"| {r['case']} | {r['mode']} | {r['method']} | {r['audio_s']} | {r['wall_s']} | "
                   f"{r['audio_s_per_s']} | {r['rtf']} | {r['cpu_s']} | {r['audio_s_per_cpu_s']} | "
                   f"{r['cpu_this_process_s']} | {err} |")
+    md += ["", "## Batches of lines", "",
+           f"The {len(lines)} lines, {BATCH_COPIES} times each, as {len(lines) * BATCH_COPIES} WAV files (with a "
+           f".txt transcript beside each for 'aligned'); median of {BATCH_REPEATS} runs, except the fresh process "
+           "(once; its time includes Python's start-up, imports, the decoders' creation and the helper's start).",
+           "", "| mode | how | files | audio s | wall s | audio s per s |", "|---|---|---:|---:|---:|---:|"]
+    md += [f"| {r['mode']} | {r['how']} | {r['files']} | {r['audio_s']} | {r['wall_s']} | {r['audio_s_per_s']} |"
+           for r in batch]
     md += ["", "## Reserved real speakers", "",
            "kal (male) and slt (female) through Festival and Flite, voices no model here trained or was tuned on; "
            "truth: the synthesizer's own segment times; one call per line from memory (no file).", "",

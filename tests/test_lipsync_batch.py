@@ -10,6 +10,7 @@ import pytest
 
 from avatarlab.cli import main
 from avatarlab.engine import Engine
+from avatarlab.options import SynthesisOptions
 from avatarlab.output import wav_bytes
 
 LINES = {"gate": "Open the gate before the storm.", "bread": "Bring me bread and water.",
@@ -120,3 +121,92 @@ def test_usage_problems_stop_the_batch_before_any_work(takes, tmp_path: Path, ca
     error = capsys.readouterr().err
     assert error.startswith("avatarlab: error: ") and message in error, error
     assert not out.exists()
+
+
+# --- the batch on two cores (lipsync/batch.py, workers.share_stream) ----------------------------------------
+
+def _batch_takes(takes: dict[str, bytes], folder: Path, bad_at: int | None = None) -> list:
+    """Six takes (the three lines twice), with a broken file at ``bad_at``."""
+    from avatarlab.lipsync.batch import Take
+
+    paths = _write(folder, takes, *LINES) * 2
+    if bad_at is not None:
+        bad = folder / "broken.wav"
+        bad.write_text("not a recording\n")
+        paths.insert(bad_at, bad)
+    return [Take(path) for path in paths]
+
+
+def _summary(animated, folder: Path) -> tuple:
+    """What must not depend on the process that animated a take: its timeline, curves, or failure."""
+    if animated.utterance is None:
+        return ("failed", animated.failure.replace(str(folder), "<folder>"))
+    u = animated.utterance
+    return (u.text, u.method, [(p.symbol, p.start, p.end) for p in u.timeline.phonemes],
+            u.frames.visemes.tobytes(), u.frames.blendshapes.tobytes(), u.frames.head.tobytes(), u.audio.tobytes())
+
+
+@pytest.fixture(scope="module")
+def one_core_results(takes, tmp_path_factory: pytest.TempPathFactory) -> list:
+    """The batch animated take by take in this process (sharing off): what the shared batch must equal."""
+    from avatarlab.lipsync import batch
+
+    how = batch.HowToAnimate(SynthesisOptions(), 22050)
+    folder = tmp_path_factory.mktemp("one-core")
+    return [_summary(batch.animate_take(take, how), folder) for take in _batch_takes(takes, folder, bad_at=3)]
+
+
+def _two_cores() -> bool:
+    from avatarlab.lipsync import workers
+
+    return workers.enabled()
+
+
+def test_a_batch_shares_the_helper_and_gives_the_same_results(takes, one_core_results, tmp_path: Path) -> None:
+    from avatarlab.lipsync import batch, workers
+
+    how = batch.HowToAnimate(SynthesisOptions(), 22050)
+    batch_takes = _batch_takes(takes, tmp_path, bad_at=3)
+    sent = []
+    real_send = workers._send
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(workers, "_send", lambda task, args: sent.append(args[0]) or real_send(task, args))
+        results = list(batch.animate_many(batch_takes, how))
+    assert [take for take, _ in results] == batch_takes  # every take, in order
+    assert [_summary(animated, tmp_path) for _, animated in results] == one_core_results
+    assert "not an audio file" in one_core_results[3][1]
+    if _two_cores():
+        assert sent and set(sent) < set(batch_takes)  # the helper animated some takes, this process the rest
+        assert workers.helper_pid() is not None
+
+
+@pytest.mark.skipif(not _two_cores(), reason="one CPU: a batch is animated in this process alone")
+def test_a_helper_killed_mid_batch_costs_no_take(takes, one_core_results, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from avatarlab.lipsync import batch, workers
+
+    how = batch.HowToAnimate(SynthesisOptions(), 22050)
+    summaries = []
+    for _, animated in batch.animate_many(_batch_takes(takes, tmp_path, bad_at=3), how):
+        if not summaries:
+            pid = workers.helper_pid()
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+        summaries.append(_summary(animated, tmp_path))
+    assert summaries == one_core_results
+
+
+@pytest.mark.skipif(not _two_cores(), reason="one CPU: a batch is animated in this process alone")
+def test_a_batch_stopped_early_leaves_the_helper_usable(takes, one_core_results, tmp_path: Path) -> None:
+    from avatarlab.lipsync import batch, workers
+
+    how = batch.HowToAnimate(SynthesisOptions(), 22050)
+    stream = batch.animate_many(_batch_takes(takes, tmp_path, bad_at=3), how)
+    next(stream)
+    stream.close()  # as Ctrl-C or an error in the caller does: the helper's queued takes are dropped with it
+    assert workers.helper_pid() is None
+    assert [_summary(a, tmp_path) for _, a in batch.animate_many(_batch_takes(takes, tmp_path, bad_at=3), how)] \
+        == one_core_results
+    assert workers.helper_pid() is not None

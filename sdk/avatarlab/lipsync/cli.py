@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 from ..errors import InvalidTextError
@@ -109,10 +108,17 @@ def _run(args: argparse.Namespace) -> int:
     return _run_batch(args, options)
 
 
+def _how(args: argparse.Namespace, options):
+    from .batch import HowToAnimate
+
+    return HowToAnimate(options, args.sample_rate, args.live, not args.no_heard_closures)
+
+
 def _run_one(args: argparse.Namespace, options) -> int:
     """One file: any error is the command's (exit 2), as it always was."""
     from ..cli import prepare_output, write_and_report
     from ..output import name_from
+    from .batch import Take, animate
 
     audio: Path = args.audio[0]
     transcript = _transcript(args)
@@ -120,7 +126,7 @@ def _run_one(args: argparse.Namespace, options) -> int:
         transcript = transcript_for(audio, read_transcripts(args.transcripts) if args.transcripts else {})
     args.name = args.name if args.name is not None else name_from(audio.stem)
     prepare_output(args)
-    utterance, notes = animate(audio, transcript, options, args.sample_rate, args.live, not args.no_heard_closures)
+    utterance, notes = animate(Take(audio, transcript), _how(args, options))
     for note in notes:
         print(f"avatarlab: warning: {note}", file=sys.stderr)
     return write_and_report(utterance, args, f"{utterance.duration_s:.2f} s of audio ({utterance.method}), "
@@ -135,6 +141,7 @@ def _run_batch(args: argparse.Namespace, options) -> int:
     from ..cli import prepare_output
     from ..errors import AvatarLabError, InvalidOptionError
     from ..output import name_from, write_utterance
+    from .batch import Take, animate_many, failure_text
 
     if args.name is not None:
         raise InvalidOptionError("--name applies to one audio file; with several each is named after its file")
@@ -149,23 +156,30 @@ def _run_batch(args: argparse.Namespace, options) -> int:
     failures: list[tuple[Path, str]] = []
     audio_s, started = 0.0, time.perf_counter()
     bar = _progress(len(files), args.quiet)
+    takes: list[Take] = []
+    for audio in files:  # a transcript that cannot be read fails its file before any work
+        try:
+            takes.append(Take(audio, None if args.live else transcript_for(audio, transcripts)))
+        except AvatarLabError as error:
+            failures.append((audio, str(error)))
+            if bar is not None:
+                bar.update(1)
+    name_of = dict(zip(files, names))
     try:
-        for audio, name in zip(files, names):
-            try:
-                transcript = None if args.live else transcript_for(audio, transcripts)
-                utterance, notes = animate(audio, transcript, options, args.sample_rate, args.live,
-                                           not args.no_heard_closures)
-                paths = write_utterance(utterance, args.out, name, csv_too=args.format == "csv")
-            except InvalidOptionError:
-                raise  # the options are every file's: not one file's fault
-            except AvatarLabError as error:
-                failures.append((audio, str(error)))
-            except Exception as error:  # noqa: BLE001 - one broken file must not cost the rest of the batch
-                failures.append((audio, f"{type(error).__name__}: {error}"))
+        for take, animated in animate_many(takes, _how(args, options)):
+            if animated.utterance is None:
+                failures.append((take.audio, animated.failure or "failed"))
             else:
-                audio_s += utterance.duration_s
-                _say(bar, args.quiet, [str(path) for path in paths], sys.stdout)
-                _say(bar, args.quiet, [f"avatarlab: warning: {audio}: {note}" for note in notes], sys.stderr)
+                try:
+                    paths = write_utterance(animated.utterance, args.out, name_of[take.audio],
+                                            csv_too=args.format == "csv")
+                except Exception as error:  # noqa: BLE001 - a file that cannot be written fails alone
+                    failures.append((take.audio, failure_text(error)))
+                else:
+                    audio_s += animated.utterance.duration_s
+                    _say(bar, args.quiet, [str(path) for path in paths], sys.stdout)
+                    _say(bar, args.quiet, [f"avatarlab: warning: {take.audio}: {note}" for note in animated.notes],
+                         sys.stderr)
             if bar is not None:
                 bar.update(1)
     finally:
@@ -238,24 +252,6 @@ def _say(bar, quiet: bool, lines: list[str], stream) -> None:
             bar.write(line, file=stream)
         else:
             print(line, file=stream)
-
-
-def animate(audio: Path, transcript: str | None, options, sample_rate: int, live: bool,
-            hear_closures: bool = True) -> tuple:
-    """The file's Utterance and the warnings raised on the way (as text): aligned or recognized, or by the live
-    network. The models are loaded on the first call and kept (decoder pool, cached network) for the next."""
-    from .pipeline import lipsync
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if live:
-            from ..live.offline import animate_recording
-            from .audio_input import load_audio
-
-            utterance = animate_recording(load_audio(audio, sample_rate), sample_rate, options)
-        else:
-            utterance = lipsync(audio, transcript, options, sample_rate=sample_rate, hear_closures=hear_closures)
-    return utterance, [str(warning.message) for warning in caught]
 
 
 def read_transcripts(path: Path) -> dict[Path, str]:

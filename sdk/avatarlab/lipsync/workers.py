@@ -6,8 +6,9 @@ the caller's ``__main__``), started on the first call that has at least two piec
 one (a batch pays its start-up, ~0.5 s that this process spends decoding its own share, once). Requests and
 replies are pickles of whole lists (one write each way, so neither side can block the other on a full pipe).
 
-Two tasks (``TASKS``): recognition's pieces (``decode_shared``) and the later pieces of a long file aligned at
-its pauses (``run_shared``, align.align_chain). Every piece is decoded on a primed decoder (speech.prime), so a
+Three tasks (``TASKS``): recognition's pieces (``decode_shared``), the later pieces of a long file aligned at
+its pauses (``run_shared``, align.align_chain), and every second take of a batch (batch.animate_many). The helper
+never starts a helper of its own (it runs with AVATARLAB_LIPSYNC_WORKERS=0). Every piece is decoded on a primed decoder (speech.prime), so a
 piece gives the same result in either process: sharing never changes the output. Anything wrong with the helper
 (it died, it raised, it hung) makes this process decode its share itself. ``AVATARLAB_LIPSYNC_WORKERS=0`` turns
 sharing off; it is off on one CPU.
@@ -18,11 +19,12 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import queue
 import selectors
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from importlib import import_module
 from typing import Any, TypeVar
@@ -34,7 +36,8 @@ Decode = Callable[[Sequence[Piece], bool], list]
 T = TypeVar("T")
 #: What the helper can run: task name -> (module, function). Requests name a task, never code.
 TASKS = {"recognize": ("avatarlab.lipsync.recognize", "decode_pieces"),
-         "align": ("avatarlab.lipsync.align", "align_chain")}
+         "align": ("avatarlab.lipsync.align", "align_chain"),
+         "animate": ("avatarlab.lipsync.batch", "animate_take")}
 _lock = threading.Lock()  # one request at a time; a caller that finds it busy decodes everything itself
 _helper: subprocess.Popen | None = None
 _owner = 0  # the process that started _helper (a forked child must not talk to its parent's helper)
@@ -96,6 +99,83 @@ def run_shared(task: str, args: tuple, local: Callable[[], T], audio_s: float) -
         _lock.release()
 
 
+def share_stream(task: str, jobs: Sequence[tuple], local: Callable[..., T], timeout_s: float) -> Iterator[T]:
+    """``local(*job)`` for every job, yielded in order, while the helper runs jobs too (``TASKS[task](*job)``).
+
+    Each process takes the next job as soon as it is free, so jobs of different lengths keep both cores busy:
+    the helper holds up to two (the next one queued behind the one it runs), and a thread here reads its
+    replies as they come, so it never waits on a full pipe. Results wait (a few at most) until every earlier
+    one is yielded. A job the helper failed on (it died, raised, or took over ``timeout_s`` while this process
+    had nothing else to do) is run here instead, and the helper gets no more. With sharing off or the helper
+    held by another call, every job is run here.
+    """
+    if not enabled() or not _lock.acquire(blocking=False):
+        for job in jobs:
+            yield local(*job)
+        return
+    done: dict[int, T] = {}
+    sent: queue.Queue[int | None] = queue.Queue()  # job numbers sent to the helper, for the reader
+    replies: queue.Queue[tuple[int, Any]] = queue.Queue()
+    reader: threading.Thread | None = None
+    reading: subprocess.Popen | None = None  # the helper the reader reads
+    handed = yielded = 0  # jobs given out (here or to the helper), jobs yielded
+    away: set[int] = set()  # jobs the helper holds
+    helper_ok = True
+    try:
+        while yielded < len(jobs):
+            left = len(jobs) - handed
+            if helper_ok and (len(away) == 0 and left >= 2 or len(away) == 1 and left >= 3):
+                if reader is not None and (_helper is not reading or _helper.poll() is not None):
+                    helper_ok = False  # it died (the reader reports its jobs as failed): no new one mid-stream
+                elif _send(task, jobs[handed]):
+                    if reader is None:
+                        reading = _helper
+                        reader = threading.Thread(target=_read_replies, args=(reading, sent, replies), daemon=True)
+                        reader.start()
+                    sent.put(handed)
+                    away.add(handed)
+                    handed += 1
+                else:
+                    helper_ok = False
+            if yielded in done:
+                yielded += 1
+                yield done.pop(yielded - 1)
+            elif away and (handed == len(jobs) or not replies.empty()):
+                try:
+                    number, reply = replies.get(timeout=timeout_s)
+                except queue.Empty:
+                    _kill()  # hung: the reader sees the pipe close and reports the jobs it held as failed
+                    helper_ok = False
+                    continue
+                away.discard(number)
+                helper_ok = helper_ok and reply is not None
+                done[number] = reply if reply is not None else local(*jobs[number])
+            else:
+                done[handed], handed = local(*jobs[handed]), handed + 1
+    finally:
+        if away:  # stopped early (an error here, Ctrl-C, the caller stopped iterating): no stale reply may remain
+            _kill()
+        if reader is not None:
+            sent.put(None)
+            reader.join()
+        _lock.release()
+
+
+def _read_replies(helper: subprocess.Popen, sent: queue.Queue, replies: queue.Queue) -> None:
+    """share_stream's reader: one reply per job number sent (None for a failed one), until None is sent."""
+    failed = False
+    while (number := sent.get()) is not None:
+        value = None
+        if not failed:
+            try:
+                assert helper.stdout is not None
+                status, value = pickle.load(helper.stdout)
+                value = value if status == "ok" else None
+            except (OSError, EOFError, pickle.UnpicklingError, ValueError, AssertionError):
+                failed = True
+        replies.put((number, value))
+
+
 def _send(task: str, args: tuple) -> bool:
     """Hand a task to the helper (started if needed); False when it cannot take it."""
     global _helper, _owner
@@ -133,7 +213,8 @@ def _receive(timeout_s: float) -> list | None:
 
 def _start() -> subprocess.Popen:
     sdk = str(Path(__file__).resolve().parents[2])  # the folder holding this avatarlab package
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [sdk, os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [sdk, os.environ.get("PYTHONPATH")])),
+               AVATARLAB_LIPSYNC_WORKERS="0")  # a take animated there decodes all its pieces there
     helper = subprocess.Popen([sys.executable, "-c", "from avatarlab.lipsync.workers import serve; serve()"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     return helper
@@ -156,6 +237,17 @@ def _stop() -> None:
     except subprocess.TimeoutExpired:
         helper.kill()
         helper.wait()
+
+
+def _kill() -> None:
+    """End the helper now, without waiting for the job it runs (then ``_stop``: a reader blocked on its output
+    sees the pipe close)."""
+    if _helper is not None and _owner == os.getpid():
+        try:
+            _helper.kill()
+        except OSError:
+            pass
+    _stop()
 
 
 atexit.register(_stop)  # once: _stop ends whichever helper runs at exit
