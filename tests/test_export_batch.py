@@ -306,3 +306,19 @@ def test_a_take_that_changes_while_it_is_exported_fails_its_line(engine, tmp_pat
     line = Line("hold", "Hold.", None, SynthesisOptions(fps=30), 2, Recording(take, "0" * 64))  # hashed earlier
     result = export_line(line, Settings(tmp_path / "out", default_avatar_glb(), "default"))
     assert result.status == "failed" and "changed during the export" in result.error
+
+
+def test_a_worker_per_core_starts_no_lip_sync_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a worker on every core, a worker's recognition must not start a helper process of its own as well."""
+    from avatarlab.export import batch as export_batch
+    from avatarlab.lipsync import workers
+
+    for name in ("_THREADS", "_STOP", "_FRAMES"):
+        monkeypatch.setattr(export_batch, name, getattr(export_batch, name))
+    for name in ("AVATARLAB_LIPSYNC_WORKERS", "LP_NUM_THREADS"):  # restored after the test, set or not
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    export_batch._init_worker(2, ())
+    assert "AVATARLAB_LIPSYNC_WORKERS" not in os.environ  # two cores each: the helper may take the second
+    export_batch._init_worker(1, ())
+    assert os.environ["AVATARLAB_LIPSYNC_WORKERS"] == "0" and not workers.enabled()

@@ -89,6 +89,7 @@ def animate_many(takes: Iterable[Take], how: HowToAnimate) -> Iterator[tuple[Tak
     """Each take with its result, in order; the helper process animates a take whenever it is free while this one
     animates the next (every take here when sharing is off: one CPU, AVATARLAB_LIPSYNC_WORKERS=0)."""
     pending = list(takes)
-    jobs = [(take, how) for take in pending]
+    # absolute paths: the helper keeps the working folder it started in
+    jobs = [(Take(Path(take.audio).absolute(), take.transcript), how) for take in pending]
     timeout_s = workers.REPLY_TIMEOUT_S + workers.REPLY_TIMEOUT_PER_AUDIO_S * MAX_AUDIO_SECONDS
     yield from zip(pending, workers.share_stream("animate", jobs, animate_take, timeout_s))
