@@ -24,7 +24,8 @@ language's sounds; less accurate than recognition on real English speakers, more
 
 Without --transcript(-file), a file's transcript is its line in --transcripts, else a same-named .txt beside
 it (take_01.wav: take_01.txt), else its words are recognized. Many files, or a folder of them, are animated in
-one run (the models load once); a file that fails is reported, the others are still written, exit status 1.
+one run (the models load once; two files at a time on two cores); a file that fails is reported, the others
+are still written, exit status 1.
 
 examples:
   avatarlab lipsync line.wav --out out/ --transcript "Hello there, traveler!"
