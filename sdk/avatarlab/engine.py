@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,11 +13,12 @@ from .animation import FaceAnimator, FaceFrames, viseme_of
 from .animation.pitch import reference_f0
 from .errors import InvalidTextError
 from .options import SynthesisOptions, checked_text
-from .phonemize import Phonemizer, PhonemizedSentence
 from .timeline import PhonemeTimeline, TimedPhoneme, TimedWord
 from .timing import phoneme_ids, sentence_segments, silence_segment, word_timings
-from .vits import SplitVits
 from .voice import VoiceConfig, VoiceInfo, resolve_voice
+
+if TYPE_CHECKING:
+    from .phonemize import PhonemizedSentence
 
 
 #: Decoder streaming: the first chunk is small so audio starts early; later ones grow fourfold (the decoder
@@ -119,6 +121,9 @@ class Engine:
     ) -> None:
         self.voice: VoiceInfo = resolve_voice(voice)
         self.config: VoiceConfig = self.voice.load_config()
+        from .phonemize import Phonemizer  # here, not at the top: lip sync, export and render use this
+        from .vits import SplitVits  # module's Utterance without onnx (0.7 s to import) or espeak-ng
+
         self.model = SplitVits(self.voice.model_path, threads=threads)
         self.phonemizer = Phonemizer(self.config)
         self.reference_f0 = self._measure_reference_f0()
