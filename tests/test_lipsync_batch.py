@@ -176,7 +176,7 @@ def test_a_batch_shares_the_helper_and_gives_the_same_results(takes, one_core_re
     assert [_summary(animated, tmp_path) for _, animated in results] == one_core_results
     assert "not an audio file" in one_core_results[3][1]
     if _two_cores():
-        assert sent and set(sent) < set(batch_takes)  # the helper animated some takes, this process the rest
+        assert 0 < len(sent) < len(batch_takes)  # the helper animated some takes, this process the rest
         assert workers.helper_pid() is not None
 
 
