@@ -121,8 +121,10 @@ class Engine:
     ) -> None:
         self.voice: VoiceInfo = resolve_voice(voice)
         self.config: VoiceConfig = self.voice.load_config()
-        from .phonemize import Phonemizer  # here, not at the top: lip sync, export and render use this
-        from .vits import SplitVits  # module's Utterance without onnx (0.7 s to import) or espeak-ng
+        # imported here, not at the top: lip sync, export and render use this module's Utterance without
+        # loading onnx (0.7 s to import) or espeak-ng
+        from .phonemize import Phonemizer
+        from .vits import SplitVits
 
         self.model = SplitVits(self.voice.model_path, threads=threads)
         self.phonemizer = Phonemizer(self.config)

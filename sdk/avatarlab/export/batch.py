@@ -357,8 +357,8 @@ def _init_worker(threads: int | None, preload_voices: tuple[str | None, ...], st
     _THREADS, _STOP, _FRAMES = threads, stop, frames
     if threads is not None:
         os.environ.setdefault("LP_NUM_THREADS", str(threads))
-        if threads <= 1:  # a worker per core: recognition would otherwise start a helper process of its own
-            os.environ.setdefault("AVATARLAB_LIPSYNC_WORKERS", "0")  # (lipsync/workers.py)
+        if threads <= 1:  # a worker per core: no lip sync helper process of its own (lipsync/workers.py)
+            os.environ.setdefault("AVATARLAB_LIPSYNC_WORKERS", "0")
     for voice in preload_voices:
         try:
             _engine(voice)

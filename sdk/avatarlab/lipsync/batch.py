@@ -1,5 +1,5 @@
-"""Many recordings animated in one process on two cores: each pair of takes splits between this process and the
-lip sync helper process (workers.py), one take each.
+"""Many recordings animated in one process on two cores: the lip sync helper process (workers.share_stream) takes
+the next take whenever it is free, this process the one after.
 
 A single short line cannot share its work: recognition decodes a line of one piece on one core, and cutting it
 at its short pauses costs accuracy (docs/lipsync.md, "Speed"). A batch can: while this process animates one

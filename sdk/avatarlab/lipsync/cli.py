@@ -110,6 +110,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _how(args: argparse.Namespace, options):
+    """What every take of this run shares (batch.HowToAnimate)."""
     from .batch import HowToAnimate
 
     return HowToAnimate(options, args.sample_rate, args.live, not args.no_heard_closures)

@@ -7,9 +7,10 @@ one (a batch pays its start-up, ~0.5 s that this process spends decoding its own
 replies are pickles of whole lists (one write each way, so neither side can block the other on a full pipe).
 
 Three tasks (``TASKS``): recognition's pieces (``decode_shared``), the later pieces of a long file aligned at
-its pauses (``run_shared``, align.align_chain), and every second take of a batch (batch.animate_many). The helper
-never starts a helper of its own (it runs with AVATARLAB_LIPSYNC_WORKERS=0). Every piece is decoded on a primed decoder (speech.prime), so a
-piece gives the same result in either process: sharing never changes the output. Anything wrong with the helper
+its pauses (``run_shared``, align.align_chain), and whole takes of a batch (``share_stream``, batch.animate_many).
+The helper never starts a helper of its own (it runs with AVATARLAB_LIPSYNC_WORKERS=0). Every piece is decoded on
+a primed decoder (speech.prime), so a piece gives the same result in either process: sharing never changes the
+output. Anything wrong with the helper
 (it died, it raised, it hung) makes this process decode its share itself. ``AVATARLAB_LIPSYNC_WORKERS=0`` turns
 sharing off; it is off on one CPU.
 """
